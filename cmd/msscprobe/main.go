@@ -1,0 +1,145 @@
+// Command msscprobe proves, and checks, that a health establishment can
+// exchange secure messages with patients through MSSanté citizen messaging
+// (SUN-ES prerequisite PS 4.1, indicator DS 4.1).
+//
+// This package only parses flags and renders output; the logic lives in
+// packages cda, probe, evidence and mocks.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
+// the module version from the build info is used.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the check ran and something does not pass
+	exitUsage   = 2 // bad flags, bad configuration, unreadable input
+	exitSignals = 130
+)
+
+// exitError carries an exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as a usage or input problem (exit 2).
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// failed ends a command that ran fine but whose verdict is negative (exit
+// 1), with nothing more to print.
+func failed() error { return &exitError{code: exitFailed} }
+
+// env gives commands their I/O so tests can run them in-process.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// getenv reads secrets named in configuration (never argv).
+	getenv func(string) string
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "msscprobe",
+		Short: "Prove and check MSSanté citizen messaging (SUN-ES PS 4.1, DS 4.1)",
+		Long: `msscprobe proves that a health establishment can exchange secure messages with
+patients through MSSanté citizen messaging (Mon espace santé), and checks that
+CDA documents carry a qualified INS.
+
+  msscprobe demo                  the whole job against an embedded mock operator
+  msscprobe init > probe.yaml     write an annotated probe configuration
+  msscprobe probe --config F      run the PS 4.1 round trip against real servers
+  msscprobe cda check PATH...     check CDA documents and IHE XDM archives
+  msscprobe verify BUNDLE.zip     verify a signed evidence bundle
+  msscprobe mock serve            run the mock MSSanté operator for tests and CI`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.AddCommand(newVersionCmd(e))
+	for _, add := range subcommands {
+		root.AddCommand(add(e))
+	}
+	return root
+}
+
+// subcommands is filled by the init functions of the command files, so each
+// feature's flags stay next to its rendering code.
+var subcommands []func(*env) *cobra.Command
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(e.stdout, "msscprobe %s\n", toolVersion())
+			return err
+		},
+	}
+}
+
+// run executes the CLI and returns the process exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitUsage
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if errors.Is(err, context.Canceled) {
+		code = exitSignals
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(e.stderr, "msscprobe: %s\n", msg)
+	}
+	return code
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,115 @@
+package probe
+
+import (
+	"time"
+
+	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// SchemaVersion identifies the JSON shape of Result. Bump it on any change
+// that a consumer (evidence bundles, editors' CI) could notice.
+const SchemaVersion = "msscprobe.probe/v1"
+
+// Status is the outcome of one check or step.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Warn Status = "warn"
+	Skip Status = "skip"
+)
+
+// Check is one verified fact within a step, with a stable rule ID
+// (e.g. "SMTP-TLS-001") declared in this package's catalog.
+type Check struct {
+	ID      string     `json:"id"`
+	Status  Status     `json:"status"`
+	Message check.Text `json:"message"`
+	Source  string     `json:"source,omitempty"`
+	// Evidence points into the bundle, e.g. "transcripts/smtp.log#L12" or
+	// "tls/smtp-chain.pem".
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Step is one phase of the round trip (connection, TLS, authentication,
+// submission, reception, …).
+type Step struct {
+	ID       string        `json:"id"`
+	Title    check.Text    `json:"title"`
+	Status   Status        `json:"status"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Checks   []Check       `json:"checks"`
+}
+
+// Endpoint is a server as the probe reached it.
+type Endpoint struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	TLS  string `json:"tls"` // "starttls" or "implicit"
+	// TLSVersion and CipherSuite are what was negotiated, empty when TLS failed.
+	TLSVersion  string `json:"tls_version,omitempty"`
+	CipherSuite string `json:"cipher_suite,omitempty"`
+	// PeerChain is the certificate chain the server presented, leaf first,
+	// DER-encoded.
+	PeerChain [][]byte `json:"peer_chain,omitempty"`
+}
+
+// Establishment identifies who ran the probe.
+type Establishment struct {
+	Name    string `json:"name"`
+	FINESS  string `json:"finess,omitempty"`
+	Address string `json:"address"`
+}
+
+// Message is a raw RFC 5322 message with the few headers a reader needs.
+type Message struct {
+	Kind      string    `json:"kind"` // "sent", "reply", "mdn", "dsn", "bounce"
+	MessageID string    `json:"message_id,omitempty"`
+	From      string    `json:"from,omitempty"`
+	Subject   string    `json:"subject,omitempty"`
+	Received  time.Time `json:"received,omitempty"`
+	Raw       []byte    `json:"-"`
+}
+
+// Result is one probe run as data. Renderers (text, JSON, JUnit, the
+// evidence bundle and its PDF report) all work from it.
+type Result struct {
+	Schema        string        `json:"schema"`
+	ToolVersion   string        `json:"tool_version"`
+	Establishment Establishment `json:"establishment"`
+	Target        string        `json:"target"`
+	ReplyMode     string        `json:"reply_mode"`
+	AuthMechanism string        `json:"auth_mechanism"`
+	SMTP          Endpoint      `json:"smtp"`
+	IMAP          Endpoint      `json:"imap"`
+	Started       time.Time     `json:"started"`
+	Finished      time.Time     `json:"finished"`
+	// Token is the unique probe token carried in the subject; MessageID the
+	// Message-ID of the sent message.
+	Token     string `json:"token"`
+	MessageID string `json:"message_id,omitempty"`
+	QueueID   string `json:"queue_id,omitempty"`
+	// ReplyLatency is from the end of DATA to the reply being seen, zero when
+	// no reply came.
+	ReplyLatency time.Duration `json:"reply_latency_ns,omitempty"`
+	Steps        []Step        `json:"steps"`
+	// Met is the PS 4.1 verdict: true only when the message was accepted and
+	// a correlated reply came back.
+	Met bool `json:"ps41_met"`
+	// Interrupted is set when the run was cancelled (Ctrl-C) and the result
+	// is partial.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Messages holds the sent message, the reply and any DSN/MDN/bounce.
+	Messages []Message `json:"messages,omitempty"`
+	// Transcripts are the SMTP and IMAP exchanges with credentials redacted.
+	SMTPTranscript []byte `json:"-"`
+	IMAPTranscript []byte `json:"-"`
+	// Document is the CDA check of the attached document, nil when none.
+	Document *cda.Report `json:"document,omitempty"`
+}
+
+// Duration is the wall time of the run.
+func (r *Result) Duration() time.Duration { return r.Finished.Sub(r.Started) }
