@@ -109,6 +109,16 @@ type Result struct {
 	IMAPTranscript []byte `json:"-"`
 	// Document is the CDA check of the attached document, nil when none.
 	Document *cda.Report `json:"document,omitempty"`
+	// Attachment is the attached file as read from the configuration's
+	// `attach` path, nil when none. The evidence bundle copies it only when
+	// Document shows no production INS, or with --include-personal-data.
+	Attachment *Attachment `json:"attachment,omitempty"`
+}
+
+// Attachment is the CDA document or IHE XDM archive that was attached.
+type Attachment struct {
+	Name string `json:"name"` // base name of the file
+	Raw  []byte `json:"-"`
 }
 
 // Duration is the wall time of the run.
