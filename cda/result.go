@@ -1,6 +1,10 @@
 package cda
 
-import "github.com/msscprobe/msscprobe/check"
+import (
+	"strings"
+
+	"github.com/msscprobe/msscprobe/check"
+)
 
 // SchemaVersion identifies the JSON shape of Report.
 const SchemaVersion = "msscprobe.cda/v1"
@@ -32,6 +36,46 @@ type Document struct {
 	INS      *INS            `json:"ins,omitempty"`
 	Code     string          `json:"document_code,omitempty"` // ClinicalDocument/code/@code
 	Findings []check.Finding `json:"findings"`
+	// Meta holds the header values the probe needs to build IHE XDM
+	// METADATA.XML and the MSSanté subject; nil when the document could not
+	// be read as a CDA.
+	Meta *Meta `json:"meta,omitempty"`
+}
+
+// Meta is what a CDA header says about the document and its patient. Values
+// are trimmed; absent ones are empty.
+type Meta struct {
+	IDRoot              string `json:"id_root,omitempty"`      // ClinicalDocument/id/@root
+	IDExtension         string `json:"id_extension,omitempty"` // ClinicalDocument/id/@extension
+	Title               string `json:"title,omitempty"`
+	Code                string `json:"code,omitempty"`
+	CodeSystem          string `json:"code_system,omitempty"`
+	DisplayName         string `json:"display_name,omitempty"`
+	EffectiveTime       string `json:"effective_time,omitempty"`
+	ConfidentialityCode string `json:"confidentiality_code,omitempty"`
+	// ConfidentialityCodeSystem is usually 2.16.840.1.113883.5.25.
+	ConfidentialityCodeSystem string `json:"confidentiality_code_system,omitempty"`
+	LanguageCode              string `json:"language_code,omitempty"`
+	BirthFamily               string `json:"birth_family,omitempty"` // family[@qualifier='BR']
+	BirthGiven                string `json:"birth_given,omitempty"`  // given[@qualifier='BR']
+	BirthTime                 string `json:"birth_time,omitempty"`
+	Gender                    string `json:"gender,omitempty"` // administrativeGenderCode/@code
+}
+
+// Passed reports whether the document passes on its own: status qualified
+// or qualified-test (only qualified when production is set) and no error
+// finding.
+func (d *Document) Passed(production bool) bool {
+	switch d.Status {
+	case StatusQualified:
+	case StatusQualifiedTest:
+		if production {
+			return false
+		}
+	default:
+		return false
+	}
+	return check.Worst(d.Findings) != check.Error
 }
 
 // Summary counts documents per status.
@@ -48,4 +92,61 @@ type Report struct {
 	Schema    string     `json:"schema"`
 	Documents []Document `json:"documents"`
 	Summary   Summary    `json:"summary"`
+}
+
+// Passed gives the exit-0 verdict of `cda check`: at least one document,
+// and every document passes (see Document.Passed).
+func (r *Report) Passed(production bool) bool {
+	if len(r.Documents) == 0 {
+		return false
+	}
+	for i := range r.Documents {
+		if !r.Documents[i].Passed(production) {
+			return false
+		}
+	}
+	return true
+}
+
+// Statuses lists every status, worst first, in the order reports print them.
+var Statuses = []Status{StatusInvalid, StatusNoINS, StatusNotQualified, StatusQualifiedTest, StatusQualified}
+
+// Summarize counts documents per status (every status present, zero or not,
+// so the JSON shape is stable).
+func Summarize(docs []Document) Summary {
+	s := Summary{Total: len(docs), ByStatus: make(map[Status]int, len(Statuses))}
+	for _, st := range Statuses {
+		s.ByStatus[st] = 0
+	}
+	for i := range docs {
+		s.ByStatus[docs[i].Status]++
+	}
+	if s.Total > 0 {
+		s.QualifiedShare = float64(s.ByStatus[StatusQualified]+s.ByStatus[StatusQualifiedTest]) / float64(s.Total)
+	}
+	return s
+}
+
+// MSSHeaders gives the values of the MSSanté headers for a message carrying
+// docs (Ref#2 ECO.2.4.1 and ECO.2.4.2, research mssante.md §2):
+// X-MSS-CODECDA is the ClinicalDocument/code/@code of each CDA document,
+// comma-separated, in order; X-MSS-INS is "O" when every document has a
+// qualified INS (status qualified or qualified-test), else "N". Documents
+// that could not be read as a CDA (status invalid) count for X-MSS-INS but
+// have no code. Both are empty when docs is empty: omit the headers then.
+func MSSHeaders(docs []Document) (codeCDA, ins string) {
+	if len(docs) == 0 {
+		return "", ""
+	}
+	var codes []string
+	ins = "O"
+	for i := range docs {
+		if c := docs[i].Code; c != "" {
+			codes = append(codes, c)
+		}
+		if s := docs[i].Status; s != StatusQualified && s != StatusQualifiedTest {
+			ins = "N"
+		}
+	}
+	return strings.Join(codes, ","), ins
 }

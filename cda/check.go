@@ -1,0 +1,228 @@
+package cda
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Options tune Check and CheckBytes; the zero value gives the defaults.
+type Options struct {
+	// MaxSize is the largest input (file, standard input, archive or
+	// archive member) read, in bytes; 0 means 32 MiB. Larger inputs are
+	// reported as CDA-004 without reading more than MaxSize+1 bytes.
+	MaxSize int64
+	// Jobs is the number of documents checked in parallel; 0 means
+	// runtime.NumCPU().
+	Jobs int
+	// Production makes Report.Passed accept only production INS (.8/.9).
+	Production bool
+	// MaxArchiveEntries (0: 1000), MaxArchiveTotal (uncompressed bytes, 0:
+	// 512 MiB) and MaxArchiveRatio (uncompressed/compressed for members over
+	// 1 MiB, 0: 100) bound what an XDM archive may hold (XDM-005).
+	MaxArchiveEntries int
+	MaxArchiveTotal   int64
+	MaxArchiveRatio   int
+	// Stdin is read for the input "-"; nil means os.Stdin.
+	Stdin io.Reader
+}
+
+// DefaultMaxSize is the input size limit when Options.MaxSize is 0.
+const DefaultMaxSize = 32 << 20
+
+func (o Options) withDefaults() Options {
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.MaxArchiveEntries <= 0 {
+		o.MaxArchiveEntries = 1000
+	}
+	if o.MaxArchiveTotal <= 0 {
+		o.MaxArchiveTotal = 512 << 20
+	}
+	if o.MaxArchiveRatio <= 0 {
+		o.MaxArchiveRatio = 100
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	return o
+}
+
+// CheckBytes checks one CDA document or one IHE XDM zip (told apart by
+// content) held in memory; name is used as the document path.
+func CheckBytes(name string, data []byte, opts Options) []Document {
+	o := opts.withDefaults()
+	if int64(len(data)) > o.MaxSize {
+		return []Document{tooLarge(name, int64(len(data)), o.MaxSize)}
+	}
+	if isZip(data) {
+		return checkXDM(name, data, o)
+	}
+	return []Document{checkXML(name, data)}
+}
+
+func tooLarge(p string, size, limit int64) Document {
+	return archiveDoc(p, RuleTooLarge.Newf("",
+		"plus de %d octets (taille : %d) : au-delà de la limite, le fichier n'est pas lu ; relever --max-size si le document est légitime",
+		"more than %d bytes (size: %d): over the limit, the file is not read; raise --max-size if the document is legitimate", limit, size))
+}
+
+// Check checks inputs: CDA files, IHE XDM zips, directories (walked
+// recursively for *.xml and *.zip, case-insensitive, in lexical order) and
+// "-" for standard input. Documents come back in input order whatever
+// Options.Jobs. onDoc, when not nil, is called (never concurrently) with
+// the number of input files done so far.
+//
+// The error is for usage and I/O problems only (a missing path, an
+// unreadable file or folder) and names the path; problems in documents are
+// findings.
+func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done int)) (*Report, error) {
+	o := opts.withDefaults()
+	files, err := expand(inputs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([][]Document, len(files))
+	errs := make([]error, len(files))
+	parent := ctx
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	next := make(chan int)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	for range min(o.Jobs, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = checkInput(files[i], o)
+				if errs[i] != nil {
+					cancel()
+				}
+				if onDoc != nil {
+					mu.Lock()
+					done++
+					onDoc(done)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	// The first failing input in input order, so the message is stable.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	r := &Report{Schema: SchemaVersion}
+	for _, docs := range results {
+		r.Documents = append(r.Documents, docs...)
+	}
+	r.Summary = Summarize(r.Documents)
+	return r, nil
+}
+
+// expand turns the inputs into the list of files to check.
+func expand(inputs []string) ([]string, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("no input: give CDA files, IHE XDM zips, folders, or - for standard input")
+	}
+	var files []string
+	stdin := false
+	for _, in := range inputs {
+		if in == "-" {
+			if stdin {
+				return nil, errors.New("-: standard input given twice")
+			}
+			stdin = true
+			files = append(files, in)
+			continue
+		}
+		st, err := os.Stat(in)
+		if err != nil {
+			return nil, err // *PathError names the path
+		}
+		if !st.IsDir() {
+			files = append(files, in)
+			continue
+		}
+		n := len(files)
+		err = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			ext := strings.ToLower(filepath.Ext(p))
+			if !d.IsDir() && (ext == ".xml" || ext == ".zip") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == n {
+			return nil, fmt.Errorf("%s: no *.xml or *.zip file in this folder", in)
+		}
+	}
+	return files, nil
+}
+
+// checkInput reads one input, never more than MaxSize+1 bytes, and checks it.
+func checkInput(p string, o Options) ([]Document, error) {
+	var r io.Reader = o.Stdin
+	size := int64(-1)
+	if p != "-" {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if st.Size() > o.MaxSize {
+			return []Document{tooLarge(p, st.Size(), o.MaxSize)}, nil
+		}
+		r, size = f, st.Size()
+	}
+	var buf bytes.Buffer
+	if size >= 0 {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, o.MaxSize+1)); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if int64(buf.Len()) > o.MaxSize {
+		return []Document{tooLarge(p, int64(buf.Len()), o.MaxSize)}, nil
+	}
+	return CheckBytes(p, buf.Bytes(), o), nil
+}

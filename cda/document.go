@@ -1,0 +1,254 @@
+package cda
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+const (
+	nsHL7 = "urn:hl7-org:v3"
+	nsXSL = "http://www.w3.org/1999/XSL/Transform"
+	// maxDepth bounds element nesting, as etree's default does.
+	maxDepth = 1024
+)
+
+// readSettings keep etree's work minimal: strict parsing, no CDATA or
+// duplicate-attribute bookkeeping, no entity map (research tools.md §B5).
+// Input is already UTF-8, so the pass-through charset reader is right.
+var readSettings = etree.ReadSettings{MaxDepth: maxDepth}
+
+// checkXML checks one CDA document held in memory.
+func checkXML(path string, data []byte) Document {
+	doc := Document{Path: path, Status: StatusInvalid, Findings: []check.Finding{}}
+	text, serr := toUTF8(data)
+	if serr == nil {
+		var cuts [][2]int
+		cuts, serr = scan(text, maxDepth)
+		if serr == nil {
+			checkTree(&doc, text, cuts)
+			return doc
+		}
+	}
+	line, col := lineCol(text, serr.off)
+	loc := fmt.Sprintf("%d:%d", line, col)
+	if serr.dtd {
+		doc.Findings = append(doc.Findings, RuleDTD.New(check.Text{
+			FR: serr.fr + " : DTD et entités sont refusées sans être lues ni développées (XXE, « billion laughs ») ; supprimer la déclaration DOCTYPE, un document CDA n'en a pas besoin",
+			EN: serr.en + ": DTDs and entities are refused, never read nor expanded (XXE, billion laughs); remove the DOCTYPE declaration, a CDA document needs none"},
+			loc))
+	} else {
+		doc.Findings = append(doc.Findings, RuleNotWellFormed.New(check.Text{
+			FR: fmt.Sprintf("XML mal formé ligne %d colonne %d : %s ; corriger le générateur du document", line, col, serr.fr),
+			EN: fmt.Sprintf("XML not well-formed at line %d column %d: %s; fix the program that produced the document", line, col, serr.en)},
+			loc))
+	}
+	return doc
+}
+
+// toUTF8 removes a BOM and converts a declared non-UTF-8 encoding, as an
+// XML parser would. French hospital software still emits ISO-8859-1.
+func toUTF8(b []byte) ([]byte, *scanError) {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
+		return b[3:], nil
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}), bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		out, err := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder().Bytes(b)
+		if err != nil {
+			return b, &scanError{fr: "UTF-16 invalide", en: "invalid UTF-16"}
+		}
+		return out, nil
+	}
+	name := declaredEncoding(b)
+	switch strings.ToLower(name) {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		return b, nil
+	}
+	enc, err := ianaindex.IANA.Encoding(name)
+	if err != nil || enc == nil || enc == encoding.Nop {
+		return b, &scanError{fr: "encodage « " + name + " » non pris en charge (utiliser UTF-8)", en: "unsupported encoding \"" + name + "\" (use UTF-8)"}
+	}
+	out, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return b, &scanError{fr: "texte invalide pour l'encodage " + name, en: "text invalid for encoding " + name}
+	}
+	return out, nil
+}
+
+// declaredEncoding reads encoding="..." from the XML declaration.
+func declaredEncoding(b []byte) string {
+	if !bytes.HasPrefix(b, []byte("<?xml")) {
+		return ""
+	}
+	end := bytes.Index(b, []byte("?>"))
+	if end < 0 {
+		return ""
+	}
+	decl := b[:end]
+	k := bytes.Index(decl, []byte("encoding"))
+	if k < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(decl[k+len("encoding"):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '=' {
+		return ""
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) < 2 || rest[0] != '"' && rest[0] != '\'' {
+		return ""
+	}
+	q := bytes.IndexByte(rest[1:], rest[0])
+	if q < 0 {
+		return ""
+	}
+	return string(rest[1 : 1+q])
+}
+
+// checkTree parses the header (the document minus the body spans cut by
+// the scanner) and applies the header and INS rules.
+func checkTree(doc *Document, text []byte, cuts [][2]int) {
+	header := text
+	if len(cuts) > 0 {
+		header = make([]byte, 0, len(text)/8)
+		prev := 0
+		for _, c := range cuts {
+			header = append(header, text[prev:c[0]]...)
+			prev = c[1]
+		}
+		header = append(header, text[prev:]...)
+	}
+	cd, root, err := parseCD(header)
+	if (cd == nil || err != nil) && len(cuts) > 0 {
+		// The ClinicalDocument the scanner saw was not the HL7 one: read
+		// everything, so the verdict does not depend on the shortcut.
+		cd, root, err = parseCD(text)
+	}
+	if err != nil {
+		doc.Findings = append(doc.Findings, RuleNotWellFormed.Newf("", "XML mal formé : %v", "XML not well-formed: %v", err))
+		return
+	}
+	if cd == nil {
+		doc.Findings = append(doc.Findings, noCDFinding(root))
+		return
+	}
+	checkHeader(doc, cd)
+}
+
+func parseCD(b []byte) (cd, root *etree.Element, _ error) {
+	d := etree.NewDocument()
+	d.ReadSettings = readSettings
+	if err := d.ReadFromBytes(b); err != nil {
+		return nil, nil, err
+	}
+	root = d.Root()
+	if root == nil {
+		return nil, nil, nil
+	}
+	return findCD(root), root, nil
+}
+
+// findCD accepts ClinicalDocument as the root, or anywhere inside an XSLT
+// stylesheet (auto-presentable CDA, research cda-ins.md §7).
+func findCD(root *etree.Element) *etree.Element {
+	if isHL7(root, "ClinicalDocument") {
+		return root
+	}
+	if (root.Tag != "stylesheet" && root.Tag != "transform") || root.NamespaceURI() != nsXSL {
+		return nil
+	}
+	stack := []*etree.Element{root}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if isHL7(e, "ClinicalDocument") {
+			return e
+		}
+		kids := e.ChildElements()
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
+		}
+	}
+	return nil
+}
+
+func noCDFinding(root *etree.Element) check.Finding {
+	if root == nil {
+		return RuleNoClinicalDocument.Newf("", "aucun élément", "no element")
+	}
+	ns := root.NamespaceURI()
+	if root.Tag == "ClinicalDocument" {
+		return RuleNoClinicalDocument.Newf("/"+root.FullTag(),
+			"ClinicalDocument est dans l'espace de noms « %s » au lieu de urn:hl7-org:v3 : déclarer xmlns=\"urn:hl7-org:v3\"",
+			"ClinicalDocument is in namespace %q instead of urn:hl7-org:v3: declare xmlns=\"urn:hl7-org:v3\"", ns)
+	}
+	return RuleNoClinicalDocument.Newf("/"+root.FullTag(),
+		"l'élément racine est {%s}%s : ce n'est pas un document CDA (ClinicalDocument de l'espace urn:hl7-org:v3, éventuellement dans un xsl:stylesheet)",
+		"the root element is {%s}%s: not a CDA document (ClinicalDocument in namespace urn:hl7-org:v3, possibly inside an xsl:stylesheet)", ns, root.Tag)
+}
+
+func isHL7(e *etree.Element, local string) bool {
+	return e.Tag == local && e.NamespaceURI() == nsHL7
+}
+
+// kids returns the direct HL7 children named local; matching is by
+// namespace URI, never by prefix (ANS examples use both xmlns and c:).
+func kids(e *etree.Element, local string) []*etree.Element {
+	if e == nil {
+		return nil
+	}
+	var out []*etree.Element
+	for _, c := range e.ChildElements() {
+		if isHL7(c, local) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func kid(e *etree.Element, local string) *etree.Element {
+	if e == nil {
+		return nil
+	}
+	for _, c := range e.ChildElements() {
+		if isHL7(c, local) {
+			return c
+		}
+	}
+	return nil
+}
+
+// attr returns the trimmed value of an unprefixed attribute.
+func attr(e *etree.Element, key string) string {
+	if e == nil {
+		return ""
+	}
+	for _, a := range e.Attr {
+		if a.Space == "" && a.Key == key {
+			return strings.TrimSpace(a.Value)
+		}
+	}
+	return ""
+}
+
+func hasAttr(e *etree.Element, key string) bool {
+	for _, a := range e.Attr {
+		if a.Space == "" && a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func text(e *etree.Element) string {
+	if e == nil {
+		return ""
+	}
+	return strings.TrimSpace(e.Text())
+}

@@ -1,0 +1,395 @@
+package cda
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// ebXML RIM classification schemes of the XDS metadata (IHE ITI TF-3 §4.2.5).
+const (
+	schemeDEPatientID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427" // XDSDocumentEntry.patientId
+	schemeDEUniqueID  = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab" // XDSDocumentEntry.uniqueId
+	schemeSSPatientID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446" // XDSSubmissionSet.patientId
+)
+
+// XDM is what the METADATA.XML files of an IHE XDM archive (IHE_XDM.ZIP)
+// say, read without checking the documents themselves.
+type XDM struct {
+	Subsets []XDMSubset `json:"subsets"`
+}
+
+// XDMSubset is one IHE_XDM/<subset>/ folder (SUBSET01, SS000001, ...).
+type XDMSubset struct {
+	Dir                    string     `json:"dir"` // e.g. "IHE_XDM/SUBSET01"
+	SubmissionSetPatientID string     `json:"submission_set_patient_id,omitempty"`
+	Entries                []XDMEntry `json:"entries"`
+}
+
+// XDMEntry is one DocumentEntry (an ExtrinsicObject).
+type XDMEntry struct {
+	ID        string `json:"id"`            // ExtrinsicObject/@id
+	URI       string `json:"uri,omitempty"` // the URI slot, relative to the subset folder
+	MimeType  string `json:"mime_type,omitempty"`
+	UniqueID  string `json:"unique_id,omitempty"`
+	PatientID string `json:"patient_id,omitempty"`
+	// Member is the archive path of the document found for the entry, ""
+	// when none was found.
+	Member string `json:"member,omitempty"`
+
+	file *zip.File
+}
+
+// ReadXDM reads an XDM archive's metadata. It returns nil and the findings
+// (XDM-001, XDM-005, or CDA-* on a METADATA.XML) when the archive cannot be
+// used; nothing is extracted from an unsafe archive.
+func ReadXDM(data []byte, opts Options) (*XDM, []check.Finding) {
+	x, docs := openXDM("", data, opts.withDefaults())
+	if x == nil {
+		var fs []check.Finding
+		for _, d := range docs {
+			fs = append(fs, d.Findings...)
+		}
+		return nil, fs
+	}
+	return x, nil
+}
+
+func isZip(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
+}
+
+// archiveDoc is a result row for the archive itself or for one of its
+// members that could not be checked.
+func archiveDoc(p string, fs ...check.Finding) Document {
+	return Document{Path: p, Status: StatusInvalid, Findings: fs}
+}
+
+// openXDM checks the archive's safety, then reads every METADATA.XML.
+func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, []Document{archiveDoc(name, RuleNotXDM.Newf("",
+			"archive zip illisible (%v) : produire une archive IHE_XDM.ZIP valide", "unreadable zip archive (%v): produce a valid IHE_XDM.ZIP archive", err))}
+	}
+	if f := unsafeArchive(zr, o); f != nil {
+		return nil, []Document{archiveDoc(name, *f)}
+	}
+	members := make(map[string]*zip.File, len(zr.File))
+	var metas []*zip.File
+	for _, f := range zr.File {
+		members[strings.ToLower(path.Clean(f.Name))] = f
+		// IHE_XDM/<subset>/METADATA.XML, case-insensitive, possibly under
+		// a top-level folder added by whoever zipped it.
+		parts := strings.Split(strings.ToLower(f.Name), "/")
+		if n := len(parts); n >= 3 && parts[n-1] == "metadata.xml" && parts[n-3] == "ihe_xdm" {
+			metas = append(metas, f)
+		}
+	}
+	if len(metas) == 0 {
+		return nil, []Document{archiveDoc(name, RuleNotXDM.Newf("",
+			"aucun IHE_XDM/<sous-dossier>/METADATA.XML dans l'archive : ce n'est pas une archive IHE XDM",
+			"no IHE_XDM/<subset>/METADATA.XML in the archive: not an IHE XDM archive"))}
+	}
+	sort.Slice(metas, func(i, j int) bool { return metas[i].Name < metas[j].Name })
+	x := &XDM{}
+	var bad []Document
+	for _, mf := range metas {
+		mpath := name + "!" + mf.Name
+		b, d := readMember(mpath, mf, o)
+		if d != nil {
+			bad = append(bad, *d)
+			continue
+		}
+		text, serr := toUTF8(b)
+		if serr == nil {
+			_, serr = scan(text, maxDepth)
+		}
+		if serr != nil {
+			bad = append(bad, checkXML(mpath, b))
+			continue
+		}
+		md := etree.NewDocument()
+		md.ReadSettings = readSettings
+		if err := md.ReadFromBytes(text); err != nil || md.Root() == nil {
+			bad = append(bad, archiveDoc(mpath, RuleNotWellFormed.Newf("", "METADATA.XML illisible : %v", "unreadable METADATA.XML: %v", err)))
+			continue
+		}
+		x.Subsets = append(x.Subsets, readSubset(path.Dir(mf.Name), md.Root(), members))
+	}
+	if len(x.Subsets) == 0 {
+		return nil, bad
+	}
+	return x, bad
+}
+
+// unsafeArchive refuses, from the central directory only, archives that
+// could write outside a folder (zip slip) or exhaust memory (zip bomb).
+func unsafeArchive(zr *zip.Reader, o Options) *check.Finding {
+	if n := len(zr.File); n > o.MaxArchiveEntries {
+		f := RuleUnsafeArchive.Newf("", "%d entrées, plus que la limite de %d", "%d entries, more than the limit of %d", n, o.MaxArchiveEntries)
+		return &f
+	}
+	var total uint64
+	for _, f := range zr.File {
+		n := strings.ReplaceAll(f.Name, "\\", "/")
+		if strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' || strings.Contains(n, "\x00") ||
+			n == ".." || strings.HasPrefix(n, "../") || strings.HasSuffix(n, "/..") || strings.Contains(n, "/../") {
+			r := RuleUnsafeArchive.Newf(f.Name, "chemin « %s » absolu ou contenant « .. » : il sortirait du dossier d'extraction",
+				"path %q is absolute or contains \"..\": it would escape the extraction folder", f.Name)
+			return &r
+		}
+		total += f.UncompressedSize64
+		if f.UncompressedSize64 > 1<<20 && f.UncompressedSize64/max(f.CompressedSize64, 1) > uint64(o.MaxArchiveRatio) {
+			r := RuleUnsafeArchive.Newf(f.Name, "« %s » se décompresse %d fois (limite %d) : bombe zip probable",
+				"%q expands %d times (limit %d): likely a zip bomb", f.Name, f.UncompressedSize64/max(f.CompressedSize64, 1), o.MaxArchiveRatio)
+			return &r
+		}
+	}
+	if total > uint64(o.MaxArchiveTotal) {
+		f := RuleUnsafeArchive.Newf("", "%d octets une fois décompressée, plus que la limite de %d", "%d bytes once uncompressed, more than the limit of %d", total, o.MaxArchiveTotal)
+		return &f
+	}
+	return nil
+}
+
+// readMember reads one archive member, never more than the size limit
+// (archive/zip also fails when a member yields more than it declared).
+func readMember(p string, f *zip.File, o Options) ([]byte, *Document) {
+	if f.UncompressedSize64 > uint64(o.MaxSize) {
+		d := tooLarge(p, int64(f.UncompressedSize64), o.MaxSize)
+		return nil, &d
+	}
+	rc, err := f.Open()
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(io.LimitReader(rc, o.MaxSize+1))
+		rc.Close()
+		if err == nil && int64(len(b)) > o.MaxSize {
+			d := tooLarge(p, int64(len(b)), o.MaxSize)
+			return nil, &d
+		}
+		if err == nil {
+			return b, nil
+		}
+	}
+	d := archiveDoc(p, RuleNotXDM.Newf(f.Name, "membre illisible : %v", "unreadable member: %v", err))
+	return nil, &d
+}
+
+// readSubset reads the DocumentEntries of one METADATA.XML. Matching is by
+// local name so that ebRIM 3.0 and older 2.1 namespaces both work.
+func readSubset(dir string, root *etree.Element, members map[string]*zip.File) XDMSubset {
+	s := XDMSubset{Dir: dir}
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		switch e.Tag {
+		case "ExtrinsicObject":
+			s.Entries = append(s.Entries, readEntry(dir, e, members))
+			return
+		case "RegistryPackage":
+			if v := externalID(e, schemeSSPatientID); v != "" && s.SubmissionSetPatientID == "" {
+				s.SubmissionSetPatientID = v
+			}
+		}
+		for _, c := range e.ChildElements() {
+			walk(c)
+		}
+	}
+	walk(root)
+	return s
+}
+
+func readEntry(dir string, e *etree.Element, members map[string]*zip.File) XDMEntry {
+	x := XDMEntry{ID: e.SelectAttrValue("id", ""), MimeType: e.SelectAttrValue("mimeType", ""),
+		UniqueID: externalID(e, schemeDEUniqueID), PatientID: externalID(e, schemeDEPatientID), URI: uriSlot(e)}
+	// ITI-32: the URI slot names the file relative to METADATA.XML; some
+	// producers only name it by the ExtrinsicObject id or the uniqueId.
+	for _, cand := range []string{x.URI, x.ID, x.ID + ".xml", x.UniqueID} {
+		if cand == "" {
+			continue
+		}
+		if f := members[strings.ToLower(path.Join(dir, cand))]; f != nil {
+			x.Member, x.file = f.Name, f
+			break
+		}
+	}
+	return x
+}
+
+func externalID(e *etree.Element, scheme string) string {
+	for _, c := range e.ChildElements() {
+		if c.Tag == "ExternalIdentifier" && c.SelectAttrValue("identificationScheme", "") == scheme {
+			return strings.TrimSpace(c.SelectAttrValue("value", ""))
+		}
+	}
+	return ""
+}
+
+// uriSlot reads the URI slot; long URIs are split into "1|...", "2|..."
+// values (ITI TF-3 §4.2.3.2.24).
+func uriSlot(e *etree.Element) string {
+	for _, c := range e.ChildElements() {
+		if c.Tag != "Slot" || c.SelectAttrValue("name", "") != "URI" {
+			continue
+		}
+		var vals []string
+		for _, vl := range c.ChildElements() {
+			for _, v := range vl.ChildElements() {
+				if v.Tag == "Value" {
+					vals = append(vals, strings.TrimSpace(v.Text()))
+				}
+			}
+		}
+		if len(vals) == 1 {
+			return vals[0]
+		}
+		sort.SliceStable(vals, func(i, j int) bool { return partIndex(vals[i]) < partIndex(vals[j]) })
+		var b strings.Builder
+		for _, v := range vals {
+			if k := strings.IndexByte(v, '|'); k >= 0 {
+				v = v[k+1:]
+			}
+			b.WriteString(v)
+		}
+		return b.String()
+	}
+	return ""
+}
+
+func partIndex(v string) int {
+	n := 0
+	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		n = n*10 + int(v[i]-'0')
+	}
+	return n
+}
+
+// isXMLEntry tells which entries are candidate CDA documents: XDM may also
+// carry PDFs or images, which are not checked.
+func isXMLEntry(mime string) bool {
+	switch strings.ToLower(strings.TrimSpace(mime)) {
+	case "", "text/xml", "application/xml", "application/xslt+xml", "application/hl7-cda+xml":
+		return true
+	}
+	return false
+}
+
+// checkXDM checks every CDA document referenced by the archive's
+// DocumentEntries and compares the patientIds with their INS.
+func checkXDM(name string, data []byte, o Options) []Document {
+	x, out := openXDM(name, data, o)
+	if x == nil {
+		return out
+	}
+	for _, s := range x.Subsets {
+		var docs []Document
+		for _, e := range s.Entries {
+			if !isXMLEntry(e.MimeType) {
+				continue
+			}
+			if e.file == nil {
+				ref := e.URI
+				if ref == "" {
+					ref = e.ID
+				}
+				docs = append(docs, archiveDoc(name+"!"+path.Join(s.Dir, ref), RuleXDMMissing.Newf("DocumentEntry "+e.ID,
+					"METADATA.XML référence « %s » (DocumentEntry %s) mais l'archive ne le contient pas : ajouter le fichier ou corriger le slot URI",
+					"METADATA.XML references %q (DocumentEntry %s) but the archive does not hold it: add the file or fix the URI slot", ref, e.ID)))
+				continue
+			}
+			p := name + "!" + e.Member
+			b, bad := readMember(p, e.file, o)
+			if bad != nil {
+				docs = append(docs, *bad)
+				continue
+			}
+			d := checkXML(p, b)
+			comparePatientID(&d, "DocumentEntry "+e.ID+"/patientId", e.PatientID)
+			docs = append(docs, d)
+		}
+		if len(docs) == 0 {
+			docs = append(docs, archiveDoc(name+"!"+s.Dir, RuleXDMMissing.Newf(s.Dir+"/METADATA.XML",
+				"METADATA.XML ne référence aucun document XML", "METADATA.XML references no XML document")))
+		}
+		// Compared per document; reported once per subset when malformed.
+		_, _, ssBad := ParsePatientID(s.SubmissionSetPatientID)
+		reported := false
+		for i := range docs {
+			if docs[i].Meta != nil && (ssBad == nil || !reported) {
+				comparePatientID(&docs[i], "SubmissionSet/patientId", s.SubmissionSetPatientID)
+				reported = true
+			}
+		}
+		out = append(out, docs...)
+	}
+	return out
+}
+
+// comparePatientID applies XDM-003 and XDM-004 to one patientId
+// (research cda-ins.md §5: CX.1 = matricule INS, CX.4 = &OID&ISO, CX.5 = NH).
+func comparePatientID(d *Document, loc, cx string) {
+	if d.Meta == nil {
+		return
+	}
+	value, oid, problem := ParsePatientID(cx)
+	if problem != nil {
+		d.add(RulePatientIDFormat.New(check.Text{
+			FR: fmt.Sprintf("patientId « %s » : %s ; forme attendue <matricule INS>^^^&<OID>&ISO^NH", cx, problem.FR),
+			EN: fmt.Sprintf("patientId %q: %s; expected form <matricule INS>^^^&<OID>&ISO^NH", cx, problem.EN)}, loc))
+		return
+	}
+	switch {
+	case d.INS == nil:
+		d.add(RulePatientIDMismatch.Newf(loc, "patientId %s^^^&%s mais le document CDA ne porte pas d'INS", "patientId %s^^^&%s but the CDA document carries no INS", value, oid))
+	case d.INS.Value != value || d.INS.OID != oid:
+		d.add(RulePatientIDMismatch.Newf(loc,
+			"patientId %s (OID %s) différent de l'INS du document CDA %s (OID %s) : les métadonnées doivent reprendre l'INS de l'en-tête",
+			"patientId %s (OID %s) differs from the CDA document's INS %s (OID %s): the metadata must carry the header's INS",
+			value, oid, d.INS.Value, d.INS.OID))
+	}
+}
+
+// ParsePatientID splits an XDS patientId of the form
+// <matricule>^^^&<OID>&ISO^NH. It returns a reason (FR/EN) when malformed.
+func ParsePatientID(cx string) (value, oid string, problem *check.Text) {
+	bad := func(fr, en string) (string, string, *check.Text) { return "", "", &check.Text{FR: fr, EN: en} }
+	if strings.TrimSpace(cx) == "" {
+		return bad("absent", "missing")
+	}
+	c := strings.Split(cx, "^")
+	if len(c) < 4 || c[0] == "" {
+		return bad("composants CX manquants", "missing CX components")
+	}
+	auth := strings.Split(c[3], "&")
+	if len(auth) != 3 || !isOID(auth[1]) {
+		return bad("autorité d'affectation (CX.4) sans OID", "assigning authority (CX.4) has no OID")
+	}
+	if auth[2] != "ISO" {
+		return bad("type d'autorité (CX.4.3) autre que ISO", "authority type (CX.4.3) other than ISO")
+	}
+	if len(c) < 5 || c[4] != "NH" {
+		return bad("type d'identifiant (CX.5) autre que NH", "identifier type (CX.5) other than NH")
+	}
+	return c[0], auth[1], nil
+}
+
+func isOID(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
