@@ -238,7 +238,9 @@ func checkQualifiers(doc *Document, names []*etree.Element) {
 // checkTraits applies INS-005, one finding per missing trait (TestContenuCDA
 // 3.0 traits rule, research cda-ins.md §4).
 func checkTraits(doc *Document, t traits) {
-	missing := func(loc, fr, en string) { doc.add(RuleTraits.New(check.Text{FR: "trait INS absent : " + fr, EN: "missing INS trait: " + en}, loc)) }
+	missing := func(loc, fr, en string) {
+		doc.add(RuleTraits.New(check.Text{FR: "trait INS absent : " + fr, EN: "missing INS trait: " + en}, loc))
+	}
 	if !t.hasFamilyBR {
 		missing(locName+"/family[@qualifier='BR']", "nom de naissance, ajouter <family qualifier=\"BR\">", "birth family name, add <family qualifier=\"BR\">")
 	}
