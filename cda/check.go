@@ -109,8 +109,11 @@ func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One read buffer per worker, reused: documents keep no
+			// reference to the bytes they were read from.
+			var buf bytes.Buffer
 			for i := range next {
-				results[i], errs[i] = checkInput(files[i], o)
+				results[i], errs[i] = checkInput(files[i], o, &buf)
 				if errs[i] != nil {
 					cancel()
 				}
@@ -196,7 +199,7 @@ func expand(inputs []string) ([]string, error) {
 }
 
 // checkInput reads one input, never more than MaxSize+1 bytes, and checks it.
-func checkInput(p string, o Options) ([]Document, error) {
+func checkInput(p string, o Options, buf *bytes.Buffer) ([]Document, error) {
 	var r io.Reader = o.Stdin
 	size := int64(-1)
 	if p != "-" {
@@ -214,7 +217,7 @@ func checkInput(p string, o Options) ([]Document, error) {
 		}
 		r, size = f, st.Size()
 	}
-	var buf bytes.Buffer
+	buf.Reset()
 	if size >= 0 {
 		buf.Grow(int(size) + bytes.MinRead)
 	}

@@ -30,10 +30,10 @@ func checkXML(path string, data []byte) Document {
 	doc := Document{Path: path, Status: StatusInvalid, Findings: []check.Finding{}}
 	text, serr := toUTF8(data)
 	if serr == nil {
-		var cuts [][2]int
-		cuts, serr = scan(text, maxDepth)
+		var header []byte
+		header, serr = scan(text, maxDepth)
 		if serr == nil {
-			checkTree(&doc, text, cuts)
+			checkTree(&doc, text, header)
 			return doc
 		}
 	}
@@ -111,21 +111,11 @@ func declaredEncoding(b []byte) string {
 	return string(rest[1 : 1+q])
 }
 
-// checkTree parses the header (the document minus the body spans cut by
-// the scanner) and applies the header and INS rules.
-func checkTree(doc *Document, text []byte, cuts [][2]int) {
-	header := text
-	if len(cuts) > 0 {
-		header = make([]byte, 0, len(text)/8)
-		prev := 0
-		for _, c := range cuts {
-			header = append(header, text[prev:c[0]]...)
-			prev = c[1]
-		}
-		header = append(header, text[prev:]...)
-	}
+// checkTree parses the header (the document reduced by the scanner) and
+// applies the header and INS rules.
+func checkTree(doc *Document, text, header []byte) {
 	cd, root, err := parseCD(header)
-	if (cd == nil || err != nil) && len(cuts) > 0 {
+	if reduced := len(header) != len(text) || len(text) > 0 && &header[0] != &text[0]; (cd == nil || err != nil) && reduced {
 		// The ClinicalDocument the scanner saw was not the HL7 one: read
 		// everything, so the verdict does not depend on the shortcut.
 		cd, root, err = parseCD(text)

@@ -27,12 +27,44 @@ type scanner struct {
 	maxDepth int
 	stack    [][]byte // raw qualified names of open elements
 	attrs    [][]byte // attribute names of the current start tag
-	// First element named ClinicalDocument (any prefix): its depth, and the
-	// byte spans of its direct "component" children (the body).
+	// First element named ClinicalDocument (any prefix): its depth, the
+	// byte spans of its direct children that no rule reads (the body and
+	// most of the header), where it ends, and the end tags of its ancestors
+	// (an xsl:stylesheet wrapper).
 	cdDepth  int
 	cdDone   bool
 	cutStart int
 	cuts     [][2]int
+	cdEnd    int
+	closers  []byte
+}
+
+// headerKept are the ClinicalDocument children the rules and Meta read; the
+// scanner cuts the others out before etree builds a tree.
+var headerKept = map[string]bool{
+	"id": true, "code": true, "title": true, "effectiveTime": true,
+	"confidentialityCode": true, "languageCode": true, "recordTarget": true,
+}
+
+// header returns the document reduced to what the rules read: the bytes up
+// to the end of ClinicalDocument without the cut children, then the end tags
+// of its ancestors. It is well-formed whenever the document is.
+func (s *scanner) header() []byte {
+	if !s.cdDone || len(s.cuts) == 0 && len(s.closers) == 0 && s.cdEnd == len(s.b) {
+		return s.b
+	}
+	n := s.cdEnd + len(s.closers)
+	for _, c := range s.cuts {
+		n -= c[1] - c[0]
+	}
+	h := make([]byte, 0, n)
+	prev := 0
+	for _, c := range s.cuts {
+		h = append(h, s.b[prev:c[0]]...)
+		prev = c[1]
+	}
+	h = append(h, s.b[prev:s.cdEnd]...)
+	return append(h, s.closers...)
 }
 
 // scanError is a well-formedness failure at byte offset off. dtd marks a
@@ -60,9 +92,9 @@ var special = func() (t [256]bool) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// scan checks b (valid UTF-8 expected, BOM removed) and returns the body
-// spans to cut, or the first error.
-func scan(b []byte, maxDepth int) ([][2]int, *scanError) {
+// scan checks b (BOM removed) and returns the header to parse (see
+// scanner.header), or the first error.
+func scan(b []byte, maxDepth int) ([]byte, *scanError) {
 	if !utf8.Valid(b) {
 		off := 0
 		for off < len(b) {
@@ -78,7 +110,7 @@ func scan(b []byte, maxDepth int) ([][2]int, *scanError) {
 	if err := s.document(); err != nil {
 		return nil, err
 	}
-	return s.cuts, nil
+	return s.header(), nil
 }
 
 func (s *scanner) document() *scanError {
@@ -420,7 +452,7 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 	if s.cdDepth == 0 && !s.cdDone && string(local) == "ClinicalDocument" {
 		s.cdDepth = depth
 	}
-	isBody := s.cdDepth > 0 && depth == s.cdDepth+1 && string(local) == "component"
+	isBody := s.cdDepth > 0 && depth == s.cdDepth+1 && !headerKept[string(local)]
 	if closed {
 		if isBody {
 			s.cuts = append(s.cuts, [2]int{start, s.i})
@@ -508,10 +540,13 @@ func (s *scanner) endTag() *scanError {
 	depth := len(s.stack)
 	s.stack = s.stack[:depth-1]
 	switch {
-	case s.cdDepth > 0 && depth == s.cdDepth+1 && string(localName(qname)) == "component":
+	case s.cdDepth > 0 && depth == s.cdDepth+1 && !headerKept[string(localName(qname))]:
 		s.cuts = append(s.cuts, [2]int{s.cutStart, s.i})
 	case depth == s.cdDepth:
-		s.cdDepth, s.cdDone = 0, true
+		s.cdDepth, s.cdDone, s.cdEnd = 0, true, s.i
+		for k := len(s.stack) - 1; k >= 0; k-- {
+			s.closers = append(append(append(s.closers, "</"...), s.stack[k]...), '>')
+		}
 	}
 	return nil
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/check"
+)
+
+func init() { subcommands = append(subcommands, newCDACmd) }
+
+func newCDACmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "cda",
+		Short: "Check CDA documents and IHE XDM archives for a qualified INS (DS 4.1)",
+	}
+	c.AddCommand(newCDACheckCmd(e))
+	return c
+}
+
+func newCDACheckCmd(e *env) *cobra.Command {
+	var (
+		format, lang, maxSize string
+		jobs                  int
+		production            bool
+	)
+	c := &cobra.Command{
+		Use:   "check PATH...",
+		Short: "Check CDA files, folders (*.xml, *.zip) and IHE_XDM.ZIP archives; - reads standard input",
+		Long: `Check CDA documents for a qualified INS (indicator DS 4.1 of SUN-ES).
+
+PATH is a CDA XML file, an IHE XDM zip, a folder (walked recursively for
+*.xml and *.zip, case-insensitive) or - for standard input. Every rule is
+listed in docs/cda.md.
+
+Exit status: 0 when every document has a qualified INS (qualified or
+qualified-test; only qualified with --production) and no error finding,
+1 when some document fails, 2 on usage or input errors.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := check.ParseLang(lang)
+			if err != nil {
+				return usageError(err)
+			}
+			if format != "text" && format != "json" && format != "junit" {
+				return usageError(fmt.Errorf("--format %q: want text, json or junit", format))
+			}
+			size, err := parseSize(maxSize)
+			if err != nil {
+				return usageError(fmt.Errorf("--max-size: %w", err))
+			}
+			if jobs < 0 {
+				return usageError(fmt.Errorf("--jobs %d: want 1 or more (0 = all cores)", jobs))
+			}
+			opts := cda.Options{MaxSize: size, Jobs: jobs, Production: production, Stdin: e.stdin}
+			prog := newProgress(e.stderr)
+			label := map[check.Lang]string{check.FR: "fichiers vérifiés", check.EN: "files checked"}[l]
+			rep, err := cda.Check(cmd.Context(), args, opts, func(done int) { prog.Update(false, "cda check: %d %s", done, label) })
+			prog.Done()
+			if err != nil {
+				if cmd.Context().Err() != nil {
+					return err
+				}
+				return usageError(err)
+			}
+			switch format {
+			case "json":
+				err = writeCDAJSON(e.stdout, rep)
+			case "junit":
+				err = cdaJUnit(rep, l, production).Write(e.stdout)
+			default:
+				err = writeCDAText(e.stdout, rep, l)
+			}
+			if err != nil {
+				return err
+			}
+			if !rep.Passed(production) {
+				return failed()
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&format, "format", "text", "output format: text, json or junit")
+	f.StringVar(&lang, "lang", "fr", "language of messages: fr or en")
+	f.IntVar(&jobs, "jobs", 0, "documents checked in parallel (0 = all cores)")
+	f.BoolVar(&production, "production", false, "pass only production INS (OID .8/.9): test and demo identities fail")
+	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576")
+	return c
+}
+
+// parseSize reads a byte count with an optional K/M/G suffix (KB and KiB
+// alike are 1024: sizes here are limits, not marketing).
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suf) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suf)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q: want a positive size such as 32MiB", s)
+	}
+	return n * mult, nil
+}
+
+var statusLabel = map[cda.Status]check.Text{
+	cda.StatusInvalid:       {FR: "invalide", EN: "invalid"},
+	cda.StatusNoINS:         {FR: "sans INS", EN: "no INS"},
+	cda.StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
+	cda.StatusQualifiedTest: {FR: "INS qualifié (test)", EN: "qualified INS (test)"},
+	cda.StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
+}
+
+func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
+	var b strings.Builder
+	sep := map[check.Lang]string{check.FR: " : ", check.EN: ": "}[l]
+	for _, d := range r.Documents {
+		b.WriteString(d.Path + sep + statusLabel[d.Status].In(l))
+		if d.INS != nil {
+			fmt.Fprintf(&b, " (INS %s, OID %s)", d.INS.Value, d.INS.OID)
+		}
+		if d.Code != "" {
+			fmt.Fprintf(&b, " [code %s]", d.Code)
+		}
+		b.WriteByte('\n')
+		for _, f := range d.Findings {
+			fmt.Fprintf(&b, "  %s %s", f.Severity.Label(l), f.Rule)
+			if f.Location != "" {
+				fmt.Fprintf(&b, " [%s]", f.Location)
+			}
+			b.WriteString(sep + f.Message.In(l) + "\n")
+		}
+	}
+	b.WriteString(summaryLine(r.Summary, l) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// summaryLine gives the counts per status and the share of documents with a
+// qualified INS (the DS 4.1 numerator over denominator).
+func summaryLine(s cda.Summary, l check.Lang) string {
+	var parts []string
+	for i := len(cda.Statuses) - 1; i >= 0; i-- {
+		st := cda.Statuses[i]
+		parts = append(parts, fmt.Sprintf("%d %s", s.ByStatus[st], statusLabel[st].In(l)))
+	}
+	pct := fmt.Sprintf("%.1f", 100*s.QualifiedShare)
+	if l == check.EN {
+		return fmt.Sprintf("%d documents: %s; qualified INS share: %s%%", s.Total, strings.Join(parts, ", "), pct)
+	}
+	return fmt.Sprintf("%d documents : %s ; part avec INS qualifié : %s %%", s.Total, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
+}
+
+func writeCDAJSON(w io.Writer, r *cda.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// cdaJUnit renders one test case per document, failing exactly when the
+// document makes the exit status 1.
+func cdaJUnit(r *cda.Report, l check.Lang, production bool) *check.JUnitSuites {
+	su := check.JUnitSuite{Name: "msscprobe cda check", Properties: []check.JUnitProperty{
+		{Name: "qualified_share", Value: strconv.FormatFloat(r.Summary.QualifiedShare, 'f', 4, 64)},
+		{Name: "production", Value: strconv.FormatBool(production)},
+	}}
+	for _, d := range r.Documents {
+		c := check.JUnitCase{ClassName: "cda." + string(d.Status), Name: d.Path}
+		var body strings.Builder
+		for _, f := range d.Findings {
+			fmt.Fprintf(&body, "%s %s [%s] %s\n", f.Severity.Label(l), f.Rule, f.Location, f.Message.In(l))
+		}
+		if !d.Passed(production) {
+			msg := statusLabel[d.Status].In(l)
+			for _, f := range d.Findings {
+				if f.Severity == check.Error {
+					msg += " — " + f.Rule + " " + f.Message.In(l)
+					break
+				}
+			}
+			c.Failure = &check.JUnitMessage{Message: msg, Type: string(d.Status), Body: body.String()}
+		} else if body.Len() > 0 {
+			c.SystemOut = body.String()
+		}
+		su.Cases = append(su.Cases, c)
+	}
+	return &check.JUnitSuites{Name: "msscprobe", Suites: []check.JUnitSuite{su}}
+}
