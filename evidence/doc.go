@@ -1,0 +1,32 @@
+// Package evidence turns a probe run into a signed evidence bundle and
+// verifies such bundles (issue 5; format in docs/evidence-format.md).
+//
+// A bundle is a ZIP laid out as an ETSI ASiC-E container with a CAdES
+// signature (EN 319 162-1, EN 319 122-1): `mimetype` first and stored, the
+// data files (report.pdf, results.json, junit.xml, transcripts, messages,
+// TLS chains, the CDA check report), META-INF/ASiCManifest.xml holding the
+// SHA-256 of every data file, and META-INF/signature.p7s, a detached CMS
+// SignedData (SHA-256, signingTime, ESS signing-certificate-v2, the whole
+// chain, optionally an RFC 3161 signature timestamp) over the manifest.
+// `openssl cms -verify` checks the signature on its own.
+//
+// API:
+//
+//	err := evidence.Write(ctx, w, res, evidence.Options{Lang: check.FR, Signer: key, Chain: chain, TSAURL: url})
+//	v, err := evidence.Verify(r, size, evidence.VerifyOptions{Roots: pool})
+//	v.WriteText(os.Stdout, check.FR)
+//
+// Write with a nil Chain signs with an ephemeral self-signed key: the
+// bundle then proves integrity only, and both the report and Verify say so.
+// A document with a production INS (OID .8/.9) is withheld, and its INS
+// masked, unless Options.IncludePersonalData.
+//
+// Verify returns an error only for input that is not a readable ZIP; every
+// other defect is a Problem with a stable code and French and English text,
+// and Verification.Valid is false when any Problem has severity error.
+// Nothing is extracted to disk; entry names and sizes are checked from the
+// central directory before anything is decompressed.
+//
+// The package owns no network code besides the small RFC 3161 client in
+// tsp.go (HTTP POST with a deadline, honouring the context).
+package evidence

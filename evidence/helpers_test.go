@@ -1,0 +1,177 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+const fixtures = "../testdata/evidence"
+
+// testNIR is the production INS carried by the fixture document.
+const testNIR = "279035121518989"
+
+// loadResult builds the hand-made probe result of testdata/evidence: a
+// met PS 4.1 run with a document carrying a production INS.
+func loadResult(t *testing.T) *probe.Result {
+	t.Helper()
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(fixtures, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var res probe.Result
+	if err := json.Unmarshal(read("result.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	res.SMTPTranscript = read("smtp.log")
+	res.IMAPTranscript = read("imap.log")
+	res.Messages[0].Raw = read("sent.eml")
+	res.Messages[1].Raw = read("reply.eml")
+	res.Attachment = &probe.Attachment{Name: "document.xml", Raw: read("document.xml")}
+	_, chain := newCA(t, "mock MSSanté operator")
+	res.SMTP.PeerChain = [][]byte{chain.Raw}
+	res.IMAP.PeerChain = [][]byte{chain.Raw}
+	return &res
+}
+
+// fixedNow is the generation time used in tests.
+func fixedNow() time.Time { return time.Date(2026, 5, 4, 10, 1, 0, 0, time.UTC) }
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func issue(t *testing.T, tmpl, parent *x509.Certificate, pub any, signer *ecdsa.PrivateKey) *x509.Certificate {
+	t.Helper()
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl.SerialNumber = serial
+	if parent == nil {
+		parent = tmpl
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newCA(t *testing.T, cn string) (*ecdsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	k := newKey(t)
+	now := time.Now()
+	c := issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: cn, Organization: []string{"Test"}}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(48 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, nil, k.Public(), k)
+	return k, c
+}
+
+// signerPKI is a root, an intermediate and a leaf signer.
+type signerPKI struct {
+	root  *x509.Certificate
+	key   *ecdsa.PrivateKey
+	chain []*x509.Certificate // leaf, intermediate
+}
+
+func newSignerPKI(t *testing.T, notBefore, notAfter time.Time) *signerPKI {
+	t.Helper()
+	rootKey, root := newCA(t, "IGC Santé TEST racine")
+	interKey := newKey(t)
+	inter := issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "IGC Santé TEST organisations"}, NotBefore: root.NotBefore, NotAfter: root.NotAfter,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, root, interKey.Public(), rootKey)
+	key := newKey(t)
+	leaf := issue(t, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: "Hôpital Sainte-Émilie de Test", Organization: []string{"010000016"}},
+		NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}, inter, key.Public(), interKey)
+	return &signerPKI{root: root, key: key, chain: []*x509.Certificate{leaf, inter}}
+}
+
+func (p *signerPKI) pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(p.root)
+	return pool
+}
+
+func validPKI(t *testing.T) *signerPKI {
+	now := time.Now()
+	return newSignerPKI(t, now.Add(-time.Hour), now.Add(24*time.Hour))
+}
+
+func writeBundle(t *testing.T, res *probe.Result, opts Options) []byte {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = fixedNow
+	}
+	var buf bytes.Buffer
+	if err := Write(context.Background(), &buf, res, opts); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func verifyBytes(t *testing.T, b []byte, opts VerifyOptions) *Verification {
+	t.Helper()
+	v, err := Verify(bytes.NewReader(b), int64(len(b)), opts)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return v
+}
+
+func codes(v *Verification) []string {
+	var cs []string
+	for _, p := range v.Problems {
+		cs = append(cs, p.Code)
+	}
+	return cs
+}
+
+func hasCode(v *Verification, code string) bool { return slices.Contains(codes(v), code) }
+
+// members lists a bundle's entries (test-side reading, no limits needed).
+func members(t *testing.T, b []byte) []file {
+	t.Helper()
+	fs, _, probs, err := readBundle(bytes.NewReader(b), int64(len(b)))
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("reading bundle: %v %v", err, probs)
+	}
+	return fs
+}
+
+func rezip(t *testing.T, fs []file) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := writeZip(&buf, fs, fixedNow()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,62 @@
+package evidence
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// WriteText prints the verification as a short summary for a reviewer:
+// validity, what is wrong, who signed, when, what was tested, the verdict.
+func (v *Verification) WriteText(w io.Writer, lang check.Lang) error {
+	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
+	var b strings.Builder
+	if v.Valid {
+		b.WriteString(t("DOSSIER DE PREUVE VALIDE", "VALID EVIDENCE BUNDLE") + "\n")
+	} else {
+		b.WriteString(t("DOSSIER DE PREUVE INVALIDE", "INVALID EVIDENCE BUNDLE") + "\n")
+	}
+	for _, p := range v.Problems {
+		where := ""
+		if p.File != "" {
+			where = p.File + ": "
+		}
+		fmt.Fprintf(&b, "  %s [%s] %s%s\n", p.Severity.Label(lang), p.Code, where, p.Message.In(lang))
+	}
+	if v.Verdict.FR != "" {
+		fmt.Fprintf(&b, "%-22s %s\n", t("Verdict :", "Verdict:"), v.Verdict.In(lang))
+		fmt.Fprintf(&b, "%-22s %s", t("Établissement :", "Establishment:"), v.Establishment.Name)
+		if v.Establishment.FINESS != "" {
+			fmt.Fprintf(&b, " (FINESS %s)", v.Establishment.FINESS)
+		}
+		fmt.Fprintf(&b, ", %s\n", v.Establishment.Address)
+		fmt.Fprintf(&b, "%-22s %s\n", t("Date du test :", "Test date:"), v.Date.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(&b, "%-22s %s → %s\n", t("Testé :", "Tested:"), strings.Join(v.Servers, ", "), v.Target)
+		fmt.Fprintf(&b, "%-22s %s\n", t("Empreinte :", "Fingerprint:"), groupHex(v.Fingerprint))
+	}
+	if v.Signer != nil {
+		who := v.Signer.Subject
+		switch {
+		case v.Ephemeral:
+			who = t("clé éphémère (intégrité seulement, identité non prouvée)", "ephemeral key (integrity only, identity not proven)")
+		case v.Signer.Trusted:
+			who += t(" (rattaché aux autorités fournies)", " (chains to the given roots)")
+		default:
+			who += t(" (identité non vérifiée)", " (identity not checked)")
+		}
+		fmt.Fprintf(&b, "%-22s %s\n", t("Signé par :", "Signed by:"), who)
+		if !v.SigningTime.IsZero() {
+			fmt.Fprintf(&b, "%-22s %s\n", t("Signé le (déclaré) :", "Signed (stated):"), v.SigningTime.UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+	}
+	if v.Timestamp != nil {
+		fmt.Fprintf(&b, "%-22s %s (%s)\n", t("Horodaté le :", "Timestamped:"), v.Timestamp.Time.UTC().Format("2006-01-02 15:04:05 UTC"), v.Timestamp.TSA)
+	}
+	if v.PersonalDataWithheld {
+		b.WriteString(t("Document à INS de production non inclus (données personnelles).\n", "Document with a production INS not included (personal data).\n"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

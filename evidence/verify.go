@@ -1,0 +1,383 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/smallstep/pkcs7"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+// Problem codes. They are stable: scripts may match on them
+// (docs/evidence-format.md §Verification).
+const (
+	CodeLayout              = "layout"
+	CodeUnsafePath          = "unsafe-path"
+	CodeUnsafeEntry         = "unsafe-entry"
+	CodeDuplicateEntry      = "duplicate-entry"
+	CodeEntryTooLarge       = "entry-too-large"
+	CodeTooManyEntries      = "too-many-entries"
+	CodeManifestMissing     = "manifest-missing"
+	CodeManifestInvalid     = "manifest-invalid"
+	CodeFileMissing         = "file-missing"
+	CodeFileUnlisted        = "file-unlisted"
+	CodeDigestMismatch      = "digest-mismatch"
+	CodeSignatureMissing    = "signature-missing"
+	CodeSignatureInvalid    = "signature-invalid"
+	CodeSignerExpired       = "signer-expired"
+	CodeSignerUntrusted     = "signer-untrusted"
+	CodeSignerEphemeral     = "signer-ephemeral"
+	CodeSignerNotChecked    = "signer-not-checked"
+	CodeTimestampInvalid    = "timestamp-invalid"
+	CodeTimestampUntrusted  = "timestamp-untrusted"
+	CodeTimestampNotChecked = "timestamp-not-checked"
+	CodeResultsInvalid      = "results-invalid"
+	CodeReportInvalid       = "report-invalid"
+	CodeVerdictMismatch     = "verdict-mismatch"
+)
+
+// warningCodes leave the bundle valid: they limit what it proves.
+var warningCodes = map[string]bool{CodeSignerEphemeral: true, CodeSignerNotChecked: true, CodeTimestampNotChecked: true}
+
+// Problem is one thing wrong with (error) or limiting (warning) a bundle.
+type Problem struct {
+	Code     string         `json:"code"`
+	Severity check.Severity `json:"severity"`
+	File     string         `json:"file,omitempty"`
+	Message  check.Text     `json:"message"`
+}
+
+func problem(code, file, fr, en string, args ...any) Problem {
+	sev := check.Error
+	if warningCodes[code] {
+		sev = check.Warning
+	}
+	return Problem{Code: code, Severity: sev, File: file, Message: check.Textf(fr, en, args...)}
+}
+
+// VerifyOptions controls Verify.
+type VerifyOptions struct {
+	// Roots anchors the signer's chain; nil reports the signer as not
+	// checked (a warning).
+	Roots *x509.CertPool
+	// TSARoots anchors the timestamp authority; nil reports the timestamp
+	// as not anchored (a warning).
+	TSARoots *x509.CertPool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Signer describes the certificate that signed the manifest.
+type Signer struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	SHA256    string    `json:"sha256"`
+	// Trusted is true when the chain verified against VerifyOptions.Roots.
+	Trusted bool `json:"trusted"`
+}
+
+// Timestamp describes a verified RFC 3161 signature timestamp.
+type Timestamp struct {
+	Time     time.Time `json:"time"`
+	TSA      string    `json:"tsa"`
+	Anchored bool      `json:"anchored"`
+}
+
+// Verification is the outcome of Verify.
+type Verification struct {
+	Valid    bool      `json:"valid"`
+	Problems []Problem `json:"problems"`
+	// Signer is nil when the signature could not be read.
+	Signer    *Signer `json:"signer,omitempty"`
+	Ephemeral bool    `json:"ephemeral_signer"`
+	// SigningTime is the time the signer states (CMS signingTime).
+	SigningTime time.Time  `json:"signing_time,omitzero"`
+	Timestamp   *Timestamp `json:"timestamp,omitempty"`
+	// The run, from results.json (zero when it could not be read).
+	PS41Met              bool                `json:"ps41_met"`
+	Verdict              check.Text          `json:"verdict"`
+	Establishment        probe.Establishment `json:"establishment"`
+	Date                 time.Time           `json:"date,omitzero"`
+	Target               string              `json:"target,omitempty"`
+	Servers              []string            `json:"servers,omitempty"`
+	PersonalDataWithheld bool                `json:"personal_data_withheld"`
+	// Fingerprint is the SHA-256 of results.json, also printed in report.pdf.
+	Fingerprint string   `json:"fingerprint,omitempty"`
+	Files       []string `json:"files,omitempty"`
+}
+
+func (v *Verification) add(p ...Problem) { v.Problems = append(v.Problems, p...) }
+
+// Verify checks a bundle: container layout, every digest, no file missing
+// or added, the CMS signature and its ESS attribute, the signer chain, the
+// timestamp, and that results.json and report.pdf agree. It returns an
+// error only when r is not a readable ZIP; everything else is a Problem.
+// Nothing is written to disk.
+func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Verification, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	v := &Verification{}
+	members, first, probs, err := readBundle(r, size)
+	if err != nil {
+		return nil, err
+	}
+	v.add(probs...)
+	if len(probs) == 0 {
+		v.verifyContent(members, first, opts, now())
+	}
+	v.Valid = true
+	for _, p := range v.Problems {
+		if p.Severity == check.Error {
+			v.Valid = false
+		}
+	}
+	return v, nil
+}
+
+func (v *Verification) verifyContent(members []file, first *zip.File, opts VerifyOptions, now time.Time) {
+	byName := map[string][]byte{}
+	for _, m := range members {
+		byName[m.name] = m.data
+		v.Files = append(v.Files, m.name)
+	}
+	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) {
+		v.add(problem(CodeLayout, nameMimetype, "la première entrée doit être « mimetype », non compressée, sans champ extra, contenant %s", "the first entry must be \"mimetype\", stored, with no extra field, holding %s", mimetypeASiCE))
+	}
+	manifest, ok := byName[nameManifest]
+	if !ok {
+		v.add(problem(CodeManifestMissing, nameManifest, "manifeste absent", "manifest missing"))
+	} else if refs, err := parseManifest(manifest); err != nil {
+		v.add(problem(CodeManifestInvalid, nameManifest, "manifeste invalide : %v", "invalid manifest: %v", err))
+	} else {
+		v.checkDigests(refs, byName)
+	}
+	sig, ok := byName[nameSignature]
+	if !ok {
+		v.add(problem(CodeSignatureMissing, nameSignature, "signature absente", "signature missing"))
+	} else if manifest != nil {
+		v.checkSignature(sig, manifest, opts, now)
+	}
+	v.checkResults(byName)
+}
+
+func (v *Verification) checkDigests(refs []manifestRef, byName map[string][]byte) {
+	listed := map[string]bool{}
+	for _, r := range refs {
+		listed[r.URI] = true
+		data, ok := byName[r.URI]
+		if !ok {
+			v.add(problem(CodeFileMissing, r.URI, "fichier listé dans le manifeste mais absent de l'archive", "file listed in the manifest but missing from the archive"))
+			continue
+		}
+		if sum := sha256.Sum256(data); !bytes.Equal(sum[:], r.Digest) {
+			v.add(problem(CodeDigestMismatch, r.URI, "contenu modifié : l'empreinte SHA-256 ne correspond pas au manifeste", "content modified: SHA-256 digest does not match the manifest"))
+		}
+	}
+	for _, n := range v.Files {
+		if !containerFile(n) && !listed[n] {
+			v.add(problem(CodeFileUnlisted, n, "fichier ajouté : absent du manifeste signé", "added file: not in the signed manifest"))
+		}
+	}
+}
+
+func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, now time.Time) {
+	bad := func(fr, en string, args ...any) {
+		v.add(problem(CodeSignatureInvalid, nameSignature, fr, en, args...))
+	}
+	p7, err := pkcs7.Parse(sig)
+	if err != nil {
+		bad("signature CMS illisible : %v", "unreadable CMS signature: %v", err)
+		return
+	}
+	if len(p7.Signers) != 1 {
+		bad("%d signataires, un seul attendu", "%d signers, want exactly one", len(p7.Signers))
+		return
+	}
+	si := p7.Signers[0]
+	if !si.DigestAlgorithm.Algorithm.Equal(pkcs7.OIDDigestAlgorithmSHA256) {
+		bad("algorithme d'empreinte %v, SHA-256 attendu", "digest algorithm %v, want SHA-256", si.DigestAlgorithm.Algorithm)
+		return
+	}
+	cert := p7.GetOnlySigner()
+	if cert == nil {
+		bad("certificat du signataire absent", "signer certificate missing")
+		return
+	}
+	fp := sha256.Sum256(cert.Raw)
+	v.Signer = &Signer{Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, SHA256: hex.EncodeToString(fp[:])}
+	v.Ephemeral = IsEphemeral(cert)
+	_ = p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &v.SigningTime)
+	p7.Content = manifest
+	if err := p7.Verify(); err != nil {
+		var st *pkcs7.SigningTimeNotValidError
+		if errors.As(err, &st) {
+			v.add(problem(CodeSignerExpired, nameSignature, "certificat du signataire hors de sa période de validité à la date de signature (%s, valide du %s au %s)",
+				"signer certificate outside its validity period at signing time (%s, valid %s to %s)", day(st.SigningTime), day(st.NotBefore), day(st.NotAfter)))
+			return
+		}
+		bad("la signature ne correspond pas au manifeste : %v", "the signature does not match the manifest: %v", err)
+		return
+	}
+	if err := checkESS(p7, cert); err != nil {
+		bad("%v", "%v", err)
+		return
+	}
+
+	at := now
+	var token []byte
+	for _, a := range si.UnauthenticatedAttributes {
+		if a.Type.Equal(oidSignatureTimeStamp) {
+			token = a.Value.Bytes // the SET's content: one TimeStampToken
+		}
+	}
+	if ts := v.verifyTimestamp(token, si.EncryptedDigest, opts.TSARoots); ts != nil {
+		at = ts.Time
+	}
+	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+		v.add(problem(CodeSignerExpired, nameSignature, "certificat du signataire expiré ou pas encore valide au %s (valide du %s au %s)",
+			"signer certificate expired or not yet valid on %s (valid %s to %s)", day(at), day(cert.NotBefore), day(cert.NotAfter)))
+		return
+	}
+	if v.Ephemeral {
+		v.add(problem(CodeSignerEphemeral, nameSignature, "signé avec une clé éphémère : le dossier prouve l'intégrité des fichiers, pas l'identité de son auteur",
+			"signed with an ephemeral key: the bundle proves the files' integrity, not who made it"))
+	}
+	if opts.Roots == nil {
+		if !v.Ephemeral {
+			v.add(problem(CodeSignerNotChecked, nameSignature, "aucune autorité de confiance fournie (--ca) : identité du signataire non vérifiée",
+				"no trust anchor given (--ca): signer identity not checked"))
+		}
+		return
+	}
+	inter := x509.NewCertPool()
+	for _, c := range p7.Certificates {
+		inter.AddCert(c)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		v.add(problem(CodeSignerUntrusted, nameSignature, "le signataire (%s) ne se rattache pas aux autorités fournies : %v",
+			"the signer (%s) does not chain to the given roots: %v", cert.Subject, err))
+		return
+	}
+	v.Signer.Trusted = true
+}
+
+// verifyTimestamp verifies the signature-time-stamp token when present
+// and returns it, nil when absent or invalid.
+func (v *Verification) verifyTimestamp(token, signature []byte, roots *x509.CertPool) *Timestamp {
+	if token == nil {
+		return nil
+	}
+	info, p7, err := checkTimestamp(token, signature)
+	if err != nil {
+		v.add(problem(CodeTimestampInvalid, nameSignature, "horodatage invalide : %v", "invalid timestamp: %v", err))
+		return nil
+	}
+	tsa := p7.GetOnlySigner()
+	ts := &Timestamp{Time: info.GenTime, TSA: tsa.Subject.String()}
+	if roots == nil {
+		v.add(problem(CodeTimestampNotChecked, nameSignature, "autorité d'horodatage non rattachée à une autorité de confiance (--tsa-ca)",
+			"timestamp authority not checked against a trust anchor (--tsa-ca)"))
+	} else {
+		inter := x509.NewCertPool()
+		for _, c := range p7.Certificates {
+			inter.AddCert(c)
+		}
+		if _, err := tsa.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: info.GenTime, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+			v.add(problem(CodeTimestampUntrusted, nameSignature, "l'autorité d'horodatage (%s) ne se rattache pas aux autorités fournies : %v",
+				"the timestamp authority (%s) does not chain to the given roots: %v", tsa.Subject, err))
+			return nil
+		}
+		ts.Anchored = true
+	}
+	v.Timestamp = ts
+	return ts
+}
+
+func (v *Verification) checkResults(byName map[string][]byte) {
+	data, ok := byName[nameResults]
+	if !ok {
+		v.add(problem(CodeResultsInvalid, nameResults, "results.json absent", "results.json missing"))
+		return
+	}
+	var res Results
+	if err := json.Unmarshal(data, &res); err != nil || res.Schema != SchemaResults || res.Probe == nil {
+		v.add(problem(CodeResultsInvalid, nameResults, "illisible ou schéma autre que %s", "unreadable or schema other than %s", SchemaResults))
+		return
+	}
+	p := res.Probe
+	v.PS41Met, v.Verdict, v.Establishment, v.Date, v.Target = res.PS41Met, verdictText(res.PS41Met), p.Establishment, p.Started, p.Target
+	v.PersonalDataWithheld = res.PersonalDataWithheld
+	for _, e := range []probe.Endpoint{p.SMTP, p.IMAP} {
+		if e.Host != "" {
+			v.Servers = append(v.Servers, fmt.Sprintf("%s:%d", e.Host, e.Port))
+		}
+	}
+	sum := sha256.Sum256(data)
+	v.Fingerprint = hex.EncodeToString(sum[:])
+	if res.PS41Met != p.Met {
+		v.add(problem(CodeVerdictMismatch, nameResults, "results.json se contredit sur le verdict PS 4.1", "results.json contradicts itself on the PS 4.1 verdict"))
+	}
+	pdf, ok := byName[nameReport]
+	if !ok {
+		v.add(problem(CodeReportInvalid, nameReport, "report.pdf absent", "report.pdf missing"))
+		return
+	}
+	subject, err := pdfInfoSubject(pdf)
+	if err != nil {
+		v.add(problem(CodeReportInvalid, nameReport, "verdict du rapport illisible : %v", "cannot read the report's verdict: %v", err))
+		return
+	}
+	if want := pdfSubject(res.PS41Met, p.Token, v.Fingerprint); subject != want {
+		v.add(problem(CodeVerdictMismatch, nameReport, "le rapport PDF et results.json ne concordent pas (rapport : %q)", "report.pdf and results.json disagree (report: %q)", subject))
+	}
+}
+
+// pdfInfoSubject reads /Subject from the Info dictionary of the last
+// trailer, where gopdf writes it as a <FEFF...> UTF-16BE hex string.
+func pdfInfoSubject(pdf []byte) (string, error) {
+	tr := bytes.LastIndex(pdf, []byte("trailer"))
+	if tr < 0 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		return "", errors.New("not a PDF written by msscprobe")
+	}
+	tail := pdf[tr:]
+	i := bytes.Index(tail, []byte("/Subject <FEFF"))
+	if i < 0 {
+		return "", errors.New("no /Subject in the document information")
+	}
+	hexs := tail[i+len("/Subject <FEFF"):]
+	end := bytes.IndexByte(hexs, '>')
+	if end < 0 || end%4 != 0 {
+		return "", errors.New("malformed /Subject")
+	}
+	raw, err := hex.DecodeString(string(hexs[:end]))
+	if err != nil {
+		return "", errors.New("malformed /Subject")
+	}
+	u := make([]uint16, len(raw)/2)
+	for k := range u {
+		u[k] = uint16(raw[2*k])<<8 | uint16(raw[2*k+1])
+	}
+	s := string(utf16.Decode(u))
+	if !strings.HasPrefix(s, pdfSubjectPrefix+";") {
+		return "", fmt.Errorf("/Subject %q is not a msscprobe verdict", s)
+	}
+	return s, nil
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

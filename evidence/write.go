@@ -1,0 +1,289 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+// SchemaResults identifies the shape of results.json.
+const SchemaResults = "msscprobe.evidence/v1"
+
+// Options controls Write.
+type Options struct {
+	// Lang is the language of report.pdf; French when empty.
+	Lang check.Lang
+	// Signer and Chain (leaf first, then intermediates) sign the manifest.
+	// With a nil Chain an ephemeral self-signed key is made and the bundle
+	// proves integrity only.
+	Signer crypto.Signer
+	Chain  []*x509.Certificate
+	// TSAURL, when set, is an RFC 3161 time-stamping authority asked for a
+	// timestamp over the signature.
+	TSAURL string
+	// IncludePersonalData copies an attached document even when it carries
+	// a production INS, and keeps the INS values unmasked.
+	IncludePersonalData bool
+	// Now is the clock (time.Now when nil), for the report's generation time.
+	Now func() time.Time
+}
+
+// Results is the content of results.json.
+type Results struct {
+	Schema    string     `json:"schema"`
+	Generated time.Time  `json:"generated"`
+	Lang      check.Lang `json:"lang"`
+	// PS41Met repeats Probe.Met; Verify checks they agree, and agree with
+	// the verdict recorded in report.pdf.
+	PS41Met bool       `json:"ps41_met"`
+	Verdict check.Text `json:"verdict"`
+	// EphemeralSigner is true when no signing key was given.
+	EphemeralSigner bool `json:"ephemeral_signer"`
+	// PersonalDataWithheld is true when the attached document carried a
+	// production INS and was left out, INS values masked.
+	PersonalDataWithheld bool          `json:"personal_data_withheld"`
+	Probe                *probe.Result `json:"probe"`
+}
+
+// Write builds a signed evidence bundle for res and writes it to w. See
+// docs/evidence-format.md for the layout.
+func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) error {
+	if res == nil {
+		return errors.New("evidence: no probe result")
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	lang := opts.Lang
+	if lang == "" {
+		lang = check.FR
+	}
+	signer, chain := opts.Signer, opts.Chain
+	ephemeral := len(chain) == 0
+	if ephemeral {
+		var err error
+		// The real clock, not opts.Now: the CMS signingTime is always real.
+		if signer, chain, err = ephemeralSigner(time.Now()); err != nil {
+			return fmt.Errorf("evidence: ephemeral key: %w", err)
+		}
+	} else if signer == nil {
+		return errors.New("evidence: a certificate chain was given without its key")
+	}
+
+	ins := productionINS(res.Document)
+	withhold := len(ins) > 0 && !opts.IncludePersonalData
+	files, err := dataFiles(res, withhold, ins)
+	if err != nil {
+		return err
+	}
+	r := *res
+	if withhold {
+		r.Document = maskedReport(res.Document, ins)
+	}
+	results := Results{
+		Schema: SchemaResults, Generated: now().UTC(), Lang: lang,
+		PS41Met: res.Met, Verdict: verdictText(res.Met),
+		EphemeralSigner: ephemeral, PersonalDataWithheld: withhold, Probe: &r,
+	}
+	resultsJSON, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("evidence: results.json: %w", err)
+	}
+	resultsJSON = append(resultsJSON, '\n')
+	sum := sha256.Sum256(resultsJSON)
+	pdf, err := renderReport(&results, reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return fmt.Errorf("evidence: report.pdf: %w", err)
+	}
+	files = append(files, file{nameResults, resultsJSON}, file{nameReport, pdf})
+	if withhold {
+		if err := noneContains(files, ins); err != nil {
+			return err
+		}
+	}
+
+	manifest := renderManifest(manifestFor(files))
+	sig, err := signManifest(ctx, manifest, signer, chain, opts.TSAURL)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	all := []file{{nameMimetype, []byte(mimetypeASiCE)}}
+	byName := map[string][]byte{}
+	for _, f := range files {
+		byName[f.name] = f.data
+	}
+	for _, n := range sortedNames(files) {
+		all = append(all, file{n, byName[n]})
+	}
+	all = append(all, file{nameManifest, manifest}, file{nameSignature, sig})
+	mtime := res.Finished
+	if mtime.IsZero() {
+		mtime = results.Generated
+	}
+	return writeZip(w, all, mtime)
+}
+
+// Names of the data files (docs/evidence-format.md §Layout).
+const (
+	nameReport  = "report.pdf"
+	nameResults = "results.json"
+	nameJUnit   = "junit.xml"
+	nameCDA     = "cda/report.json"
+)
+
+// dataFiles renders everything but results.json and report.pdf.
+func dataFiles(res *probe.Result, withhold bool, ins []string) ([]file, error) {
+	var files []file
+	junit, err := junitOf(res)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, file{nameJUnit, junit})
+	for _, t := range []struct {
+		name string
+		data []byte
+	}{{"transcripts/smtp.log", res.SMTPTranscript}, {"transcripts/imap.log", res.IMAPTranscript}} {
+		if len(t.data) == 0 {
+			continue
+		}
+		data := t.data
+		if withhold {
+			data = withholdTranscriptBodies(data)
+		}
+		files = append(files, file{t.name, data})
+	}
+	count := map[string]int{}
+	for _, m := range res.Messages {
+		if len(m.Raw) == 0 {
+			continue
+		}
+		kind := safeKind(m.Kind)
+		count[kind]++
+		name := "messages/" + kind + ".eml"
+		if count[kind] > 1 {
+			name = fmt.Sprintf("messages/%s-%d.eml", kind, count[kind])
+		}
+		raw := m.Raw
+		if withhold {
+			if raw, err = withholdAttachments(m.Raw); err != nil {
+				return nil, fmt.Errorf("evidence: %s: %w", name, err)
+			}
+		}
+		files = append(files, file{name, raw})
+	}
+	for _, ep := range []struct {
+		name  string
+		chain [][]byte
+	}{{"tls/smtp-chain.pem", res.SMTP.PeerChain}, {"tls/imap-chain.pem", res.IMAP.PeerChain}} {
+		if len(ep.chain) == 0 {
+			continue
+		}
+		var b bytes.Buffer
+		for _, der := range ep.chain {
+			_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der}) // a bytes.Buffer never fails
+		}
+		files = append(files, file{ep.name, b.Bytes()})
+	}
+	if res.Document != nil {
+		rep := res.Document
+		if withhold {
+			rep = maskedReport(rep, ins)
+		}
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("evidence: %s: %w", nameCDA, err)
+		}
+		files = append(files, file{nameCDA, append(b, '\n')})
+	}
+	if a := res.Attachment; a != nil && !withhold {
+		files = append(files, file{"cda/" + safeFileName(a.Name), a.Raw})
+	}
+	return files, nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeKind(k string) string {
+	k = unsafeChars.ReplaceAllString(strings.ToLower(k), "-")
+	if k == "" || k == "-" {
+		return "message"
+	}
+	return k
+}
+
+// safeFileName keeps the base name in a portable alphabet and never lets it
+// collide with the CDA report.
+func safeFileName(name string) string {
+	n := unsafeChars.ReplaceAllString(path.Base(strings.ReplaceAll(name, "\\", "/")), "_")
+	n = strings.TrimLeft(n, ".")
+	if n == "" || n == "report.json" {
+		n = "document" + path.Ext(n)
+	}
+	return n
+}
+
+// noneContains refuses to build a bundle in which a production INS would
+// survive the withholding: fail closed rather than leak.
+func noneContains(files []file, ins []string) error {
+	for _, f := range files {
+		for _, v := range ins {
+			if bytes.Contains(f.data, []byte(v)) {
+				return fmt.Errorf("evidence: %s still holds a production INS after withholding personal data; not writing the bundle (use --include-personal-data to keep it deliberately)", f.name)
+			}
+		}
+	}
+	return nil
+}
+
+func verdictText(met bool) check.Text {
+	if met {
+		return check.Text{FR: "PS 4.1 atteint", EN: "PS 4.1 met"}
+	}
+	return check.Text{FR: "PS 4.1 non atteint", EN: "PS 4.1 not met"}
+}
+
+// junitOf renders the run as JUnit: one suite per step, one case per check.
+func junitOf(res *probe.Result) ([]byte, error) {
+	s := &check.JUnitSuites{Name: "msscprobe PS 4.1"}
+	for _, st := range res.Steps {
+		su := check.JUnitSuite{Name: st.ID, Timestamp: st.Started.UTC().Format(time.RFC3339)}
+		for i, c := range st.Checks {
+			jc := check.JUnitCase{ClassName: st.ID, Name: c.ID}
+			if i == 0 {
+				jc.Time = st.Duration.Seconds()
+			}
+			msg := c.Message.In(check.FR)
+			switch c.Status {
+			case probe.Fail:
+				jc.Failure = &check.JUnitMessage{Message: msg, Type: c.ID, Body: c.Message.EN}
+			case probe.Skip:
+				jc.Skipped = &check.JUnitMessage{Message: msg}
+			default:
+				jc.SystemOut = string(c.Status) + ": " + msg
+			}
+			su.Cases = append(su.Cases, jc)
+		}
+		s.Suites = append(s.Suites, su)
+	}
+	var b bytes.Buffer
+	if err := s.Write(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

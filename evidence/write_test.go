@@ -1,0 +1,183 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/msscprobe/msscprobe/cda"
+)
+
+func TestWriteLayout(t *testing.T) {
+	b := writeBundle(t, loadResult(t), Options{IncludePersonalData: true})
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	want := []string{"mimetype", "cda/document.xml", "cda/report.json", "junit.xml", "messages/reply.eml", "messages/sent.eml",
+		"report.pdf", "results.json", "tls/imap-chain.pem", "tls/smtp-chain.pem", "transcripts/imap.log", "transcripts/smtp.log",
+		"META-INF/ASiCManifest.xml", "META-INF/signature.p7s"}
+	if !slices.Equal(names, want) {
+		t.Errorf("entries:\n got %q\nwant %q", names, want)
+	}
+	mt := zr.File[0]
+	if off, _ := mt.DataOffset(); mt.Method != zip.Store || off != 38 || len(mt.Extra) != 0 {
+		t.Errorf("mimetype: method %d, data offset %d, extra %d; want stored at 38 with no extra", mt.Method, off, len(mt.Extra))
+	}
+	if !bytes.Contains(b[:80], []byte("mimetype"+mimetypeASiCE)) {
+		t.Error("mimetype content not readable at the start of the file")
+	}
+	refs, err := parseManifest(readMust(t, zr, nameManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != len(want)-3 {
+		t.Errorf("manifest lists %d files, want %d", len(refs), len(want)-3)
+	}
+	if v := verifyBytes(t, b, VerifyOptions{}); !v.Valid {
+		t.Errorf("fresh bundle invalid: %v", v.Problems)
+	}
+}
+
+func readMust(t *testing.T, zr *zip.Reader, name string) []byte {
+	t.Helper()
+	for _, f := range zr.File {
+		if f.Name == name {
+			b, err := readMember(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("%s missing", name)
+	return nil
+}
+
+// Same result, same clock: every entry but the signature is byte-identical,
+// in the same order with the same headers (ECDSA signatures are randomised).
+func TestWriteDeterministic(t *testing.T) {
+	pki := validPKI(t)
+	opts := Options{Signer: pki.key, Chain: pki.chain}
+	res := loadResult(t)
+	a, b := members(t, writeBundle(t, res, opts)), members(t, writeBundle(t, res, opts))
+	if len(a) != len(b) {
+		t.Fatalf("%d vs %d entries", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].name != b[i].name || (a[i].name != nameSignature && !bytes.Equal(a[i].data, b[i].data)) {
+			t.Errorf("entry %d differs: %s vs %s", i, a[i].name, b[i].name)
+		}
+	}
+}
+
+func TestPersonalDataWithheld(t *testing.T) {
+	b := writeBundle(t, loadResult(t), Options{})
+	if bytes.Contains(b, []byte(testNIR)) {
+		t.Error("production INS in the raw bundle bytes")
+	}
+	fs := members(t, b)
+	for _, f := range fs {
+		if bytes.Contains(f.data, []byte(testNIR)) {
+			t.Errorf("%s holds the production INS", f.name)
+		}
+		if f.name == "cda/document.xml" {
+			t.Error("document with a production INS copied without --include-personal-data")
+		}
+		if f.name == "messages/sent.eml" && (!bytes.Contains(f.data, []byte("part withheld")) || bytes.Contains(f.data, []byte("UEsDB"))) {
+			t.Errorf("sent.eml attachment not withheld:\n%s", f.data)
+		}
+		if f.name == "messages/sent.eml" && !bytes.Contains(f.data, []byte("Message-ID: <probe-7f3a9c@hopital.test.mssante.fr>")) {
+			t.Error("sent.eml lost its headers")
+		}
+		if f.name == "transcripts/smtp.log" && (bytes.Contains(f.data, []byte("UEsDB")) || !bytes.Contains(f.data, []byte("base64 lines withheld"))) {
+			t.Errorf("smtp.log still carries the attachment:\n%s", f.data)
+		}
+	}
+	var res Results
+	for _, f := range fs {
+		if f.name == nameResults {
+			if err := json.Unmarshal(f.data, &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !res.PersonalDataWithheld || res.Probe.Document == nil || res.Probe.Document.Documents[0].Status != cda.StatusQualified ||
+		res.Probe.Document.Documents[0].INS.Value != strings.Repeat("*", len(testNIR)) {
+		t.Errorf("CDA results not kept with a masked INS: %+v", res.Probe.Document)
+	}
+	v := verifyBytes(t, b, VerifyOptions{})
+	if !v.Valid || !v.PersonalDataWithheld {
+		t.Errorf("valid=%v withheld=%v %v", v.Valid, v.PersonalDataWithheld, v.Problems)
+	}
+}
+
+func TestPersonalDataIncludedOnRequestOrForTestINS(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		oid  string
+	}{
+		{"--include-personal-data", Options{IncludePersonalData: true}, cda.OIDInsNIR},
+		{"test INS", Options{}, cda.OIDInsTest},
+		{"demo INS", Options{}, cda.OIDInsDemo},
+	} {
+		res := loadResult(t)
+		res.Document.Documents[0].INS.OID = tc.oid
+		fs := members(t, writeBundle(t, res, tc.opts))
+		if !slices.ContainsFunc(fs, func(f file) bool { return f.name == "cda/document.xml" && bytes.Contains(f.data, []byte(testNIR)) }) {
+			t.Errorf("%s: document not copied", tc.name)
+		}
+	}
+}
+
+// The signing key never enters the bundle, in any encoding.
+func TestNoPrivateKeyInBundle(t *testing.T) {
+	pki := validPKI(t)
+	b := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, IncludePersonalData: true})
+	der, err := x509.MarshalPKCS8PrivateKey(pki.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, _ := x509.MarshalECPrivateKey(pki.key)
+	secrets := [][]byte{der, ecDER, pki.key.D.Bytes(), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
+	scan := [][]byte{b}
+	for _, f := range members(t, b) {
+		scan = append(scan, f.data)
+	}
+	for _, s := range secrets {
+		for _, data := range scan {
+			if bytes.Contains(data, s) {
+				t.Fatal("private key material found in the bundle")
+			}
+		}
+	}
+}
+
+func TestWithholdAttachmentsKeepsTextAndDSN(t *testing.T) {
+	raw := "Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n" +
+		"--r\r\nContent-Type: text/plain\r\n\r\nUndelivered\r\n" +
+		"--r\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n" +
+		"--r\r\nContent-Type: message/rfc822\r\n\r\nSubject: original\r\n\r\nsecret body\r\n--r--\r\n"
+	out, err := withholdAttachments([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []string{"Undelivered", "Status: 5.1.1", "report-type=delivery-status", "Type: message/rfc822"} {
+		if !bytes.Contains(out, []byte(keep)) {
+			t.Errorf("lost %q:\n%s", keep, out)
+		}
+	}
+	if bytes.Contains(out, []byte("secret body")) {
+		t.Errorf("embedded message kept:\n%s", out)
+	}
+}

@@ -1,0 +1,194 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// Limits applied to bundles before anything is decompressed. A genuine
+// bundle is a few hundred kilobytes; the caps leave room for a large XDM
+// attachment and refuse zip bombs (docs/evidence-format.md §Limits).
+const (
+	maxEntries    = 256
+	maxEntrySize  = 64 << 20  // uncompressed bytes per entry
+	maxTotalSize  = 256 << 20 // uncompressed bytes in all entries
+	maxRatio      = 200       // uncompressed/compressed, for entries over 1 MiB
+	ratioFloor    = 1 << 20
+	maxBundleSize = 512 << 20
+)
+
+// file is one member of a bundle, in memory.
+type file struct {
+	name string
+	data []byte
+}
+
+// writeZip writes files as a deterministic ZIP: mimetype first and stored,
+// the rest deflated in the given order, every entry with the same MS-DOS
+// timestamp and no extra field, so the same files give the same bytes.
+func writeZip(w io.Writer, files []file, mtime time.Time) error {
+	zw := zip.NewWriter(w)
+	date, tm := msDosTime(mtime)
+	for _, f := range files {
+		fh := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
+		if f.name == nameMimetype {
+			fh.Method = zip.Store
+		}
+		// Modified is left zero on purpose: setting it makes archive/zip add
+		// an extended-timestamp extra field, which ASiC forbids on mimetype
+		// (EN 319 162-1 A.1: "mimetype" readable at offset 38).
+		fh.ModifiedDate, fh.ModifiedTime = date, tm //nolint:staticcheck // see above
+		fw, err := zw.CreateHeader(fh)
+		if err != nil {
+			return fmt.Errorf("zip %s: %w", f.name, err)
+		}
+		if _, err := fw.Write(f.data); err != nil {
+			return fmt.Errorf("zip %s: %w", f.name, err)
+		}
+	}
+	return zw.Close()
+}
+
+// msDosTime converts t (UTC) to MS-DOS date and time fields, clamped to the
+// format's 1980 epoch.
+func msDosTime(t time.Time) (date, tm uint16) {
+	t = t.UTC()
+	if t.Year() < 1980 {
+		t = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+	tm = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+	return date, tm
+}
+
+// readBundle opens a bundle and reads every member into memory after
+// checking names and sizes from the central directory, so nothing is
+// decompressed from a malicious archive. Structural problems of a readable
+// zip are returned as problems; an error means the input is not a zip.
+func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, probs []Problem, err error) {
+	if size > maxBundleSize {
+		return nil, nil, []Problem{problem(CodeEntryTooLarge, "", "le fichier fait %d octets, au-delà de la limite de %d", "the file is %d bytes, over the %d limit", size, maxBundleSize)}, nil
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, nil, nil, fmt.Errorf("not a readable ZIP archive: %w", err)
+	}
+	if len(zr.File) > maxEntries {
+		return nil, nil, []Problem{problem(CodeTooManyEntries, "", "%d entrées, au-delà de la limite de %d", "%d entries, over the %d limit", len(zr.File), maxEntries)}, nil
+	}
+	seen := map[string]bool{}
+	var total uint64
+	for _, f := range zr.File {
+		if p, ok := unsafeName(f.Name); !ok {
+			probs = append(probs, p)
+			continue
+		}
+		key := strings.ToLower(f.Name)
+		if seen[key] {
+			probs = append(probs, problem(CodeDuplicateEntry, f.Name, "nom présent plusieurs fois dans l'archive", "name appears more than once in the archive"))
+			continue
+		}
+		seen[key] = true
+		if f.Flags&0x1 != 0 {
+			probs = append(probs, problem(CodeUnsafeEntry, f.Name, "entrée chiffrée", "encrypted entry"))
+			continue
+		}
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			probs = append(probs, problem(CodeUnsafeEntry, f.Name, "méthode de compression %d non prise en charge", "unsupported compression method %d", f.Method))
+			continue
+		}
+		total += f.UncompressedSize64
+		if f.UncompressedSize64 > maxEntrySize || total > maxTotalSize {
+			probs = append(probs, problem(CodeEntryTooLarge, f.Name, "%d octets décompressés annoncés, au-delà des limites", "%d uncompressed bytes declared, over the limits", f.UncompressedSize64))
+			continue
+		}
+		if f.UncompressedSize64 > ratioFloor && f.UncompressedSize64 > maxRatio*max(f.CompressedSize64, 1) {
+			probs = append(probs, problem(CodeEntryTooLarge, f.Name, "taux de compression suspect (bombe zip)", "suspicious compression ratio (zip bomb)"))
+			continue
+		}
+	}
+	if len(probs) > 0 {
+		return nil, nil, probs, nil
+	}
+	for _, f := range zr.File {
+		data, err := readMember(f)
+		if err != nil {
+			return nil, nil, []Problem{problem(CodeUnsafeEntry, f.Name, "illisible : %v", "unreadable: %v", err)}, nil
+		}
+		members = append(members, file{name: f.Name, data: data})
+	}
+	if len(zr.File) > 0 {
+		first = zr.File[0]
+	}
+	return members, first, nil, nil
+}
+
+// readMember decompresses one entry, never more than its declared size
+// (archive/zip also checks the CRC and the size at EOF).
+func readMember(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n) != f.UncompressedSize64 {
+		return nil, fmt.Errorf("size %d differs from the declared %d", n, f.UncompressedSize64)
+	}
+	return buf.Bytes(), nil
+}
+
+// unsafeName refuses names that could escape an extraction directory or
+// confuse a reader: absolute, "..", backslashes, drive letters, control
+// characters, directories, non-UTF-8.
+func unsafeName(name string) (Problem, bool) {
+	bad := func(fr, en string) (Problem, bool) {
+		p := problem(CodeUnsafePath, name, "", "")
+		p.Message = check.Text{FR: "nom d'entrée dangereux : " + fr, EN: "unsafe entry name: " + en}
+		return p, false
+	}
+	switch {
+	case name == "" || !utf8.ValidString(name):
+		return bad("vide ou pas en UTF-8", "empty or not UTF-8")
+	case strings.ContainsAny(name, "\\:") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return bad("caractère interdit", "forbidden character")
+	case strings.HasPrefix(name, "/"):
+		return bad("chemin absolu", "absolute path")
+	case strings.HasSuffix(name, "/"):
+		return bad("répertoire", "directory entry")
+	case path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "/../"):
+		return bad("chemin non canonique ou remontant (..)", "non-canonical or climbing (..) path")
+	}
+	return Problem{}, true
+}
+
+// sortedNames returns the names of files other than the container's own
+// (mimetype, manifest, signature), sorted, as listed in the manifest.
+func sortedNames(files []file) []string {
+	var names []string
+	for _, f := range files {
+		if !containerFile(f.name) {
+			names = append(names, f.name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func containerFile(name string) bool {
+	return name == nameMimetype || name == nameManifest || name == nameSignature
+}
