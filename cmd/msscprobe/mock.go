@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/msscprobe/msscprobe/mocks"
+)
+
+func init() { subcommands = append(subcommands, newMockCmd) }
+
+func newMockCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mock",
+		Short: "Mock MSSanté operator and MSS citoyenne for tests and CI",
+	}
+	cmd.AddCommand(newMockServeCmd(e))
+	return cmd
+}
+
+// mockFile is the YAML --config of mock serve; flags given on the command
+// line override it.
+type mockFile struct {
+	ListenSMTP           string   `yaml:"listen_smtp"`
+	ListenSMTPS          string   `yaml:"listen_smtps"`
+	ListenIMAP           string   `yaml:"listen_imap"`
+	ListenIMAPS          string   `yaml:"listen_imaps"`
+	EstablishmentDomains []string `yaml:"establishment_domains"`
+	CitizenDomain        string   `yaml:"citizen_domain"`
+	Accounts             string   `yaml:"accounts"`
+	CitizenAccounts      string   `yaml:"citizen_accounts"`
+	PasswordOut          string   `yaml:"password_out"`
+	CAOut                string   `yaml:"ca_out"`
+	Cert                 string   `yaml:"cert"`
+	Key                  string   `yaml:"key"`
+	AutoReplyDelay       string   `yaml:"auto_reply_delay"`
+	AutoReplyCitizens    bool     `yaml:"auto_reply_citizens"`
+	TrustedDomains       []string `yaml:"trusted_domains"`
+	Whitelist            string   `yaml:"whitelist"`
+	NILMode              string   `yaml:"nil_mode"`
+	MaxMessageBytes      int64    `yaml:"max_message_bytes"`
+	Faults               []string `yaml:"faults"`
+	Store                string   `yaml:"store"`
+	Log                  string   `yaml:"log"`
+}
+
+func newMockServeCmd(e *env) *cobra.Command {
+	var f mockFile
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the mock operator until interrupted",
+		Long: `Run a mock MSSanté operator (SMTP submission + IMAP) with the MSS citoyenne side
+(patient.mssante.fr, auto-reply mailbox reponse.automatique-test@), on loopback.
+It prints where it listens and the accounts it serves, then a line "ready".
+
+Accounts file: one "address password" per line ("-" for no password), optional
+"token=TOKEN" (XOAUTH2) and "client-cert" words; # starts a comment. Without
+--accounts, medecin@<domain> is created with a generated password written to
+--password-out (default: a new 0600 file in the temp directory, path printed):
+secrets never go to stdout, which ends up in CI logs.
+
+Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
+  connect=CODE auth=CODE mail=CODE rcpt=CODE data=CODE   SMTP code on a phase
+  greylist=N          451 on the first N tries of each sender/recipient pair
+  drop-data           connection dropped during DATA
+  delay-PHASE=DUR     PHASE: connect ehlo auth mail rcpt data
+  bounce[=CODE]       accepted, then a DSN reports the failure
+  no-reply            the citizen side never answers
+  reply-no-in-reply-to  answers without In-Reply-To/References
+  starttls-missing    STARTTLS not offered
+  tls-expired tls-self-signed tls-wrong-host   broken server certificate
+  tls-legacy          TLS 1.0/1.1 only
+  imap-idle-drop      IMAP connection dropped when IDLE starts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath != "" {
+				if err := mergeMockFile(configPath, &f, cmd); err != nil {
+					return usageError(err)
+				}
+			}
+			return runMockServe(cmd.Context(), e, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&configPath, "config", "", "YAML configuration file (keys as the long flags, with _)")
+	fl.StringVar(&f.ListenSMTP, "listen-smtp", "127.0.0.1:0", `submission listener with STARTTLS ("off" disables)`)
+	fl.StringVar(&f.ListenSMTPS, "listen-smtps", "127.0.0.1:0", "submission listener with implicit TLS")
+	fl.StringVar(&f.ListenIMAP, "listen-imap", "127.0.0.1:0", "IMAP listener with STARTTLS")
+	fl.StringVar(&f.ListenIMAPS, "listen-imaps", "127.0.0.1:0", "IMAP listener with implicit TLS")
+	fl.StringSliceVar(&f.EstablishmentDomains, "establishment-domain", nil, "establishment mail domain (repeatable; default hopital.test.mssante.fr)")
+	fl.StringVar(&f.CitizenDomain, "citizen-domain", "", "citizen domain (default patient.mssante.fr)")
+	fl.StringVar(&f.Accounts, "accounts", "", "establishment accounts file")
+	fl.StringVar(&f.CitizenAccounts, "citizen-accounts", "", "citizen accounts file (citizens who log in to reply themselves)")
+	fl.StringVar(&f.PasswordOut, "password-out", "", "file receiving the generated password of the default account")
+	fl.StringVar(&f.CAOut, "ca-out", "", "write the CA certificate (PEM) to this file")
+	fl.StringVar(&f.Cert, "cert", "", "server certificate PEM (with --key); generated otherwise")
+	fl.StringVar(&f.Key, "key", "", "server private key PEM")
+	fl.StringVar(&f.AutoReplyDelay, "auto-reply-delay", "0s", "delay before the citizen auto-reply")
+	fl.BoolVar(&f.AutoReplyCitizens, "auto-reply-citizens", false, "every citizen mailbox auto-replies, not only reponse.automatique-test@")
+	fl.StringSliceVar(&f.TrustedDomains, "trusted-domain", nil, "trust-space sender domain (repeatable; default: establishment and citizen domains)")
+	fl.StringVar(&f.Whitelist, "whitelist", "", "ANS whitelist XML (listeblanchemssante.xml) giving the trust space")
+	fl.StringVar(&f.NILMode, "nil-mode", "warn", "missing X-MSS-NIL: warn or refuse")
+	fl.Int64Var(&f.MaxMessageBytes, "max-message-bytes", 0, "maximum message size (default 25 MB)")
+	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
+	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
+	fl.StringVar(&f.Log, "log", "", `JSON lines event log file ("-" = stderr)`)
+	return cmd
+}
+
+// mergeMockFile loads the YAML file into f, keeping the flags set on the
+// command line.
+func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var y mockFile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("--config %s: %w", path, err)
+	}
+	set := func(flag string, dst *string, v string) {
+		if v != "" && !cmd.Flags().Changed(flag) {
+			*dst = v
+		}
+	}
+	set("listen-smtp", &f.ListenSMTP, y.ListenSMTP)
+	set("listen-smtps", &f.ListenSMTPS, y.ListenSMTPS)
+	set("listen-imap", &f.ListenIMAP, y.ListenIMAP)
+	set("listen-imaps", &f.ListenIMAPS, y.ListenIMAPS)
+	set("citizen-domain", &f.CitizenDomain, y.CitizenDomain)
+	set("accounts", &f.Accounts, y.Accounts)
+	set("citizen-accounts", &f.CitizenAccounts, y.CitizenAccounts)
+	set("password-out", &f.PasswordOut, y.PasswordOut)
+	set("ca-out", &f.CAOut, y.CAOut)
+	set("cert", &f.Cert, y.Cert)
+	set("key", &f.Key, y.Key)
+	set("auto-reply-delay", &f.AutoReplyDelay, y.AutoReplyDelay)
+	set("whitelist", &f.Whitelist, y.Whitelist)
+	set("nil-mode", &f.NILMode, y.NILMode)
+	set("store", &f.Store, y.Store)
+	set("log", &f.Log, y.Log)
+	if !cmd.Flags().Changed("establishment-domain") && len(y.EstablishmentDomains) > 0 {
+		f.EstablishmentDomains = y.EstablishmentDomains
+	}
+	if !cmd.Flags().Changed("trusted-domain") && len(y.TrustedDomains) > 0 {
+		f.TrustedDomains = y.TrustedDomains
+	}
+	if !cmd.Flags().Changed("auto-reply-citizens") && y.AutoReplyCitizens {
+		f.AutoReplyCitizens = true
+	}
+	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
+		f.MaxMessageBytes = y.MaxMessageBytes
+	}
+	// Faults add up: the file's, then the command line's.
+	f.Faults = append(y.Faults, f.Faults...)
+	return nil
+}
+
+func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
+	cfg := mocks.Config{
+		ListenSMTP: f.ListenSMTP, ListenSMTPS: f.ListenSMTPS, ListenIMAP: f.ListenIMAP, ListenIMAPS: f.ListenIMAPS,
+		EstablishmentDomains: f.EstablishmentDomains, CitizenDomain: f.CitizenDomain,
+		CertFile: f.Cert, KeyFile: f.Key, AutoReplyCitizens: f.AutoReplyCitizens,
+		TrustedDomains: f.TrustedDomains, NILMode: f.NILMode, MaxMessageBytes: f.MaxMessageBytes, StoreDir: f.Store,
+	}
+	closeLog := func() error { return nil }
+	var err error
+	if cfg.AutoReplyDelay, err = time.ParseDuration(f.AutoReplyDelay); err != nil {
+		return cfg, closeLog, fmt.Errorf("--auto-reply-delay %q: %w", f.AutoReplyDelay, err)
+	}
+	for _, s := range f.Faults {
+		ft, err := mocks.ParseFault(s)
+		if err != nil {
+			return cfg, closeLog, fmt.Errorf("--fault: %w", err)
+		}
+		cfg.Faults = append(cfg.Faults, ft)
+	}
+	if f.Accounts != "" {
+		if cfg.Accounts, err = readAccounts(f.Accounts); err != nil {
+			return cfg, closeLog, err
+		}
+	}
+	if f.CitizenAccounts != "" {
+		if cfg.CitizenAccounts, err = readAccounts(f.CitizenAccounts); err != nil {
+			return cfg, closeLog, err
+		}
+	}
+	if f.Whitelist != "" {
+		wl, err := mocks.LoadWhitelistFile(f.Whitelist)
+		if err != nil {
+			return cfg, closeLog, fmt.Errorf("--whitelist: %w", err)
+		}
+		cfg.TrustedDomains = append(cfg.TrustedDomains, wl...)
+	}
+	switch f.Log {
+	case "":
+	case "-":
+		cfg.Log = e.stderr
+	default:
+		lf, err := os.OpenFile(f.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return cfg, closeLog, fmt.Errorf("--log: %w", err)
+		}
+		cfg.Log, closeLog = lf, lf.Close
+	}
+	return cfg, closeLog, nil
+}
+
+// readAccounts parses an accounts file: "address password [token=T]
+// [client-cert]" per line.
+func readAccounts(path string) ([]mocks.Account, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("accounts file: %w", err)
+	}
+	defer fh.Close()
+	var out []mocks.Account
+	sc := bufio.NewScanner(fh)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("accounts file %s line %d: want \"address password\"", path, n)
+		}
+		a := mocks.Account{Address: fields[0]}
+		if fields[1] != "-" {
+			a.Password = fields[1]
+		}
+		for _, w := range fields[2:] {
+			switch {
+			case strings.HasPrefix(w, "token="):
+				a.Token = strings.TrimPrefix(w, "token=")
+			case w == "client-cert":
+				a.ClientCert = true
+			default:
+				return nil, fmt.Errorf("accounts file %s line %d: unknown word %q (want token=TOKEN or client-cert)", path, n, w)
+			}
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("accounts file %s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("accounts file %s: no account", path)
+	}
+	return out, nil
+}
+
+func runMockServe(ctx context.Context, e *env, f mockFile) error {
+	cfg, closeLog, err := f.config(e)
+	defer closeLog()
+	if err != nil {
+		return usageError(err)
+	}
+	op, err := mocks.Start(ctx, cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	defer op.Close()
+	w := e.stdout
+	fmt.Fprintln(w, "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)")
+	for _, l := range []struct{ name, addr, how string }{
+		{"smtp", op.SMTPAddr(), "submission, STARTTLS"}, {"smtps", op.SMTPSAddr(), "submission, implicit TLS"},
+		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), "implicit TLS"},
+	} {
+		if l.addr != "" {
+			fmt.Fprintf(w, "listen %-5s %s (%s)\n", l.name, l.addr, l.how)
+		}
+	}
+	if f.CAOut != "" {
+		if err := os.WriteFile(f.CAOut, op.CACertPEM(), 0o644); err != nil {
+			return usageError(fmt.Errorf("--ca-out: %w", err))
+		}
+		fmt.Fprintf(w, "ca %s\n", f.CAOut)
+	}
+	for _, a := range op.Accounts() {
+		how := "password from accounts file"
+		// Without an accounts file the only establishment account is the
+		// generated default one.
+		if f.Accounts == "" && a.Address == op.Config().Accounts[0].Address {
+			path, err := writePassword(f.PasswordOut, a.Password)
+			if err != nil {
+				return err
+			}
+			how = "generated password in " + path
+		}
+		var auth []string
+		if a.Password != "" {
+			auth = append(auth, how)
+		}
+		if a.Token != "" {
+			auth = append(auth, "XOAUTH2 token")
+		}
+		if a.ClientCert {
+			auth = append(auth, "client certificate")
+		}
+		fmt.Fprintf(w, "account %s (%s)\n", a.Address, strings.Join(auth, ", "))
+	}
+	fmt.Fprintf(w, "auto-reply %s@%s\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
+	for _, ft := range cfg.Faults {
+		fmt.Fprintf(w, "fault %s\n", ft)
+	}
+	if cfg.StoreDir != "" {
+		fmt.Fprintf(w, "store %s\n", cfg.StoreDir)
+	}
+	for _, addr := range []string{op.SMTPAddr(), op.SMTPSAddr(), op.IMAPAddr(), op.IMAPSAddr()} {
+		if addr == "" {
+			continue
+		}
+		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listener %s does not accept connections: %w", addr, err)
+		}
+		c.Close()
+	}
+	fmt.Fprintln(w, "ready")
+	<-ctx.Done()
+	if err := op.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "stopped")
+	return nil
+}
+
+// writePassword stores the generated password in a 0600 file and returns
+// its path.
+func writePassword(path, pw string) (string, error) {
+	if path == "" {
+		fh, err := os.CreateTemp("", "msscprobe-mock-password-*")
+		if err != nil {
+			return "", fmt.Errorf("generated password: %w", err)
+		}
+		if _, err := fh.WriteString(pw + "\n"); err != nil {
+			fh.Close()
+			return "", err
+		}
+		return fh.Name(), fh.Close()
+	}
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("--password-out: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,217 @@
+package mocks
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Config configures a mock operator. The zero value is usable: see the
+// defaults on each field.
+type Config struct {
+	EstablishmentDomains []string // default ["hopital.test.mssante.fr"]
+	CitizenDomain        string   // default "patient.mssante.fr"
+	// Accounts are establishment mailboxes; none means one default account
+	// with a generated password, see Operator.Accounts.
+	Accounts []Account
+	// CitizenAccounts are citizen mailboxes that can log in (IMAP and
+	// submission) to reply themselves.
+	CitizenAccounts []Account
+	// Listen addresses, default "127.0.0.1:0" each; "off" disables one.
+	ListenSMTP, ListenSMTPS, ListenIMAP, ListenIMAPS string
+	// CertFile and KeyFile give the server certificate; a CA and a
+	// certificate are generated otherwise.
+	CertFile, KeyFile string
+	AutoReplyDelay    time.Duration // default 0
+	// AutoReplyCitizens makes every citizen mailbox auto-reply, not only
+	// reponse.automatique-test@.
+	AutoReplyCitizens bool
+	// TrustedDomains is the trust space; default: establishment domains and
+	// the citizen domain. See LoadWhitelist for the ANS format.
+	TrustedDomains  []string
+	NILMode         string // "warn" (default) | "refuse"
+	MaxMessageBytes int64  // default 25 MB
+	Faults          []Fault
+	StoreDir        string    // "" = in memory
+	Log             io.Writer // JSON lines event log, nil = none
+}
+
+// Account is a mailbox that can log in. Password enables AUTH PLAIN/LOGIN
+// and IMAP LOGIN, Token enables SASL XOAUTH2 (Pro Santé Connect bearer
+// token), ClientCert allows login with a certificate issued by
+// Operator.IssueClientCert (SASL EXTERNAL, or implicitly on SMTP).
+type Account struct {
+	Address, Password, Token string
+	ClientCert               bool
+}
+
+// Defaults.
+const (
+	DefaultEstablishmentDomain = "hopital.test.mssante.fr"
+	DefaultCitizenDomain       = "patient.mssante.fr"
+	DefaultMaxMessageBytes     = 25 << 20 // ENS Messagerie v1.3 §6 (research mssante.md §1)
+	DefaultAccountLocalPart    = "medecin"
+	// AutoReplyLocalPart is the test mailbox of the real service, declared
+	// in the ANS whitelist description of patient.mssante.fr (research
+	// mssante.md §6).
+	AutoReplyLocalPart = "reponse.automatique-test"
+)
+
+// NIL modes.
+const (
+	NILWarn   = "warn"
+	NILRefuse = "refuse"
+)
+
+// normalize fills defaults and checks cfg. It never modifies the caller's
+// slices.
+func (cfg Config) normalize() (Config, error) {
+	c := cfg
+	if len(c.EstablishmentDomains) == 0 {
+		c.EstablishmentDomains = []string{DefaultEstablishmentDomain}
+	}
+	var doms []string
+	for _, d := range c.EstablishmentDomains {
+		d = normDomain(d)
+		if !validDomain(d) {
+			return c, fmt.Errorf("establishment domain %q is not a domain name", d)
+		}
+		doms = append(doms, d)
+	}
+	c.EstablishmentDomains = doms
+	if c.CitizenDomain == "" {
+		c.CitizenDomain = DefaultCitizenDomain
+	}
+	c.CitizenDomain = normDomain(c.CitizenDomain)
+	if !validDomain(c.CitizenDomain) {
+		return c, fmt.Errorf("citizen domain %q is not a domain name", c.CitizenDomain)
+	}
+	for _, d := range doms {
+		if d == c.CitizenDomain {
+			return c, fmt.Errorf("domain %q cannot be both an establishment and the citizen domain", d)
+		}
+	}
+	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS} {
+		if *p == "" {
+			*p = "127.0.0.1:0"
+		}
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return c, fmt.Errorf("server certificate: give both CertFile and KeyFile, or neither")
+	}
+	if c.AutoReplyDelay < 0 {
+		return c, fmt.Errorf("auto-reply delay %s is negative", c.AutoReplyDelay)
+	}
+	if len(c.TrustedDomains) == 0 {
+		c.TrustedDomains = append(append([]string(nil), doms...), c.CitizenDomain)
+	}
+	var trusted []string
+	for _, d := range c.TrustedDomains {
+		trusted = append(trusted, normDomain(d))
+	}
+	c.TrustedDomains = trusted
+	switch c.NILMode {
+	case "":
+		c.NILMode = NILWarn
+	case NILWarn, NILRefuse:
+	default:
+		return c, fmt.Errorf("NIL mode %q: want %q or %q", c.NILMode, NILWarn, NILRefuse)
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.MaxMessageBytes < 0 {
+		return c, fmt.Errorf("maximum message size %d is negative", c.MaxMessageBytes)
+	}
+	if len(c.Accounts) == 0 {
+		pw, err := generateSecret()
+		if err != nil {
+			return c, err
+		}
+		c.Accounts = []Account{{Address: DefaultAccountLocalPart + "@" + doms[0], Password: pw}}
+	}
+	seen := map[string]bool{}
+	norm := func(list []Account, citizen bool) ([]Account, error) {
+		var out []Account
+		for _, a := range list {
+			a.Address = strings.ToLower(strings.TrimSpace(a.Address))
+			addr, err := mail.ParseAddress(a.Address)
+			if err != nil || addr.Address != a.Address || !strings.Contains(a.Address, "@") {
+				return nil, fmt.Errorf("account %q is not a mail address", a.Address)
+			}
+			if seen[a.Address] {
+				return nil, fmt.Errorf("account %q is listed twice", a.Address)
+			}
+			seen[a.Address] = true
+			if a.Password == "" && a.Token == "" && !a.ClientCert {
+				return nil, fmt.Errorf("account %q has no password, token or client certificate: it could never log in", a.Address)
+			}
+			if isCit := domainOf(a.Address) == c.CitizenDomain; isCit != citizen {
+				if citizen {
+					return nil, fmt.Errorf("citizen account %q is not on the citizen domain %s", a.Address, c.CitizenDomain)
+				}
+				return nil, fmt.Errorf("account %q is on the citizen domain: list it in CitizenAccounts", a.Address)
+			}
+			out = append(out, a)
+		}
+		return out, nil
+	}
+	var err error
+	if c.Accounts, err = norm(c.Accounts, false); err != nil {
+		return c, err
+	}
+	if c.CitizenAccounts, err = norm(c.CitizenAccounts, true); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func generateSecret() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func normDomain(d string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// domainOf returns the lower-case domain of addr, "" without one.
+func domainOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(addr[i+1:])
+}
+
+func localOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr
+	}
+	return addr[:i]
+}

@@ -1,0 +1,76 @@
+// Package mocks runs an embeddable stand-in for an MSSanté operator and for
+// the citizen side of Mon espace santé (MSS citoyenne): SMTP submission and
+// IMAP for establishment mailboxes, citizen mailboxes that answer, the
+// MSSanté rules on messages to citizens, and named fault injection.
+//
+// It owns: the SMTP servers (submission with STARTTLS, and implicit TLS),
+// the IMAP servers (STARTTLS and implicit TLS; INBOX and Sent, IDLE,
+// UIDPLUS, MOVE), the test PKI (a CA, the server certificate, client
+// certificates for applicative mailboxes), the mailbox store (in memory, or
+// journaled to a directory), the MSSanté rules, auto-replies, MDNs, DSNs,
+// faults and the event record. It uses package cda only to validate the
+// matricule INS of citizen addresses and never imports probe.
+//
+// Use:
+//
+//	op, err := mocks.Start(ctx, mocks.Config{})
+//	defer op.Close()
+//	acct := op.Accounts()[0]            // medecin@hopital.test.mssante.fr, generated password
+//	pool := x509.NewCertPool(); pool.AppendCertsFromPEM(op.CACertPEM())
+//	// submit over op.SMTPAddr() (STARTTLS) to
+//	// reponse.automatique-test@patient.mssante.fr, then read the reply
+//	// in acct's INBOX over op.IMAPAddr().
+//
+// API summary (names other packages code against):
+//
+//	type Config, Account, Fault, Event, Operator
+//	func ParseFault(s string) (Fault, error)
+//	func Start(ctx, Config) (*Operator, error)
+//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr() string
+//	func (o *Operator) CACertPEM() []byte
+//	func (o *Operator) Accounts() []Account
+//	func (o *Operator) IssueClientCert(address string) (tls.Certificate, error)
+//	func (o *Operator) Events() []Event
+//	func (o *Operator) Close() error
+//	func LoadWhitelist(io.Reader) ([]string, error)   // ANS listeblanchemssante.xml -> TrustedDomains
+//
+// Protocol behaviour:
+//   - TLS 1.2 minimum. MAIL and AUTH before TLS get 530 5.7.0; no AUTH
+//     mechanism is advertised in cleartext. Bad credentials get 535 5.7.8.
+//   - SASL PLAIN and LOGIN (password), XOAUTH2 (Account.Token, the Pro Santé
+//     Connect mode; a bad token gets the JSON 401 challenge then 535), and
+//     EXTERNAL with a client certificate from IssueClientCert for accounts
+//     with ClientCert. On SMTP such a certificate also logs in implicitly.
+//   - MAIL FROM must be the authenticated mailbox (553 5.7.1).
+//   - Recipients: accounts of the establishment domains, and on the citizen
+//     domain reponse.automatique-test@ and <matricule INS>@ (key checked with
+//     cda.ParseMatricule, 550 5.1.1 otherwise); citizen mailboxes are created
+//     on first message. Other domains: 550 5.7.1 relay denied.
+//   - Messages to citizens: sender domain in TrustedDomains (550 5.7.1),
+//     size ≤ MaxMessageBytes (552 5.3.4), X-MSS-NIL present (warning event,
+//     or 550 5.6.0 in refuse mode). A citizen cannot write first to a
+//     professional, nor reply once the professional closed the thread with
+//     X-MSS-MES: FIN (that message) or a [FIN] subject (every earlier
+//     message): 550 5.7.1. Refusal texts start with the rule ID ([MOCK-…]).
+//   - When a DATA-time rule refuses only some recipients, the message is
+//     accepted and a DSN (RFC 3464) reports the others; NOTIFY=SUCCESS gets a
+//     "delivered" DSN. DSNs and MDNs go to local mailboxes only.
+//   - reponse.automatique-test@ (and every citizen with AutoReplyCitizens)
+//     answers after AutoReplyDelay with In-Reply-To and References carrying
+//     the original Message-ID, to the MSS Reply-To or else From; the answer
+//     is also stored in the citizen's Sent. Disposition-Notification-To gets
+//     an automatic "processed" MDN (RFC 8098 multipart/report).
+//   - Delivery appends to the mailbox in memory before the SMTP 250: an IMAP
+//     client idling on INBOX is notified at once.
+//
+// Durability with StoreDir: every mailbox mutation is journaled (write(2)
+// before the client is answered) and replayed at start, which restores the
+// same UIDs and UIDVALIDITY. Journals are fsync'd every second and on
+// Close: a clean shutdown (Close, or mock serve interrupted) loses nothing,
+// a crash of the process loses nothing acknowledged, a power loss may lose
+// the last second. Auto-replies still waiting for their delay are delivered
+// by Close. Fault counters and greylisting state are not persisted.
+//
+// Faults (ParseFault syntax NAME[=VALUE][@PROBABILITY][#COUNT]) are listed
+// with the Fault* constants; docs/mock.md describes each one.
+package mocks

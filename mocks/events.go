@@ -1,0 +1,85 @@
+package mocks
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Event is one recorded transaction step. Credentials never appear: AUTH
+// events carry the mechanism and the account, not the secret.
+type Event struct {
+	Time      time.Time `json:"time"`
+	Proto     string    `json:"proto"`              // smtp, imap, mail (internal delivery), store
+	Listener  string    `json:"listener,omitempty"` // smtp, smtps, imap, imaps
+	Kind      string    `json:"kind"`               // connect, auth, mail, rcpt, data, deliver, auto-reply, mdn, dsn, fault, login, append, idle, ...
+	Remote    string    `json:"remote,omitempty"`
+	User      string    `json:"user,omitempty"`
+	From      string    `json:"from,omitempty"`
+	To        []string  `json:"to,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+	Code      int       `json:"code,omitempty"` // SMTP reply code when there is one
+	Rule      string    `json:"rule,omitempty"` // MSSanté rule behind a refusal or warning
+	Fault     string    `json:"fault,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// Event kinds of the internal mail flow, for tests filtering Events().
+const (
+	KindDeliver   = "deliver"
+	KindAutoReply = "auto-reply"
+	KindMDN       = "mdn"
+	KindDSN       = "dsn"
+	KindWarn      = "warn"
+	KindFault     = "fault"
+)
+
+// maxEvents bounds memory for long-running mocks: the oldest events are
+// dropped from Events() (the JSON log keeps everything).
+const maxEvents = 1 << 17
+
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	start  int
+	log    *json.Encoder
+}
+
+func newRecorder(w io.Writer) *recorder {
+	r := &recorder{}
+	if w != nil {
+		r.log = json.NewEncoder(w)
+	}
+	return r
+}
+
+func (r *recorder) add(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.events)-r.start >= maxEvents {
+		r.start++
+		if r.start > maxEvents {
+			r.events = append([]Event(nil), r.events[r.start:]...)
+			r.start = 0
+		}
+	}
+	r.events = append(r.events, e)
+	if r.log != nil {
+		// A failing log writer must not break mail flow; the in-memory
+		// record is kept.
+		_ = r.log.Encode(e)
+	}
+}
+
+func (r *recorder) snapshot() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events[r.start:]...)
+}
+
+// Events returns the recorded transactions, oldest first.
+func (o *Operator) Events() []Event { return o.rec.snapshot() }

@@ -1,0 +1,219 @@
+package mocks
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault names. Phase faults answer an SMTP code on a phase; delay faults
+// sleep before answering; the others change behaviour. Faults apply to the
+// servers the establishment talks to (SMTP submission and IMAP).
+const (
+	FaultConnect = "connect" // connect=CODE: greeting replaced by CODE, connection closed
+	FaultAuth    = "auth"    // auth=CODE
+	FaultMail    = "mail"    // mail=CODE
+	FaultRcpt    = "rcpt"    // rcpt=CODE
+	FaultData    = "data"    // data=CODE: after the message was read
+
+	FaultGreylist = "greylist"  // greylist=N: 451 4.7.1 the first N tries of each sender/recipient pair
+	FaultDropData = "drop-data" // connection closed in the middle of DATA
+
+	FaultDelayConnect = "delay-connect" // delay-<phase>=DURATION
+	FaultDelayEHLO    = "delay-ehlo"
+	FaultDelayAuth    = "delay-auth"
+	FaultDelayMail    = "delay-mail"
+	FaultDelayRcpt    = "delay-rcpt"
+	FaultDelayData    = "delay-data"
+
+	FaultNoReply          = "no-reply"             // the citizen side never answers
+	FaultReplyNoInReplyTo = "reply-no-in-reply-to" // answers without In-Reply-To/References
+	FaultBounce           = "bounce"               // bounce[=CODE]: accepted (250), then a DSN reports failure
+	FaultStartTLSMissing  = "starttls-missing"     // STARTTLS not offered (SMTP and IMAP)
+	FaultTLSExpired       = "tls-expired"          // server certificate expired
+	FaultTLSSelfSigned    = "tls-self-signed"      // server certificate not issued by the CA
+	FaultTLSWrongHost     = "tls-wrong-host"       // certificate for wrong-host.invalid
+	FaultTLSLegacy        = "tls-legacy"           // only TLS 1.0 and 1.1 (see docs/mock.md)
+	FaultIMAPIdleDrop     = "imap-idle-drop"       // IMAP connection closed when IDLE starts
+)
+
+// Fault is one injected failure. Code is an SMTP reply code for phase
+// faults (and bounce); Probability in (0,1] makes the fault random (0 means
+// always); Delay is the sleep of delay-* faults; Count bounds how many
+// times the fault fires (0 = unlimited), except for greylist where it is the
+// number of refused tries per sender/recipient pair.
+type Fault struct {
+	Name        string
+	Code        int
+	Probability float64
+	Delay       time.Duration
+	Count       int
+}
+
+var phaseFaults = map[string]bool{FaultConnect: true, FaultAuth: true, FaultMail: true, FaultRcpt: true, FaultData: true}
+
+var flagFaults = map[string]bool{
+	FaultDropData: true, FaultNoReply: true, FaultReplyNoInReplyTo: true, FaultStartTLSMissing: true,
+	FaultTLSExpired: true, FaultTLSSelfSigned: true, FaultTLSWrongHost: true, FaultTLSLegacy: true,
+	FaultIMAPIdleDrop: true,
+}
+
+var delayFaults = map[string]bool{
+	FaultDelayConnect: true, FaultDelayEHLO: true, FaultDelayAuth: true,
+	FaultDelayMail: true, FaultDelayRcpt: true, FaultDelayData: true,
+}
+
+// ParseFault parses the --fault syntax:
+//
+//	NAME[=VALUE][@PROBABILITY][#COUNT]
+//
+// e.g. "rcpt=550", "rcpt=550@0.3", "auth=535#1", "greylist=2",
+// "delay-mail=2s", "bounce=550", "no-reply", "tls-expired".
+func ParseFault(s string) (Fault, error) {
+	spec := strings.TrimSpace(s)
+	var f Fault
+	if i := strings.LastIndexByte(spec, '#'); i >= 0 {
+		n, err := strconv.Atoi(spec[i+1:])
+		if err != nil || n < 1 {
+			return Fault{}, fmt.Errorf("fault %q: count after # must be a positive integer", s)
+		}
+		f.Count, spec = n, spec[:i]
+	}
+	if i := strings.LastIndexByte(spec, '@'); i >= 0 {
+		p, err := strconv.ParseFloat(spec[i+1:], 64)
+		if err != nil || p <= 0 || p > 1 {
+			return Fault{}, fmt.Errorf("fault %q: probability after @ must be in (0,1]", s)
+		}
+		f.Probability, spec = p, spec[:i]
+	}
+	name, value, hasValue := strings.Cut(spec, "=")
+	f.Name = strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case phaseFaults[f.Name] || f.Name == FaultBounce:
+		if !hasValue {
+			if f.Name != FaultBounce {
+				return Fault{}, fmt.Errorf("fault %q: want %s=CODE (an SMTP code 400-599)", s, f.Name)
+			}
+			value = "550"
+		}
+		code, err := strconv.Atoi(value)
+		if err != nil || code < 400 || code > 599 {
+			return Fault{}, fmt.Errorf("fault %q: SMTP code must be 400-599", s)
+		}
+		f.Code = code
+	case f.Name == FaultGreylist:
+		n, err := strconv.Atoi(value)
+		if !hasValue || err != nil || n < 1 {
+			return Fault{}, fmt.Errorf("fault %q: want greylist=N with N >= 1 refused tries", s)
+		}
+		f.Count = n
+	case delayFaults[f.Name]:
+		d, err := time.ParseDuration(value)
+		if !hasValue || err != nil || d <= 0 {
+			return Fault{}, fmt.Errorf("fault %q: want %s=DURATION, e.g. 2s", s, f.Name)
+		}
+		f.Delay = d
+	case flagFaults[f.Name]:
+		if hasValue {
+			return Fault{}, fmt.Errorf("fault %q: %s takes no value", s, f.Name)
+		}
+	default:
+		return Fault{}, fmt.Errorf("fault %q: unknown fault name %q (see msscprobe mock serve --help)", s, f.Name)
+	}
+	return f, nil
+}
+
+// String renders the fault back in ParseFault syntax.
+func (f Fault) String() string {
+	var b strings.Builder
+	b.WriteString(f.Name)
+	switch {
+	case f.Name == FaultGreylist:
+		fmt.Fprintf(&b, "=%d", f.Count)
+	case f.Code != 0:
+		fmt.Fprintf(&b, "=%d", f.Code)
+	case f.Delay != 0:
+		fmt.Fprintf(&b, "=%s", f.Delay)
+	}
+	if f.Probability > 0 {
+		fmt.Fprintf(&b, "@%g", f.Probability)
+	}
+	if f.Count > 0 && f.Name != FaultGreylist {
+		fmt.Fprintf(&b, "#%d", f.Count)
+	}
+	return b.String()
+}
+
+func (f Fault) validate() error {
+	_, err := ParseFault(f.String())
+	return err
+}
+
+// faults is the runtime state of the configured faults.
+type faults struct {
+	mu       sync.Mutex
+	list     []Fault
+	fired    []int
+	greylist map[string]int // sender\x00recipient -> tries refused so far
+}
+
+func newFaults(list []Fault) (*faults, error) {
+	for _, f := range list {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return &faults{list: list, fired: make([]int, len(list)), greylist: map[string]int{}}, nil
+}
+
+// fire reports whether the fault named name triggers now, and returns it.
+// Probability and Count are honoured; each trigger counts once.
+func (fs *faults) fire(name string) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i, f := range fs.list {
+		if f.Name != name {
+			continue
+		}
+		if f.Count > 0 && fs.fired[i] >= f.Count {
+			continue
+		}
+		if f.Probability > 0 && rand.Float64() >= f.Probability {
+			continue
+		}
+		fs.fired[i]++
+		return f, true
+	}
+	return Fault{}, false
+}
+
+// configured reports whether a fault named name is in the list; it is for
+// faults fixed at start (TLS certificate, STARTTLS offer).
+func (fs *faults) configured(name string) bool {
+	for _, f := range fs.list {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// greylisted reports whether this try of the pair must get 451.
+func (fs *faults) greylisted(from, to string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.list {
+		if f.Name != FaultGreylist {
+			continue
+		}
+		key := strings.ToLower(from) + "\x00" + strings.ToLower(to)
+		if fs.greylist[key] < f.Count {
+			fs.greylist[key]++
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,247 @@
+package mocks
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/beevik/etree"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/msscprobe/msscprobe/cda"
+)
+
+// MSSanté rule identifiers carried by events and refusal texts.
+const (
+	RuleCitizenAddress = "MOCK-CIT-ADDR"  // local part = valid 15-character matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
+	RuleTrustSpace     = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
+	RuleCitizenFirst   = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
+	RuleSize           = "MOCK-SIZE"      // total message ≤ 25 MB (ENS Messagerie v1.3 §6)
+	RuleNIL            = "MOCK-NIL"       // X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
+	RuleThreadClosed   = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
+	RuleSender         = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
+)
+
+// threads remembers, per (citizen, professional) pair, the messages the
+// professional sent and whether each still accepts a reply. It is rebuilt
+// from the citizens' INBOX on replay, so it survives a restart with --store.
+type threads struct {
+	mu    sync.Mutex
+	pairs map[string]*thread
+}
+
+type thread struct {
+	closed map[string]bool // Message-ID -> replies refused
+	open   int
+}
+
+func newThreads() *threads { return &threads{pairs: map[string]*thread{}} }
+
+func pairKey(citizen, pro string) string {
+	return strings.ToLower(citizen) + "\x00" + strings.ToLower(pro)
+}
+
+// observe is the store's append hook: a message landing in a citizen's
+// INBOX from a professional opens (or closes) a thread.
+func (o *Operator) observe(owner, mailbox string, raw []byte) {
+	if mailbox != "INBOX" || !o.isCitizen(owner) {
+		return
+	}
+	h, err := readHeader(raw)
+	if err != nil {
+		return
+	}
+	var pros []string
+	for _, f := range []string{"Return-Path", "From", "Reply-To"} {
+		for _, a := range headerAddrs(h, f) {
+			if !o.isCitizen(a) {
+				pros = append(pros, a)
+			}
+		}
+	}
+	id := msgID(h.Get("Message-Id"))
+	closes := strings.TrimSpace(h.Get("X-Mss-Mes")) == "FIN"
+	closesAll := strings.HasPrefix(strings.TrimSpace(h.Get("Subject")), "[FIN]")
+	o.threads.record(owner, pros, id, closes || closesAll, closesAll)
+}
+
+func (t *threads) record(citizen string, pros []string, id string, closed, closeAll bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, pro := range pros {
+		k := pairKey(citizen, pro)
+		th := t.pairs[k]
+		if th == nil {
+			th = &thread{closed: map[string]bool{}}
+			t.pairs[k] = th
+		}
+		if closeAll {
+			for m, c := range th.closed {
+				if !c {
+					th.closed[m] = true
+					th.open--
+				}
+			}
+		}
+		if id == "" {
+			id = fmt.Sprintf("\x00anonymous-%d", len(th.closed))
+		}
+		if was, seen := th.closed[id]; seen {
+			if !was {
+				th.open--
+			}
+		}
+		th.closed[id] = closed
+		if !closed {
+			th.open++
+		}
+	}
+}
+
+var (
+	errCitizenFirst = errors.New("a citizen cannot start a conversation with a professional")
+	errThreadClosed = errors.New("the professional closed this conversation (X-MSS-MES: FIN or [FIN] subject)")
+)
+
+// mayReply says whether citizen may write to pro; refs are the Message-IDs
+// of In-Reply-To and References (nil when not known yet, at RCPT time).
+func (t *threads) mayReply(citizen, pro string, refs []string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	th := t.pairs[pairKey(citizen, pro)]
+	if th == nil {
+		return RuleCitizenFirst, errCitizenFirst
+	}
+	for _, r := range refs {
+		if closed, ok := th.closed[r]; ok {
+			if closed {
+				return RuleThreadClosed, errThreadClosed
+			}
+			return "", nil
+		}
+	}
+	if th.open == 0 {
+		return RuleThreadClosed, errThreadClosed
+	}
+	return "", nil
+}
+
+// citizenAddressError explains why addr is not a citizen mailbox of the
+// mock, or returns nil.
+func (o *Operator) citizenAddressError(addr string) error {
+	local := localOf(addr)
+	if strings.EqualFold(local, AutoReplyLocalPart) {
+		return nil
+	}
+	if _, err := cda.ParseMatricule(local); err != nil {
+		return fmt.Errorf("%s is not a citizen address: the local part must be the 15-character matricule INS with its control key (Ref#2 ECO.3.1.1): %w", addr, err)
+	}
+	return nil
+}
+
+func readHeader(raw []byte) (textproto.Header, error) {
+	return textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+}
+
+// headerAddrs returns the lower-case addresses of a header, nil when
+// missing or unparsable.
+func headerAddrs(h textproto.Header, key string) []string {
+	v := h.Get(key)
+	if v == "" {
+		return nil
+	}
+	list, err := mail.ParseAddressList(v)
+	if err != nil {
+		// Return-Path: <> and the like.
+		a := strings.ToLower(strings.Trim(strings.TrimSpace(v), "<>"))
+		if strings.Contains(a, "@") {
+			return []string{a}
+		}
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		out = append(out, strings.ToLower(a.Address))
+	}
+	return out
+}
+
+// msgID returns the first <...> token of a Message-ID header, brackets
+// included.
+func msgID(v string) string {
+	ids := msgIDs(v)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+func msgIDs(v string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return out
+		}
+		out = append(out, v[i:i+j+1])
+		v = v[i+j+1:]
+	}
+}
+
+// maxWhitelistBytes bounds the whitelist read (the full 2025 list is about
+// 4 MB); etree has no size limit of its own (research tools.md B5).
+const maxWhitelistBytes = 64 << 20
+
+// LoadWhitelist reads the domain names of an ANS whitelist
+// (listeblanchemssante.xml: ListeBlancheMSSante/ListeDomaines/Domaine/Nom,
+// research mssante.md §5), lower-case, sorted and without duplicates. Use
+// it for Config.TrustedDomains.
+func LoadWhitelist(r io.Reader) ([]string, error) {
+	doc := etree.NewDocument()
+	if _, err := doc.ReadFrom(io.LimitReader(r, maxWhitelistBytes)); err != nil {
+		return nil, fmt.Errorf("whitelist: %w", err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "ListeBlancheMSSante" {
+		return nil, fmt.Errorf("whitelist: root element is not ListeBlancheMSSante")
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range root.FindElements("./ListeDomaines/Domaine/Nom") {
+		d := normDomain(e.Text())
+		if d != "" && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("whitelist: no ListeDomaines/Domaine/Nom entry")
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// LoadWhitelistFile is LoadWhitelist on a file.
+func LoadWhitelistFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("whitelist: %w", err)
+	}
+	defer f.Close()
+	d, err := LoadWhitelist(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,153 @@
+package mocks
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+)
+
+// SASL mechanisms offered after TLS. go-sasl has no LOGIN or XOAUTH2
+// server (go-smtp #194, research tools.md B3), so both are written here.
+const (
+	mechPlain    = "PLAIN"
+	mechLogin    = "LOGIN"
+	mechXOAuth2  = "XOAUTH2"
+	mechExternal = "EXTERNAL"
+)
+
+var errBadSASL = errors.New("malformed SASL response")
+
+// loginServer implements the LOGIN mechanism as Exchange and Postfix do:
+// "Username:" then "Password:" challenges (an initial response is the
+// user name, as sent by sasl.NewLoginClient).
+type loginServer struct {
+	step int
+	user string
+	auth func(user, password string) error
+}
+
+func (s *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch s.step {
+	case 0:
+		if resp == nil {
+			s.step = 1
+			return []byte("Username:"), false, nil
+		}
+		s.user, s.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	case 1:
+		s.user, s.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		s.step = 3
+		return nil, true, s.auth(s.user, string(resp))
+	}
+	return nil, false, errBadSASL
+}
+
+// xoauth2Server implements Google's XOAUTH2, the mechanism of the MSSanté
+// client spec with a Pro Santé Connect token (research mssante.md §2,
+// CONF.07). On failure it sends the JSON error challenge observed on the
+// ANS formation environment, waits for the client's empty response, then
+// fails.
+type xoauth2Server struct {
+	step   int
+	failed error
+	auth   func(user, token string) error
+}
+
+// xoauth2Error is the challenge sent on a bad token (base64-encoded by the
+// protocol layer).
+const xoauth2Error = `{"status":"401","schemes":"bearer","scope":"mail"}`
+
+func (s *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	switch s.step {
+	case 0:
+		if resp == nil {
+			s.step = 1
+			return []byte{}, false, nil
+		}
+		fallthrough
+	case 1:
+		s.step = 2
+		user, token, err := parseXOAuth2(resp)
+		if err == nil {
+			err = s.auth(user, token)
+			if err == nil {
+				return nil, true, nil
+			}
+		}
+		s.failed = err
+		return []byte(xoauth2Error), false, nil
+	case 2:
+		s.step = 3
+		return nil, true, s.failed
+	}
+	return nil, false, errBadSASL
+}
+
+// parseXOAuth2 reads "user=U^Aauth=Bearer T^A^A".
+func parseXOAuth2(resp []byte) (user, token string, err error) {
+	for _, field := range strings.Split(string(resp), "\x01") {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "user":
+			user = v
+		case "auth":
+			scheme, t, ok := strings.Cut(v, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return "", "", errBadSASL
+			}
+			token = t
+		}
+	}
+	if user == "" || token == "" {
+		return "", "", errBadSASL
+	}
+	return user, token, nil
+}
+
+// externalServer implements EXTERNAL (RFC 4422 appendix A): the identity
+// is the verified TLS client certificate; the optional authzid must name
+// the same mailbox.
+type externalServer struct {
+	step int
+	auth func(authzid string) error
+}
+
+func (s *externalServer) Next(resp []byte) ([]byte, bool, error) {
+	switch {
+	case s.step == 0 && resp == nil:
+		s.step = 1
+		return []byte{}, false, nil
+	case s.step < 2:
+		s.step = 2
+		return nil, true, s.auth(string(resp))
+	}
+	return nil, false, errBadSASL
+}
+
+// saslFor returns the server side of mech. check verifies a (user, secret)
+// pair of the given kind and returns the protocol's own error.
+func saslFor(mech string, check func(kind, user, secret string) error) sasl.Server {
+	switch mech {
+	case mechPlain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && !strings.EqualFold(identity, user) {
+				return check(mechPlain, identity, "\x00mismatch")
+			}
+			return check(mechPlain, user, pass)
+		})
+	case mechLogin:
+		return &loginServer{auth: func(u, p string) error { return check(mechLogin, u, p) }}
+	case mechXOAuth2:
+		return &xoauth2Server{auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
+	case mechExternal:
+		return &externalServer{auth: func(z string) error { return check(mechExternal, z, "") }}
+	}
+	return nil
+}

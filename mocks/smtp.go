@@ -1,0 +1,398 @@
+package mocks
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// smtpLog records go-smtp's internal errors (TLS handshakes of broken
+// clients, I/O) as events instead of the standard logger.
+type smtpLog struct {
+	rec  *recorder
+	name string
+}
+
+func (l smtpLog) Printf(format string, v ...any) {
+	l.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: "error", Detail: fmt.Sprintf(format, v...)})
+}
+func (l smtpLog) Println(v ...any) {
+	l.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: "error", Detail: strings.TrimSpace(fmt.Sprintln(v...))})
+}
+
+func (o *Operator) newSMTPServer(name string, starttls *tls.Config) *smtp.Server {
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return o.newSMTPSession(name, c) }))
+	s.Domain = "localhost"
+	s.TLSConfig = starttls
+	// AUTH before TLS must get 530 (RFC 4954 §6), which go-smtp cannot
+	// say itself (it answers 523 5.7.10): the session refuses instead, and
+	// offers no mechanism in cleartext.
+	s.AllowInsecureAuth = true
+	s.MaxMessageBytes = o.cfg.MaxMessageBytes
+	s.MaxRecipients = 100
+	s.EnableDSN = true
+	s.EnableSMTPUTF8 = true
+	s.ReadTimeout = 5 * time.Minute
+	s.WriteTimeout = time.Minute
+	s.ErrorLog = smtpLog{o.rec, name}
+	return s
+}
+
+// faultListener applies the connect and delay-connect faults before
+// go-smtp greets.
+type faultListener struct {
+	net.Listener
+	o    *Operator
+	name string
+}
+
+func (l *faultListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: "connect", Remote: c.RemoteAddr().String()})
+		if f, ok := l.o.faults.fire(FaultConnect); ok {
+			l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: KindFault, Fault: f.String(), Code: f.Code, Remote: c.RemoteAddr().String()})
+			go func() {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprintf(c, "%d %s mock fault: connection refused\r\n", f.Code, enhanced(f.Code))
+				c.Close()
+			}()
+			continue
+		}
+		if f, ok := l.o.faults.fire(FaultDelayConnect); ok {
+			l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: KindFault, Fault: f.String(), Remote: c.RemoteAddr().String()})
+			return &delayedConn{Conn: c, delay: f.Delay}, nil
+		}
+		return c, nil
+	}
+}
+
+// delayedConn holds its first write (the greeting) for delay.
+type delayedConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *delayedConn) Write(b []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Write(b)
+}
+
+// enhanced returns a plausible enhanced status code for a fault reply.
+func enhanced(code int) string {
+	switch {
+	case code >= 500:
+		return "5.3.0"
+	default:
+		return "4.3.0"
+	}
+}
+
+func smtpErr(code int, ec smtp.EnhancedCode, format string, args ...any) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: fmt.Sprintf(format, args...)}
+}
+
+func faultErr(f Fault, phase string) *smtp.SMTPError {
+	ec := smtp.EnhancedCode{4, 3, 0}
+	if f.Code >= 500 {
+		ec = smtp.EnhancedCode{5, 3, 0}
+	}
+	return smtpErr(f.Code, ec, "mock fault %s: %s refused", f.String(), phase)
+}
+
+type rcpt struct {
+	addr string
+	opts smtp.RcptOptions
+}
+
+type smtpSession struct {
+	o        *Operator
+	conn     *smtp.Conn
+	listener string
+	remote   string
+	tls      bool
+	user     string // authenticated mailbox
+	from     string
+	mailOpts smtp.MailOptions
+	rcpts    []rcpt
+}
+
+func (o *Operator) newSMTPSession(name string, c *smtp.Conn) (smtp.Session, error) {
+	s := &smtpSession{o: o, conn: c, listener: name, remote: c.Conn().RemoteAddr().String()}
+	s.delay(FaultDelayEHLO)
+	st, ok := c.TLSConnectionState()
+	s.tls = ok
+	if ok {
+		// Applicative mailboxes: a verified client certificate logs in
+		// without AUTH (research mssante.md §2, APP mailboxes).
+		if addr := o.certAccount(st); addr != "" {
+			s.user = addr
+			s.event(Event{Kind: "auth", User: addr, Detail: "TLS client certificate"})
+		}
+	}
+	return s, nil
+}
+
+func (s *smtpSession) event(e Event) {
+	e.Proto, e.Listener, e.Remote = "smtp", s.listener, s.remote
+	if e.User == "" {
+		e.User = s.user
+	}
+	s.o.rec.add(e)
+}
+
+// delay applies a delay-* fault.
+func (s *smtpSession) delay(name string) {
+	if f, ok := s.o.faults.fire(name); ok {
+		s.event(Event{Kind: KindFault, Fault: f.String()})
+		time.Sleep(f.Delay)
+	}
+}
+
+// phaseFault applies a phase-code fault.
+func (s *smtpSession) phaseFault(name string) error {
+	if f, ok := s.o.faults.fire(name); ok {
+		s.event(Event{Kind: KindFault, Fault: f.String(), Code: f.Code})
+		return faultErr(f, name)
+	}
+	return nil
+}
+
+var errNeedTLS = smtpErr(530, smtp.EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
+
+func (s *smtpSession) AuthMechanisms() []string {
+	if !s.tls {
+		return nil
+	}
+	mechs := []string{mechPlain, mechLogin, mechXOAuth2}
+	if st, _ := s.conn.TLSConnectionState(); certAddress(st) != "" {
+		mechs = append(mechs, mechExternal)
+	}
+	return mechs
+}
+
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	s.delay(FaultDelayAuth)
+	if !s.tls {
+		s.event(Event{Kind: "auth", Code: 530, Detail: mech + " before TLS"})
+		return nil, errNeedTLS
+	}
+	if err := s.phaseFault(FaultAuth); err != nil {
+		return nil, err
+	}
+	srv := saslFor(mech, func(kind, user, secret string) error {
+		addr, ok := "", false
+		if kind == mechExternal {
+			st, _ := s.conn.TLSConnectionState()
+			addr = s.o.certAccount(st)
+			ok = addr != "" && (user == "" || strings.EqualFold(user, addr))
+		} else {
+			addr, ok = s.o.checkCredential(kind, user, secret)
+		}
+		if !ok {
+			// The user name is logged, never the secret.
+			s.event(Event{Kind: "auth", User: strings.ToLower(user), Code: 535, Detail: kind + " failed"})
+			return smtpErr(535, smtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid")
+		}
+		s.user = addr
+		s.event(Event{Kind: "auth", Code: 235, Detail: kind})
+		return nil
+	})
+	if srv == nil {
+		return nil, smtpErr(504, smtp.EnhancedCode{5, 5, 4}, "Unrecognized authentication type %s", mech)
+	}
+	return srv, nil
+}
+
+func (s *smtpSession) Reset() {
+	s.from, s.rcpts, s.mailOpts = "", nil, smtp.MailOptions{}
+}
+
+func (s *smtpSession) Logout() error { return nil }
+
+func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	s.delay(FaultDelayMail)
+	err := s.mail(from, opts)
+	e := Event{Kind: "mail", From: from, Code: 250}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e.Code, e.Detail = se.Code, se.Message
+	}
+	s.event(e)
+	return err
+}
+
+func (s *smtpSession) mail(from string, opts *smtp.MailOptions) error {
+	if !s.tls {
+		return errNeedTLS
+	}
+	if s.user == "" {
+		return smtpErr(530, smtp.EnhancedCode{5, 7, 0}, "Authentication required")
+	}
+	if err := s.phaseFault(FaultMail); err != nil {
+		return err
+	}
+	if !strings.EqualFold(from, s.user) {
+		return smtpErr(553, smtp.EnhancedCode{5, 7, 1}, "[%s] sender <%s> is not the authenticated mailbox %s", RuleSender, from, s.user)
+	}
+	s.from = strings.ToLower(from)
+	if opts != nil {
+		s.mailOpts = *opts
+	}
+	return nil
+}
+
+func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.delay(FaultDelayRcpt)
+	to = strings.ToLower(strings.TrimSpace(to))
+	err := s.rcpt(to)
+	e := Event{Kind: "rcpt", From: s.from, To: []string{to}, Code: 250}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e.Code, e.Detail = se.Code, se.Message
+		e.Rule = ruleOf(se.Message)
+	}
+	s.event(e)
+	if err != nil {
+		return err
+	}
+	for _, r := range s.rcpts {
+		if r.addr == to {
+			return nil // the same mailbox twice gets one copy
+		}
+	}
+	r := rcpt{addr: to}
+	if opts != nil {
+		r.opts = *opts
+	}
+	s.rcpts = append(s.rcpts, r)
+	return nil
+}
+
+// ruleOf extracts the "[RULE]" prefix of a refusal text.
+func ruleOf(msg string) string {
+	if strings.HasPrefix(msg, "[") {
+		if i := strings.IndexByte(msg, ']'); i > 0 {
+			return msg[1:i]
+		}
+	}
+	return ""
+}
+
+func (s *smtpSession) rcpt(to string) error {
+	if s.from == "" {
+		return smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "MAIL first")
+	}
+	if err := s.phaseFault(FaultRcpt); err != nil {
+		return err
+	}
+	if s.o.faults.greylisted(s.from, to) {
+		s.event(Event{Kind: KindFault, Fault: FaultGreylist, Code: 451, To: []string{to}})
+		return smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted (mock fault), please try again later")
+	}
+	return s.o.route(s.from, to)
+}
+
+// route applies the address rules of one recipient (RCPT time).
+func (o *Operator) route(from, to string) error {
+	switch {
+	case o.isCitizen(to):
+		if err := o.citizenAddressError(to); err != nil {
+			return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "[%s] %v", RuleCitizenAddress, err)
+		}
+		if o.isCitizen(from) {
+			return smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "[%s] a citizen mailbox cannot write to another citizen", RuleCitizenFirst)
+		}
+		if !o.trusted(from) {
+			return smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "[%s] sender domain %s is not in the MSSanté trust space (ANS whitelist)", RuleTrustSpace, domainOf(from))
+		}
+		return nil
+	case o.isEstablishment(to):
+		if u, _ := o.store.user(to, false); u == nil {
+			return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "<%s>: no such mailbox", to)
+		}
+		if o.isCitizen(from) {
+			if rule, err := o.threads.mayReply(from, to, nil); err != nil {
+				return smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "[%s] %v", rule, err)
+			}
+		}
+		return nil
+	}
+	return smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "relay denied: domain %s is not served by this mock operator", domainOf(to))
+}
+
+func (s *smtpSession) Data(r io.Reader) error {
+	s.delay(FaultDelayData)
+	raw, err := s.readData(r)
+	if err == nil {
+		err = s.phaseFault(FaultData)
+	}
+	var res *delivery
+	if err == nil {
+		res, err = s.o.accept(s.from, s.rcpts, &s.mailOpts, raw, s.receivedLine())
+	}
+	e := Event{Kind: "data", From: s.from, To: rcptAddrs(s.rcpts), Code: 250, Detail: fmt.Sprintf("%d bytes", len(raw))}
+	if res != nil {
+		e.MessageID = res.messageID
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e.Code, e.Detail, e.Rule = se.Code, se.Message, ruleOf(se.Message)
+	} else if err != nil {
+		e.Code, e.Detail = 451, err.Error()
+	}
+	s.event(e)
+	if res != nil {
+		s.o.afterAccept(res)
+	}
+	return err
+}
+
+func rcptAddrs(rs []rcpt) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.addr
+	}
+	return out
+}
+
+func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, ok := s.o.faults.fire(FaultDropData); ok {
+		s.event(Event{Kind: KindFault, Fault: FaultDropData})
+		io.CopyN(&buf, r, 512)
+		s.conn.Close()
+		return nil, errors.New("mock fault drop-data: connection dropped during DATA")
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			return nil, smtpErr(552, smtp.EnhancedCode{5, 3, 4}, "[%s] message exceeds the MSSanté limit of %d bytes", RuleSize, s.o.cfg.MaxMessageBytes)
+		}
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *smtpSession) receivedLine() string {
+	with := "ESMTPS"
+	if s.user != "" {
+		with = "ESMTPSA"
+	}
+	return fmt.Sprintf("Received: from %s (%s)\r\n\tby localhost (msscprobe mock) with %s;\r\n\t%s\r\n",
+		s.conn.Hostname(), s.remote, with, time.Now().Format(time.RFC1123Z))
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
