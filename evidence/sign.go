@@ -55,7 +55,7 @@ type signingCertificateV2 struct {
 func essAttribute(cert *x509.Certificate) pkcs7.Attribute {
 	sum := sha256.Sum256(cert.Raw)
 	v := signingCertificateV2{Certs: []essCertIDv2{{
-		CertHash:     sum[:],
+		CertHash: sum[:],
 		IssuerSerial: issuerSerial{
 			Issuer: generalNames{Name: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: cert.RawIssuer}},
 			Serial: cert.SerialNumber,

@@ -38,7 +38,7 @@ type timeStampReq struct {
 
 type pkiStatusInfo struct {
 	Status       int
-	StatusString []string       `asn1:"optional,utf8"`
+	StatusString []string       `asn1:"optional"`
 	FailInfo     asn1.BitString `asn1:"optional"`
 }
 
@@ -53,11 +53,18 @@ type tstInfo struct {
 	MessageImprint messageImprint
 	Serial         *big.Int
 	GenTime        time.Time     `asn1:"generalized"`
-	Accuracy       asn1.RawValue `asn1:"optional"`
+	Accuracy       accuracy      `asn1:"optional"`
 	Ordering       bool          `asn1:"optional"`
 	Nonce          *big.Int      `asn1:"optional"`
 	TSA            asn1.RawValue `asn1:"optional,tag:0"`
 	Extensions     asn1.RawValue `asn1:"optional,tag:1"`
+}
+
+// accuracy must be typed: an optional RawValue would swallow the nonce.
+type accuracy struct {
+	Seconds int `asn1:"optional"`
+	Millis  int `asn1:"optional,tag:0"`
+	Micros  int `asn1:"optional,tag:1"`
 }
 
 const tsaTimeout = 30 * time.Second
@@ -118,6 +125,15 @@ func requestTimestamp(ctx context.Context, url string, signature []byte) ([]byte
 	return token, nil
 }
 
+func criticalEKU(c *x509.Certificate) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 37}) {
+			return e.Critical
+		}
+	}
+	return false
+}
+
 // checkTimestamp verifies a timestamp token over signature: CMS signature
 // by the token's own certificate, TSTInfo content, SHA-256 imprint of
 // signature, and a TSA certificate with the timeStamping extended key usage
@@ -146,8 +162,8 @@ func checkTimestamp(token, signature []byte) (*tstInfo, *pkcs7.PKCS7, error) {
 	if tsa == nil {
 		return nil, nil, errors.New("timestamp token has no single signer certificate")
 	}
-	if len(tsa.ExtKeyUsage) != 1 || tsa.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping {
-		return nil, nil, errors.New("timestamp signer certificate lacks the sole timeStamping extended key usage")
+	if len(tsa.ExtKeyUsage) != 1 || tsa.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping || !criticalEKU(tsa) {
+		return nil, nil, errors.New("timestamp signer certificate lacks the sole, critical timeStamping extended key usage")
 	}
 	return &info, p7, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -60,9 +61,15 @@ type tsaRequest struct {
 	Extensions asn1.RawValue         `asn1:"optional,tag:0"`
 }
 
+// tsaStatus is PKIStatusInfo; Text is PKIFreeText, a SEQUENCE OF UTF8String
+// that encoding/asn1 cannot mark as UTF-8 on a []string.
 type tsaStatus struct {
 	Status int
-	Text   []string `asn1:"optional,utf8"`
+	Text   []asn1.RawValue `asn1:"optional"`
+}
+
+func freeText(s string) []asn1.RawValue {
+	return []asn1.RawValue{{Tag: asn1.TagUTF8String, Bytes: []byte(s)}}
 }
 
 type tsaResponse struct {
@@ -78,6 +85,12 @@ type tsaInfo struct {
 	GenTime time.Time `asn1:"generalized"`
 	Nonce   *big.Int  `asn1:"optional"`
 }
+
+var (
+	oidSigningCertificateV2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 2, 47}
+	oidExtKeyUsage          = asn1.ObjectIdentifier{2, 5, 29, 37}
+	ekuTimeStamping, _      = asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+)
 
 var oidTSTInfoContent = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
 
@@ -135,7 +148,10 @@ func (t *TSA) makePKI() error {
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		// RFC 3161 §2.3: timeStamping as the only EKU, in a critical
+		// extension (x509 would mark ExtKeyUsage non-critical; OpenSSL
+		// then refuses the TSA).
+		ExtraExtensions: []pkix.Extension{{Id: oidExtKeyUsage, Critical: true, Value: ekuTimeStamping}},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, t.Root, t.key.Public(), rootKey)
 	if err != nil {
@@ -167,10 +183,10 @@ func (t *TSA) serve(w http.ResponseWriter, r *http.Request) {
 func (t *TSA) respond(body []byte) ([]byte, error) {
 	var req tsaRequest
 	if rest, err := asn1.Unmarshal(body, &req); err != nil || len(rest) > 0 {
-		return asn1.Marshal(tsaResponse{Status: tsaStatus{Status: 2, Text: []string{"bad request"}}})
+		return asn1.Marshal(tsaResponse{Status: tsaStatus{Status: 2, Text: freeText("bad request")}})
 	}
 	if t.Refuse.Load() {
-		return asn1.Marshal(tsaResponse{Status: tsaStatus{Status: 2, Text: []string{"refused by test"}}})
+		return asn1.Marshal(tsaResponse{Status: tsaStatus{Status: 2, Text: freeText("refused by test")}})
 	}
 	info, err := asn1.Marshal(tsaInfo{
 		Version: 1,
@@ -189,7 +205,13 @@ func (t *TSA) respond(body []byte) ([]byte, error) {
 	}
 	sd.GetSignedData().ContentInfo.ContentType = oidTSTInfoContent
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
-	if err := sd.AddSigner(t.cert, t.key, pkcs7.SignerInfoConfig{}); err != nil {
+	// RFC 5816: a token names its signer with ESS signing-certificate-v2
+	// (certHash only; SHA-256 is the default hash).
+	certHash := sha256.Sum256(t.cert.Raw)
+	ess := pkcs7.Attribute{Type: oidSigningCertificateV2, Value: struct{ Certs []struct{ Hash []byte } }{
+		Certs: []struct{ Hash []byte }{{Hash: certHash[:]}},
+	}}
+	if err := sd.AddSigner(t.cert, t.key, pkcs7.SignerInfoConfig{ExtraSignedAttributes: []pkcs7.Attribute{ess}}); err != nil {
 		return nil, err
 	}
 	token, err := sd.Finish()

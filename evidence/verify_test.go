@@ -1,0 +1,333 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/mocks"
+)
+
+func TestVerifySigners(t *testing.T) {
+	valid := validPKI(t)
+	now := time.Now()
+	expired := newSignerPKI(t, now.Add(-72*time.Hour), now.Add(-time.Hour))
+	other := validPKI(t)
+	for _, tc := range []struct {
+		name      string
+		opts      Options
+		roots     *x509.CertPool
+		valid     bool
+		code      string // expected among the problems ("" = none)
+		trusted   bool
+		ephemeral bool
+	}{
+		{"CA-signed, --ca", Options{Signer: valid.key, Chain: valid.chain}, valid.pool(), true, "", true, false},
+		{"CA-signed, no --ca", Options{Signer: valid.key, Chain: valid.chain}, nil, true, CodeSignerNotChecked, false, false},
+		{"wrong CA", Options{Signer: valid.key, Chain: valid.chain}, other.pool(), false, CodeSignerUntrusted, false, false},
+		{"expired signer", Options{Signer: expired.key, Chain: expired.chain}, expired.pool(), false, CodeSignerExpired, false, false},
+		{"ephemeral", Options{}, nil, true, CodeSignerEphemeral, false, true},
+		{"ephemeral, --ca", Options{}, valid.pool(), false, CodeSignerUntrusted, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := verifyBytes(t, writeBundle(t, loadResult(t), tc.opts), VerifyOptions{Roots: tc.roots})
+			if v.Valid != tc.valid || (tc.code != "" && !hasCode(v, tc.code)) || (tc.code == "" && len(v.Problems) > 0) {
+				t.Fatalf("valid=%v problems=%v; want valid=%v code %q", v.Valid, codes(v), tc.valid, tc.code)
+			}
+			if v.Ephemeral != tc.ephemeral || v.Signer == nil || v.Signer.Trusted != tc.trusted {
+				t.Errorf("ephemeral=%v signer=%+v", v.Ephemeral, v.Signer)
+			}
+			if !v.PS41Met || v.Establishment.FINESS != "010000016" || v.Fingerprint == "" {
+				t.Errorf("summary facts missing: %+v", v)
+			}
+		})
+	}
+}
+
+// Changing a byte anywhere in any entry, then re-zipping, makes the bundle
+// invalid with the reason that names that entry.
+func TestVerifyTamperedContent(t *testing.T) {
+	pki := validPKI(t)
+	orig := members(t, writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, IncludePersonalData: true}))
+	want := func(name string) []string {
+		switch name {
+		case nameMimetype:
+			return []string{CodeLayout}
+		case nameManifest:
+			return []string{CodeManifestInvalid, CodeSignatureInvalid}
+		case nameSignature:
+			// A flip inside the intermediate certificate breaks the chain.
+			return []string{CodeSignatureInvalid, CodeSignerExpired, CodeSignerUntrusted}
+		}
+		return []string{CodeDigestMismatch}
+	}
+	for i, m := range orig {
+		n := len(m.data)
+		for _, pos := range []int{0, n / 3, n / 2, 2 * n / 3, n - 1} {
+			fs := append([]file(nil), orig...)
+			data := bytes.Clone(m.data)
+			data[pos] ^= 0x01
+			fs[i] = file{m.name, data}
+			v := verifyBytes(t, rezip(t, fs), VerifyOptions{Roots: pki.pool()})
+			ok := false
+			for _, c := range want(m.name) {
+				ok = ok || hasCode(v, c)
+			}
+			if v.Valid || !ok {
+				t.Errorf("%s byte %d flipped: valid=%v problems=%v, want one of %v", m.name, pos, v.Valid, codes(v), want(m.name))
+			}
+		}
+	}
+}
+
+func TestVerifyRemovedAddedSwapped(t *testing.T) {
+	pki := validPKI(t)
+	orig := members(t, writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain}))
+	other := members(t, writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain}))
+	var otherSig []byte
+	for _, f := range other {
+		if f.name == nameSignature {
+			otherSig = f.data
+		}
+	}
+	edit := func(f func([]file) []file) []byte { return rezip(t, f(append([]file(nil), orig...))) }
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		code string
+		file string
+	}{
+		{"removed", edit(func(fs []file) []file { return remove(fs, "junit.xml") }), CodeFileMissing, "junit.xml"},
+		{"added", edit(func(fs []file) []file { return append(fs, file{"extra.txt", []byte("x")}) }), CodeFileUnlisted, "extra.txt"},
+		{"added in META-INF", edit(func(fs []file) []file { return append(fs, file{"META-INF/x.xml", []byte("x")}) }), CodeFileUnlisted, "META-INF/x.xml"},
+		{"no signature", edit(func(fs []file) []file { return remove(fs, nameSignature) }), CodeSignatureMissing, nameSignature},
+		{"no manifest", edit(func(fs []file) []file { return remove(fs, nameManifest) }), CodeManifestMissing, nameManifest},
+		{"signature of another bundle", edit(func(fs []file) []file {
+			for i := range fs {
+				if fs[i].name == nameSignature {
+					fs[i].data = otherSig
+				}
+			}
+			return fs
+		}), CodeSignatureInvalid, nameSignature},
+		{"mimetype not first", edit(func(fs []file) []file { return append(fs[1:], fs[0]) }), CodeLayout, nameMimetype},
+	} {
+		v := verifyBytes(t, tc.b, VerifyOptions{Roots: pki.pool()})
+		found := false
+		for _, p := range v.Problems {
+			found = found || (p.Code == tc.code && p.File == tc.file)
+		}
+		if v.Valid || !found {
+			t.Errorf("%s: valid=%v problems=%v, want %s on %s", tc.name, v.Valid, v.Problems, tc.code, tc.file)
+		}
+	}
+}
+
+func remove(fs []file, name string) []file {
+	var out []file
+	for _, f := range fs {
+		if f.name != name {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// A bundle whose results.json and report.pdf disagree, although properly
+// signed, is invalid: the signer cannot say two things.
+func TestVerifyVerdictMismatch(t *testing.T) {
+	res := loadResult(t)
+	var good, bad bytes.Buffer
+	if err := Write(context.Background(), &good, res, Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	res.Met = false
+	if err := Write(context.Background(), &bad, res, Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	var badPDF []byte
+	for _, f := range members(t, bad.Bytes()) {
+		if f.name == nameReport {
+			badPDF = f.data
+		}
+	}
+	fs := members(t, good.Bytes())
+	var data []file
+	for _, f := range fs {
+		if f.name == nameReport {
+			f.data = badPDF
+		}
+		if !containerFile(f.name) {
+			data = append(data, f)
+		}
+	}
+	manifest := renderManifest(manifestFor(data))
+	key, chain, err := ephemeralSigner(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := signManifest(context.Background(), manifest, key, chain, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]file{{nameMimetype, []byte(mimetypeASiCE)}}, data...)
+	all = append(all, file{nameManifest, manifest}, file{nameSignature, sig})
+	v := verifyBytes(t, rezip(t, all), VerifyOptions{})
+	if v.Valid || !hasCode(v, CodeVerdictMismatch) {
+		t.Errorf("valid=%v problems=%v, want %s", v.Valid, codes(v), CodeVerdictMismatch)
+	}
+}
+
+func TestVerifyTimestamp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tsa, err := mocks.StartTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := mocks.StartTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := validPKI(t)
+	b := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, TSAURL: tsa.URL})
+	if tsa.Requests.Load() != 1 {
+		t.Errorf("TSA served %d requests, want 1", tsa.Requests.Load())
+	}
+	tsaRoots := x509.NewCertPool()
+	tsaRoots.AddCert(tsa.Root)
+	wrongRoots := x509.NewCertPool()
+	wrongRoots.AddCert(other.Root)
+
+	v := verifyBytes(t, b, VerifyOptions{Roots: pki.pool(), TSARoots: tsaRoots})
+	if !v.Valid || len(v.Problems) > 0 || v.Timestamp == nil || !v.Timestamp.Anchored || time.Since(v.Timestamp.Time) > time.Minute {
+		t.Errorf("anchored timestamp: valid=%v problems=%v ts=%+v", v.Valid, v.Problems, v.Timestamp)
+	}
+	v = verifyBytes(t, b, VerifyOptions{Roots: pki.pool()})
+	if !v.Valid || !hasCode(v, CodeTimestampNotChecked) || v.Timestamp == nil {
+		t.Errorf("unanchored timestamp: valid=%v problems=%v", v.Valid, codes(v))
+	}
+	v = verifyBytes(t, b, VerifyOptions{Roots: pki.pool(), TSARoots: wrongRoots})
+	if v.Valid || !hasCode(v, CodeTimestampUntrusted) {
+		t.Errorf("wrong TSA root: valid=%v problems=%v", v.Valid, codes(v))
+	}
+
+	// A timestamp proves the signer certificate was valid when it signed,
+	// even after it expires.
+	later := func() time.Time { return time.Now().Add(30 * 24 * time.Hour) }
+	v = verifyBytes(t, b, VerifyOptions{Roots: pki.pool(), TSARoots: tsaRoots, Now: later})
+	if !v.Valid {
+		t.Errorf("timestamped bundle after signer expiry: %v", v.Problems)
+	}
+	noTS := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})
+	if v := verifyBytes(t, noTS, VerifyOptions{Roots: pki.pool(), Now: later}); v.Valid || !hasCode(v, CodeSignerExpired) {
+		t.Errorf("untimestamped bundle after signer expiry: valid=%v %v", v.Valid, codes(v))
+	}
+
+	tsa.Refuse.Store(true)
+	if err := Write(ctx, &bytes.Buffer{}, loadResult(t), Options{TSAURL: tsa.URL}); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("refusing TSA: err = %v", err)
+	}
+	if err := Write(ctx, &bytes.Buffer{}, loadResult(t), Options{TSAURL: "http://127.0.0.1:1/tsa"}); err == nil {
+		t.Error("unreachable TSA: no error")
+	}
+}
+
+// Malicious archives are refused from the central directory, before any
+// decompression; garbage is an error (exit 2), not a verdict.
+func TestVerifyMaliciousArchives(t *testing.T) {
+	build := func(t *testing.T, names []string, method uint16, data []byte) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, n := range names {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(data)
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	bomb := build(t, []string{"mimetype", "report.pdf"}, zip.Deflate, make([]byte, 8<<20))
+	// Lie about the size in the central directory: 1 TiB declared.
+	huge := build(t, []string{"mimetype", "big.bin"}, zip.Store, []byte("x"))
+	patchCentralSize(t, huge, "big.bin", 1<<40)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		code string
+	}{
+		{"path traversal", build(t, []string{"mimetype", "../../etc/passwd"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"absolute path", build(t, []string{"/etc/passwd"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"backslash", build(t, []string{`..\evil`}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"duplicate", build(t, []string{"mimetype", "a.txt", "a.txt"}, zip.Store, []byte("x")), CodeDuplicateEntry},
+		{"case duplicate", build(t, []string{"a.txt", "A.TXT"}, zip.Store, []byte("x")), CodeDuplicateEntry},
+		{"zip bomb", bomb, CodeEntryTooLarge},
+		{"huge declared entry", huge, CodeEntryTooLarge},
+		{"too many entries", build(t, manyNames(maxEntries+1), zip.Store, nil), CodeTooManyEntries},
+	} {
+		v := verifyBytes(t, tc.b, VerifyOptions{})
+		if v.Valid || !hasCode(v, tc.code) {
+			t.Errorf("%s: valid=%v problems=%v, want %s", tc.name, v.Valid, codes(v), tc.code)
+		}
+	}
+	for _, garbage := range [][]byte{nil, []byte("not a zip"), []byte("PK\x03\x04 truncated")} {
+		if _, err := Verify(bytes.NewReader(garbage), int64(len(garbage)), VerifyOptions{}); err == nil {
+			t.Errorf("%q: no error", garbage)
+		}
+	}
+}
+
+func manyNames(n int) []string {
+	var s []string
+	for i := range n {
+		s = append(s, fmt.Sprintf("f%d", i))
+	}
+	return s
+}
+
+// patchCentralSize rewrites the uncompressed size of name in the central
+// directory (signature 0x02014b50, size at offset 24, name at 46).
+func patchCentralSize(t *testing.T, b []byte, name string, size uint64) {
+	t.Helper()
+	i := bytes.Index(b, []byte("PK\x01\x02"))
+	for i >= 0 && i+46 <= len(b) {
+		nl := int(binary.LittleEndian.Uint16(b[i+28:]))
+		if string(b[i+46:i+46+nl]) == name {
+			binary.LittleEndian.PutUint32(b[i+24:], uint32(min(size, 0xfffffffe)))
+			return
+		}
+		j := bytes.Index(b[i+4:], []byte("PK\x01\x02"))
+		if j < 0 {
+			break
+		}
+		i += 4 + j
+	}
+	t.Fatalf("%s not in the central directory", name)
+}
+
+func TestWriteTextSummary(t *testing.T) {
+	v := verifyBytes(t, writeBundle(t, loadResult(t), Options{}), VerifyOptions{})
+	for lang, want := range map[check.Lang][]string{
+		check.FR: {"DOSSIER DE PREUVE VALIDE", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test", "FINESS 010000016", "2026-05-04 10:00:00 UTC", "127.0.0.1:587", "clé éphémère", "intégrité seulement"},
+		check.EN: {"VALID EVIDENCE BUNDLE", "PS 4.1 met", "ephemeral key", "integrity only"},
+	} {
+		var b strings.Builder
+		if err := v.WriteText(&b, lang); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s summary lacks %q:\n%s", lang, w, b.String())
+			}
+		}
+	}
+}
