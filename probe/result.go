@@ -49,6 +49,8 @@ type Endpoint struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
 	TLS  string `json:"tls"` // "starttls" or "implicit"
+	// Addr is the IP address and port actually connected to.
+	Addr string `json:"addr,omitempty"`
 	// TLSVersion and CipherSuite are what was negotiated, empty when TLS failed.
 	TLSVersion  string `json:"tls_version,omitempty"`
 	CipherSuite string `json:"cipher_suite,omitempty"`

@@ -1,0 +1,530 @@
+package probe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultTarget is the auto-reply test mailbox of Mon espace santé, declared
+// in the ANS whitelist entry of patient.mssante.fr (research mssante.md §6).
+const DefaultTarget = "reponse.automatique-test@patient.mssante.fr"
+
+// TLS modes of a server.
+const (
+	TLSStartTLS = "starttls"
+	TLSImplicit = "implicit"
+)
+
+// Authentication mechanisms.
+const (
+	MechPlain       = "plain"
+	MechLogin       = "login"
+	MechXOAuth2     = "xoauth2"
+	MechCertificate = "certificate"
+)
+
+// Reply modes.
+const (
+	ReplyAuto    = "auto"
+	ReplyManual  = "manual"
+	ReplyMailbox = "mailbox"
+)
+
+// Config is a probe configuration as read from YAML. It never holds a
+// secret: only the names of environment variables or files that do.
+type Config struct {
+	Establishment EstablishmentConfig `yaml:"establishment"`
+	SMTP          Server              `yaml:"smtp"`
+	IMAP          Server              `yaml:"imap"`
+	Auth          Auth                `yaml:"auth"`
+	Trust         Trust               `yaml:"trust"`
+	Target        string              `yaml:"target"`
+	Attach        string              `yaml:"attach"`
+	Message       MessageConfig       `yaml:"message"`
+	Reply         ReplyConfig         `yaml:"reply"`
+	Timeouts      Timeouts            `yaml:"timeouts"`
+
+	// name is the file name used in error messages; dir resolves relative
+	// paths; lines maps a dotted key path to its line in the file.
+	name  string
+	dir   string
+	lines map[string]int
+}
+
+// EstablishmentConfig identifies the sender.
+type EstablishmentConfig struct {
+	Name    string `yaml:"name"`
+	FINESS  string `yaml:"finess"`
+	Address string `yaml:"address"`
+}
+
+// Server is an SMTP or IMAP endpoint.
+type Server struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	TLS  string `yaml:"tls"`
+	// ServerName is the name the certificate must match, when the host is
+	// reached by an address or an alias (default: Host).
+	ServerName string `yaml:"server_name"`
+}
+
+// Auth says how to log in and where the secrets are.
+type Auth struct {
+	Mechanism       string `yaml:"mechanism"`
+	Username        string `yaml:"username"`
+	PasswordEnv     string `yaml:"password_env"`
+	PasswordFile    string `yaml:"password_file"`
+	TokenEnv        string `yaml:"token_env"`
+	TokenFile       string `yaml:"token_file"`
+	CertFile        string `yaml:"cert_file"`
+	KeyFile         string `yaml:"key_file"`
+	P12File         string `yaml:"p12_file"`
+	P12PasswordEnv  string `yaml:"p12_password_env"`
+	P12PasswordFile string `yaml:"p12_password_file"`
+}
+
+// Trust names the roots server certificates must chain to.
+type Trust struct {
+	CAFile string `yaml:"ca_file"`
+}
+
+// MessageConfig tunes the test message.
+type MessageConfig struct {
+	// NIL is the X-MSS-NIL value: the product reference registered on
+	// convergence.esante.gouv.fr (Ref#2 ECO.2.4.3).
+	NIL string `yaml:"nil"`
+	// MDN asks for a read receipt (Disposition-Notification-To).
+	MDN bool `yaml:"mdn"`
+}
+
+// ReplyConfig says how the reply is obtained.
+type ReplyConfig struct {
+	Mode    string         `yaml:"mode"`
+	Mailbox *MailboxConfig `yaml:"mailbox"`
+}
+
+// MailboxConfig is the citizen test mailbox the probe answers from in
+// mailbox mode; its address is the target.
+type MailboxConfig struct {
+	SMTP Server `yaml:"smtp"`
+	IMAP Server `yaml:"imap"`
+	Auth Auth   `yaml:"auth"`
+}
+
+// Timeouts bound each network step and the wait for the reply.
+type Timeouts struct {
+	Step  Duration `yaml:"step"`
+	Reply Duration `yaml:"reply"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalYAML writes the duration in Go syntax.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Default values.
+const (
+	DefaultStepTimeout  = 30 * time.Second
+	DefaultReplyTimeout = 5 * time.Minute
+)
+
+// LoadConfig reads and parses the YAML file at path.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ConfigError is one problem in a configuration, naming the key.
+type ConfigError struct {
+	File    string
+	Line    int
+	Key     string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, ": %s", e.Key)
+	}
+	fmt.Fprintf(&b, ": %s", e.Problem)
+	return b.String()
+}
+
+// ParseConfig parses YAML data; name is the file name used in errors and
+// the base of relative paths. Unknown keys and values of the wrong type are
+// errors naming the key. Defaults are filled in; call Validate before Run.
+func ParseConfig(data []byte, name string) (Config, error) {
+	cfg := Config{name: name, dir: filepath.Dir(name), lines: map[string]int{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, &ConfigError{File: name, Problem: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	if len(root.Content) == 0 {
+		return Config{}, &ConfigError{File: name, Problem: "empty configuration"}
+	}
+	var errs []error
+	walkKeys(root.Content[0], reflect.TypeOf(cfg), "", name, cfg.lines, &errs)
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	// The walk has checked keys and scalar types with messages naming the
+	// key; the strict decoder stays as a second line of defence.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, &ConfigError{File: name, Problem: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	cfg.setDefaults()
+	return cfg, nil
+}
+
+var durationType = reflect.TypeOf(Duration(0))
+
+// secretKeys are keys people write by mistake instead of *_env / *_file.
+var secretKeys = map[string]bool{"password": true, "token": true, "p12_password": true, "secret": true, "key": true}
+
+// walkKeys checks that every mapping key of n exists in struct type t, that
+// scalars have the field's type, and records each key's line.
+func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[string]int, errs *[]error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	key := strings.TrimPrefix(prefix, ".")
+	bad := func(line int, format string, args ...any) {
+		*errs = append(*errs, &ConfigError{File: file, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case t == durationType:
+		if n.Kind != yaml.ScalarNode {
+			bad(n.Line, "want a duration such as 30s or 5m")
+		} else if d, err := time.ParseDuration(n.Value); err != nil || d <= 0 {
+			bad(n.Line, "%q is not a positive duration (write e.g. 30s, 5m)", n.Value)
+		}
+	case t.Kind() == reflect.Struct:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			bad(n.Line, "want a mapping of keys (%s)", strings.Join(yamlKeys(t), ", "))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := prefix + "." + k.Value
+			f, ok := fieldByTag(t, k.Value)
+			if !ok {
+				hint := "known keys: " + strings.Join(yamlKeys(t), ", ")
+				if secretKeys[k.Value] {
+					hint = "secrets are never written in the configuration: use the *_env or *_file keys; " + hint
+				}
+				*errs = append(*errs, &ConfigError{File: file, Line: k.Line, Key: strings.TrimPrefix(path, "."),
+					Problem: "unknown key (" + hint + ")"})
+				continue
+			}
+			lines[strings.TrimPrefix(path, ".")] = k.Line
+			walkKeys(v, f.Type, path, file, lines, errs)
+		}
+	case t.Kind() == reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			bad(n.Line, "want a text value")
+		}
+	case t.Kind() == reflect.Int:
+		if _, err := strconv.Atoi(n.Value); n.Kind != yaml.ScalarNode || err != nil {
+			bad(n.Line, "%q is not a whole number", n.Value)
+		}
+	case t.Kind() == reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			bad(n.Line, "%q is not true or false", n.Value)
+		}
+	}
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.IsExported() && strings.Split(f.Tag.Get("yaml"), ",")[0] == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func yamlKeys(t reflect.Type) []string {
+	var ks []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && t.Field(i).IsExported() {
+			ks = append(ks, tag)
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// UnmarshalYAML parses "30s", "5m"; walkKeys has already vetted the value.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	c.SMTP.setDefaults(587, 465)
+	c.IMAP.setDefaults(143, 993)
+	if c.Reply.Mailbox != nil {
+		c.Reply.Mailbox.SMTP.setDefaults(587, 465)
+		c.Reply.Mailbox.IMAP.setDefaults(143, 993)
+	}
+	if c.Target == "" {
+		c.Target = DefaultTarget
+	}
+	if c.Reply.Mode == "" {
+		c.Reply.Mode = ReplyAuto
+	}
+	if c.Auth.Mechanism == "" {
+		c.Auth.Mechanism = MechPlain
+	}
+	if c.Message.NIL == "" {
+		c.Message.NIL = "msscprobe"
+	}
+	if c.Timeouts.Step == 0 {
+		c.Timeouts.Step = Duration(DefaultStepTimeout)
+	}
+	if c.Timeouts.Reply == 0 {
+		c.Timeouts.Reply = Duration(DefaultReplyTimeout)
+	}
+}
+
+// setDefaults fills the TLS mode (STARTTLS, as the MSSanté client spec
+// names it: research mssante.md §2) and the port that goes with it.
+func (s *Server) setDefaults(startTLSPort, implicitPort int) {
+	if s.TLS == "" {
+		s.TLS = TLSStartTLS
+	}
+	if s.Port == 0 {
+		s.Port = startTLSPort
+		if s.TLS == TLSImplicit {
+			s.Port = implicitPort
+		}
+	}
+}
+
+// Name is the file the configuration was read from.
+func (c Config) Name() string { return c.name }
+
+// Path resolves a path from the configuration relative to its file.
+func (c Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// Validate checks values and that every secret the configuration names is
+// available through getenv or a readable file. It reports all problems at
+// once, each naming its key.
+func (c Config) Validate(getenv func(string) string) error {
+	v := &validator{c: c, getenv: getenv}
+	v.required("establishment.name", c.Establishment.Name)
+	v.address("establishment.address", c.Establishment.Address, true)
+	if f := c.Establishment.FINESS; f != "" && (len(f) != 9 || strings.Trim(f, "0123456789AB") != "") {
+		v.bad("establishment.finess", "%q is not a 9-character FINESS number", f)
+	}
+	v.server("smtp", c.SMTP)
+	v.server("imap", c.IMAP)
+	v.auth("auth", c.Auth)
+	v.file("trust.ca_file", c.Trust.CAFile)
+	v.address("target", c.Target, true)
+	v.file("attach", c.Attach)
+	if strings.ContainsAny(c.Message.NIL, "\r\n") {
+		v.bad("message.nil", "must be a single line")
+	}
+	switch c.Reply.Mode {
+	case ReplyAuto, ReplyManual:
+		if c.Reply.Mailbox != nil {
+			v.bad("reply.mailbox", "only used with reply.mode: mailbox")
+		}
+	case ReplyMailbox:
+		if m := c.Reply.Mailbox; m == nil {
+			v.bad("reply.mailbox", "required with reply.mode: mailbox (smtp, imap and auth of the citizen test mailbox)")
+		} else {
+			v.server("reply.mailbox.smtp", m.SMTP)
+			v.server("reply.mailbox.imap", m.IMAP)
+			v.auth("reply.mailbox.auth", m.Auth)
+			if c.Target == DefaultTarget {
+				v.bad("target", "in mailbox mode the target is the citizen test mailbox the probe logs into, not %s", DefaultTarget)
+			}
+		}
+	default:
+		v.bad("reply.mode", "%q: want auto, manual or mailbox", c.Reply.Mode)
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct {
+	c      Config
+	getenv func(string) string
+	errs   []error
+}
+
+func (v *validator) bad(key, format string, args ...any) {
+	line := v.c.lines[key]
+	for k := key; line == 0 && strings.Contains(k, "."); {
+		k = k[:strings.LastIndex(k, ".")]
+		line = v.c.lines[k]
+	}
+	v.errs = append(v.errs, &ConfigError{File: v.c.name, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) required(key, val string) {
+	if strings.TrimSpace(val) == "" {
+		v.bad(key, "required")
+	}
+}
+
+func (v *validator) address(key, val string, required bool) {
+	if val == "" {
+		if required {
+			v.bad(key, "required")
+		}
+		return
+	}
+	a, err := mail.ParseAddress(val)
+	if err != nil || a.Address != val || !strings.Contains(val, "@") {
+		v.bad(key, "%q is not a plain e-mail address (write local@domain, without a display name)", val)
+	}
+}
+
+func (v *validator) server(key string, s Server) {
+	v.required(key+".host", s.Host)
+	if strings.ContainsAny(s.Host, " /[]") || (strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil) {
+		v.bad(key+".host", "%q is a host name or an IP address, without port or scheme (use %s.port)", s.Host, key)
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		v.bad(key+".port", "%d is not a TCP port (1-65535)", s.Port)
+	}
+	if s.TLS != TLSStartTLS && s.TLS != TLSImplicit {
+		v.bad(key+".tls", "%q: want starttls or implicit (plaintext is never allowed)", s.TLS)
+	}
+}
+
+func (v *validator) auth(key string, a Auth) {
+	switch a.Mechanism {
+	case MechPlain, MechLogin:
+		v.required(key+".username", a.Username)
+		v.secret(key, "password", a.PasswordEnv, a.PasswordFile, true)
+		v.unused(key, a, "password_env", "password_file", "username")
+	case MechXOAuth2:
+		v.required(key+".username", a.Username)
+		v.secret(key, "token", a.TokenEnv, a.TokenFile, true)
+		v.unused(key, a, "token_env", "token_file", "username")
+	case MechCertificate:
+		pem := a.CertFile != "" || a.KeyFile != ""
+		p12 := a.P12File != ""
+		switch {
+		case pem && p12:
+			v.bad(key+".p12_file", "give either cert_file + key_file, or p12_file, not both")
+		case pem:
+			v.required(key+".cert_file", a.CertFile)
+			v.required(key+".key_file", a.KeyFile)
+			v.file(key+".cert_file", a.CertFile)
+			v.file(key+".key_file", a.KeyFile)
+		case p12:
+			v.file(key+".p12_file", a.P12File)
+			v.secret(key, "p12_password", a.P12PasswordEnv, a.P12PasswordFile, false)
+		default:
+			v.bad(key, "mechanism certificate needs cert_file + key_file (PEM) or p12_file")
+		}
+		v.unused(key, a, "cert_file", "key_file", "p12_file", "p12_password_env", "p12_password_file", "username")
+	default:
+		v.bad(key+".mechanism", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
+	}
+}
+
+// unused reports secret-bearing keys that the mechanism ignores, so that a
+// half-edited configuration does not silently use another secret.
+func (v *validator) unused(key string, a Auth, keep ...string) {
+	vals := map[string]string{
+		"password_env": a.PasswordEnv, "password_file": a.PasswordFile, "token_env": a.TokenEnv, "token_file": a.TokenFile,
+		"cert_file": a.CertFile, "key_file": a.KeyFile, "p12_file": a.P12File,
+		"p12_password_env": a.P12PasswordEnv, "p12_password_file": a.P12PasswordFile,
+	}
+	for _, k := range keep {
+		delete(vals, k)
+	}
+	names := make([]string, 0, len(vals))
+	for k, val := range vals {
+		if val != "" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v.bad(key+"."+k, "not used with mechanism %s: remove it", a.Mechanism)
+	}
+}
+
+func (v *validator) secret(key, what, env, file string, required bool) {
+	switch {
+	case env != "" && file != "":
+		v.bad(key+"."+what+"_env", "give %s_env or %s_file, not both", what, what)
+	case env != "":
+		if v.getenv(env) == "" {
+			v.bad(key+"."+what+"_env", "environment variable %s is not set or empty", env)
+		}
+	case file != "":
+		v.file(key+"."+what+"_file", file)
+	case required:
+		v.bad(key, "give %s_env (an environment variable name) or %s_file", what, what)
+	}
+}
+
+func (v *validator) file(key, p string) {
+	if p == "" {
+		return
+	}
+	st, err := os.Stat(v.c.Path(p))
+	switch {
+	case err != nil:
+		v.bad(key, "%v", unwrapPathError(err))
+	case st.IsDir():
+		v.bad(key, "%s is a directory, want a file", v.c.Path(p))
+	}
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}

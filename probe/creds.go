@@ -1,0 +1,119 @@
+package probe
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// credentials are the secrets of one login, read at run time from the
+// environment or files named by the configuration; they are never logged
+// and are registered with the transcripts for scrubbing.
+type credentials struct {
+	mech     string
+	username string
+	password string // plain, login
+	token    string // xoauth2
+	cert     *tls.Certificate
+}
+
+// secrets lists the values transcripts must scrub.
+func (c *credentials) secrets() []string {
+	return []string{c.password, c.token}
+}
+
+func loadCredentials(cfg Config, key string, a Auth, getenv func(string) string) (*credentials, error) {
+	c := &credentials{mech: a.Mechanism, username: a.Username}
+	var err error
+	switch a.Mechanism {
+	case MechPlain, MechLogin:
+		c.password, err = readSecret(cfg, key+".password", a.PasswordEnv, a.PasswordFile, getenv)
+	case MechXOAuth2:
+		c.token, err = readSecret(cfg, key+".token", a.TokenEnv, a.TokenFile, getenv)
+	case MechCertificate:
+		c.cert, err = loadClientCert(cfg, key, a, getenv)
+	default:
+		err = fmt.Errorf("%s.mechanism: %q: want plain, login, xoauth2 or certificate", key, a.Mechanism)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readSecret reads a secret from an environment variable or a file; a
+// file's trailing newline is dropped.
+func readSecret(cfg Config, key, env, file string, getenv func(string) string) (string, error) {
+	switch {
+	case env != "":
+		if v := getenv(env); v != "" {
+			return v, nil
+		}
+		return "", fmt.Errorf("%s_env: environment variable %s is not set or empty", key, env)
+	case file != "":
+		b, err := os.ReadFile(cfg.Path(file))
+		if err != nil {
+			return "", fmt.Errorf("%s_file: %w", key, unwrapPathError(err))
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("%s_file: %s is empty", key, cfg.Path(file))
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// loadClientCert reads a PEM certificate and key, or a PKCS#12 bundle as
+// IGC Santé delivers them (research mssante.md §2: applicative mailboxes
+// authenticate with an organisation certificate).
+func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) (*tls.Certificate, error) {
+	if a.P12File == "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Path(a.CertFile), cfg.Path(a.KeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s.cert_file/key_file: %w", key, unwrapPathError(err))
+		}
+		return &cert, nil
+	}
+	data, err := os.ReadFile(cfg.Path(a.P12File))
+	if err != nil {
+		return nil, fmt.Errorf("%s.p12_file: %w", key, unwrapPathError(err))
+	}
+	pass, err := readSecret(cfg, key+".p12_password", a.P12PasswordEnv, a.P12PasswordFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	priv, leaf, chain, err := pkcs12.DecodeChain(data, pass)
+	if err != nil {
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+			return nil, fmt.Errorf("%s.p12_file: wrong password (%s)", key, strings.TrimPrefix(err.Error(), "pkcs12: "))
+		}
+		return nil, fmt.Errorf("%s.p12_file: %w", key, err)
+	}
+	cert := &tls.Certificate{PrivateKey: priv, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
+	for _, c := range chain {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	return cert, nil
+}
+
+// loadRoots reads trust.ca_file; nil means the system roots.
+func loadRoots(cfg Config) (*x509.CertPool, error) {
+	if cfg.Trust.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(cfg.Path(cfg.Trust.CAFile))
+	if err != nil {
+		return nil, fmt.Errorf("trust.ca_file: %w", unwrapPathError(err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("trust.ca_file: %s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
+	}
+	return pool, nil
+}

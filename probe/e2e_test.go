@@ -1,0 +1,204 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/msscprobe/msscprobe/mocks"
+)
+
+// Secrets used against the mock; tests assert they never leak.
+const (
+	testPassword = "S3cret-Pa55word-of-the-probe"
+	testToken    = "psc-bearer-token-ABCDEF0123456789"
+	citizenPass  = "citizen-Pa55word-xyz"
+	testCitizen  = "279035121518989@patient.mssante.fr"
+	testAccount  = "medecin@hopital.test.mssante.fr"
+)
+
+// testEnv is a running mock and the probe configuration aimed at it.
+type testEnv struct {
+	op   *mocks.Operator
+	dir  string
+	env  map[string]string
+	yaml map[string]string // top-level YAML blocks, overridable per test
+}
+
+func startMock(t *testing.T, mc mocks.Config) *testEnv {
+	t.Helper()
+	if mc.Accounts == nil {
+		mc.Accounts = []mocks.Account{{Address: testAccount, Password: testPassword, Token: testToken, ClientCert: true}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	op, err := mocks.Start(ctx, mc)
+	if err != nil {
+		cancel()
+		t.Fatalf("mocks.Start: %v", err)
+	}
+	t.Cleanup(func() { op.Close(); cancel() })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), op.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te := &testEnv{op: op, dir: dir, env: map[string]string{"PROBE_PASSWORD": testPassword, "PROBE_TOKEN": testToken, "CITIZEN_PASSWORD": citizenPass}}
+	te.yaml = map[string]string{
+		"establishment": "{name: \"Hôpital de test\", finess: \"000000000\", address: " + testAccount + "}",
+		"smtp":          server(op.SMTPAddr(), "starttls"),
+		"imap":          server(op.IMAPAddr(), "starttls"),
+		"auth":          "{mechanism: plain, username: " + testAccount + ", password_env: PROBE_PASSWORD}",
+		"trust":         "{ca_file: ca.pem}",
+		"timeouts":      "{step: 5s, reply: 5s}",
+	}
+	return te
+}
+
+func server(addr, mode string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf("{host: %s, port: %s, tls: %s}", host, port, mode)
+}
+
+// config writes probe.yaml and loads it.
+func (te *testEnv) config(t *testing.T) Config {
+	t.Helper()
+	var b strings.Builder
+	for _, k := range []string{"establishment", "smtp", "imap", "auth", "trust", "target", "attach", "message", "reply", "timeouts"} {
+		if v, ok := te.yaml[k]; ok {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	path := filepath.Join(te.dir, "probe.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v\n%s", err, b.String())
+	}
+	return cfg
+}
+
+func (te *testEnv) run(t *testing.T, ctx context.Context) *Result {
+	t.Helper()
+	cfg := te.config(t)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg, Options{ToolVersion: "test", Getenv: func(k string) string { return te.env[k] }})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+// checkStatus finds a check by ID in any step.
+func checkStatus(res *Result, id string) (Check, bool) {
+	for _, s := range res.Steps {
+		for _, c := range s.Checks {
+			if c.ID == id {
+				return c, true
+			}
+		}
+	}
+	return Check{}, false
+}
+
+func dump(res *Result) string {
+	var b strings.Builder
+	for _, s := range res.Steps {
+		fmt.Fprintf(&b, "%s %s\n", s.Status, s.ID)
+		for _, c := range s.Checks {
+			fmt.Fprintf(&b, "   %s %s %s\n", c.Status, c.ID, c.Message.EN)
+		}
+	}
+	return b.String()
+}
+
+func TestHappyPathEveryAuthAndTLSMode(t *testing.T) {
+	for _, tlsMode := range []string{"starttls", "implicit"} {
+		for _, mech := range []string{MechPlain, MechLogin, MechXOAuth2, MechCertificate, "certificate-p12"} {
+			t.Run(tlsMode+"/"+mech, func(t *testing.T) {
+				te := startMock(t, mocks.Config{})
+				if tlsMode == "implicit" {
+					te.yaml["smtp"] = server(te.op.SMTPSAddr(), "implicit")
+					te.yaml["imap"] = server(te.op.IMAPSAddr(), "implicit")
+				}
+				te.yaml["auth"] = te.authBlock(t, mech)
+				res := te.run(t, context.Background())
+				if !res.Met {
+					t.Fatalf("not met:\n%s", dump(res))
+				}
+				if c, _ := checkStatus(res, RuleCorrelation); c.Status != Pass {
+					t.Errorf("correlation %s", c.Status)
+				}
+				if res.QueueID == "" || res.ReplyLatency <= 0 || len(res.SMTP.PeerChain) == 0 || res.IMAP.TLSVersion == "" {
+					t.Errorf("missing facts: queue %q latency %v chain %d imap tls %q", res.QueueID, res.ReplyLatency, len(res.SMTP.PeerChain), res.IMAP.TLSVersion)
+				}
+				if tlsMode == "starttls" {
+					if c, _ := checkStatus(res, RuleSMTPCleartext); c.Status != Pass {
+						t.Errorf("cleartext MAIL check: %s %s", c.Status, c.Message.EN)
+					}
+				}
+			})
+		}
+	}
+}
+
+// authBlock returns the auth: YAML for a mechanism, writing cert files.
+func (te *testEnv) authBlock(t *testing.T, mech string) string {
+	t.Helper()
+	switch mech {
+	case MechPlain, MechLogin:
+		return "{mechanism: " + mech + ", username: " + testAccount + ", password_env: PROBE_PASSWORD}"
+	case MechXOAuth2:
+		return "{mechanism: xoauth2, username: " + testAccount + ", token_env: PROBE_TOKEN}"
+	}
+	cert, err := te.op.IssueClientCert(testAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mech == MechCertificate {
+		writePEM(t, filepath.Join(te.dir, "client.pem"), "CERTIFICATE", cert.Certificate[0])
+		writePEM(t, filepath.Join(te.dir, "client.key"), "PRIVATE KEY", key)
+		return "{mechanism: certificate, username: " + testAccount + ", cert_file: client.pem, key_file: client.key}"
+	}
+	p12 := encodeP12(t, cert, "p12-Pa55")
+	if err := os.WriteFile(filepath.Join(te.dir, "client.p12"), p12, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te.env["P12_PASSWORD"] = "p12-Pa55"
+	return "{mechanism: certificate, username: " + testAccount + ", p12_file: client.p12, p12_password_env: P12_PASSWORD}"
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func encodeP12(t *testing.T, cert tls.Certificate, pass string) []byte {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pkcs12.Modern2023.Encode(cert.PrivateKey, leaf, nil, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

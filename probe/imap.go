@@ -1,0 +1,296 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// pollInterval is how often the mailbox is searched when the server has no
+// IDLE.
+const pollInterval = 2 * time.Second
+
+// maxFetch bounds how many new messages one scan fetches, so a busy
+// mailbox cannot stall the probe.
+const maxFetch = 50
+
+// imapSession is a logged-in IMAP client with INBOX selected.
+type imapSession struct {
+	c       *imapclient.Client
+	raw     net.Conn
+	timeout time.Duration
+	rules   imapAuthRules
+	// newMail is signalled (never blocking) when the server reports a new
+	// message count; the handler runs on the client's reader goroutine and
+	// must not call the client (research tools.md §B1, go-imap #668).
+	newMail chan struct{}
+	uidNext imap.UID
+	idle    bool
+}
+
+type imapAuthRules struct{ mech, auth, inbox, idle string }
+
+var establishmentIMAP = imapAuthRules{RuleIMAPAuthMech, RuleIMAPAuth, RuleIMAPInbox, RuleIMAPIdle}
+
+func (is *imapSession) close() {
+	if is != nil {
+		is.raw.Close()
+	}
+}
+
+func imapOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*imapSession, bool) {
+	d, ok := cn.open(ctx, s, ep)
+	if !ok {
+		return nil, false
+	}
+	is := &imapSession{raw: d.raw, timeout: cn.timeout, rules: establishmentIMAP, newMail: make(chan struct{}, 1)}
+	is.c = imapclient.New(d.conn, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(m *imapclient.UnilateralDataMailbox) {
+				if m.NumMessages != nil {
+					is.signal()
+				}
+			},
+		},
+	})
+	var greetErr error
+	err := bounded(ctx, cn.timeout, d.raw, func() error { greetErr = is.c.WaitGreeting(); return greetErr })
+	if err != nil {
+		is.close()
+		s.fail(RuleIMAPTCP, check.Textf("Le serveur IMAP refuse la session : %v", "The IMAP server refuses the session: %v", err))
+		return nil, false
+	}
+	if !s.has(RuleIMAPTCP) {
+		s.pass(RuleIMAPTCP, check.Textf("Session IMAP ouverte", "IMAP session opened"))
+	}
+	return is, true
+}
+
+func (is *imapSession) signal() {
+	select {
+	case is.newMail <- struct{}{}:
+	default:
+	}
+}
+
+// login authenticates, selects INBOX and records UIDNEXT, the first UID a
+// reply can have.
+func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) bool {
+	var caps imap.CapSet
+	if err := bounded(ctx, is.timeout, is.raw, func() error {
+		caps = is.c.Caps()
+		if caps == nil {
+			return errors.New("no CAPABILITY answer")
+		}
+		if cr.mech == MechCertificate && !caps.Has("AUTH=EXTERNAL") {
+			// Capabilities in an implicit-TLS greeting may be computed
+			// before the server saw the client certificate: ask again.
+			var err error
+			caps, err = is.c.Capability().Wait()
+			return err
+		}
+		return nil
+	}); err != nil {
+		s.fail(is.rules.mech, check.Textf("Capacités IMAP illisibles : %v", "Cannot read IMAP capabilities: %v", err))
+		return false
+	}
+	client, mech := saslFor(cr, caps.Has("AUTH=EXTERNAL"))
+	var run func() error
+	switch {
+	case cr.mech == MechLogin || (cr.mech == MechPlain && !caps.Has("AUTH=PLAIN")):
+		// LOGIN command (RFC 9051 §6.2.3); the library sends it even when
+		// the server forbids it, so check first (research tools.md §B1).
+		if caps.Has(imap.CapLoginDisabled) {
+			s.fail(is.rules.mech, check.Textf("Le serveur IMAP interdit LOGIN (LOGINDISABLED) et ne propose pas AUTH=PLAIN : changez auth.mechanism.",
+				"The IMAP server forbids LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN: change auth.mechanism."))
+			return false
+		}
+		mech = "LOGIN (commande)"
+		run = func() error { return is.c.Login(cr.username, cr.password).Wait() }
+	case client == nil:
+		if is.c.State() != imap.ConnStateAuthenticated {
+			s.fail(is.rules.mech, check.Textf("Le serveur IMAP ne propose pas AUTHENTICATE EXTERNAL et n'a pas authentifié la session par le certificat client.",
+				"The IMAP server offers no AUTHENTICATE EXTERNAL and did not authenticate the session by the client certificate."))
+			return false
+		}
+		s.skip(is.rules.mech, check.Textf("Session authentifiée par le certificat client", "Session authenticated by the client certificate"))
+	case !caps.Has(imap.Cap("AUTH=" + mech)):
+		s.fail(is.rules.mech, check.Textf("Le serveur IMAP ne propose pas AUTH=%s : changez auth.mechanism ou activez %s sur le serveur.",
+			"The IMAP server does not offer AUTH=%s: change auth.mechanism or enable %s on the server.", mech, mech))
+		return false
+	default:
+		run = func() error { return is.c.Authenticate(client) }
+	}
+	if run != nil {
+		s.pass(is.rules.mech, check.Textf("Mécanisme %s utilisé", "Mechanism %s used", mech))
+		if err := bounded(ctx, is.timeout, is.raw, run); err != nil {
+			msg := err.Error()
+			if x, isX := client.(*xoauth2Client); isX && x.serverErr != "" {
+				msg += " ; " + x.serverErr
+			}
+			s.fail(is.rules.auth, check.Textf("Authentification IMAP refusée pour %s : %s. Vérifiez l'identifiant et le secret (%s).",
+				"IMAP authentication refused for %s: %s. Check the user name and the secret (%s).", cr.username, msg, secretHint(cr.mech)))
+			return false
+		}
+		s.pass(is.rules.auth, check.Textf("Authentifié en tant que %s", "Authenticated as %s", cr.username))
+	}
+	var data *imap.SelectData
+	if err := bounded(ctx, is.timeout, is.raw, func() error {
+		var err error
+		data, err = is.c.Select("INBOX", nil).Wait()
+		return err
+	}); err != nil {
+		s.fail(is.rules.inbox, check.Textf("Impossible d'ouvrir INBOX : %v", "Cannot select INBOX: %v", err))
+		return false
+	}
+	is.uidNext = data.UIDNext
+	s.pass(is.rules.inbox, check.Textf("INBOX ouverte (%d messages)", "INBOX selected (%d messages)", data.NumMessages))
+	is.idle = is.c.Caps().Has(imap.CapIdle) || is.c.Caps().Has(imap.CapIMAP4rev2)
+	if is.idle {
+		s.pass(is.rules.idle, check.Textf("IDLE proposé : la réponse sera vue dès son arrivée", "IDLE offered: the reply is seen as soon as it arrives"))
+	} else {
+		s.fail(is.rules.idle, check.Textf("IDLE non proposé : la boîte sera interrogée toutes les %s", "No IDLE: the mailbox is polled every %s", pollInterval))
+	}
+	return true
+}
+
+// drain forgets pending new-mail signals; called before a scan, so that
+// mail arriving during the scan wakes the next wait.
+func (is *imapSession) drain() {
+	select {
+	case <-is.newMail:
+	default:
+	}
+}
+
+// wait blocks until the server reports new mail (IDLE) or the poll
+// interval passes, or until, or ctx ends.
+func (is *imapSession) wait(ctx context.Context, until time.Time) error {
+	left := time.Until(until)
+	if left <= 0 {
+		return nil
+	}
+	if !is.idle {
+		t := time.NewTimer(min(left, pollInterval))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	var idle *imapclient.IdleCommand
+	if err := bounded(ctx, is.timeout, is.raw, func() error {
+		var err error
+		idle, err = is.c.Idle()
+		return err
+	}); err != nil {
+		return fmt.Errorf("IDLE: %w", err)
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-is.newMail:
+		is.signal() // keep it for drain/scan ordering
+	case <-t.C:
+	case <-ctx.Done():
+	case <-is.c.Closed():
+	}
+	return bounded(context.WithoutCancel(ctx), is.timeout, is.raw, func() error {
+		if err := idle.Close(); err != nil {
+			return fmt.Errorf("IDLE: %w", err)
+		}
+		if err := idle.Wait(); err != nil {
+			return fmt.Errorf("IDLE: %w", err)
+		}
+		return nil
+	})
+}
+
+// fetched is one new message.
+type fetched struct {
+	uid      imap.UID
+	raw      []byte
+	received time.Time
+}
+
+// scan fetches messages with UID >= uidNext (at most maxFetch) and moves
+// uidNext past them.
+func (is *imapSession) scan(ctx context.Context) ([]fetched, error) {
+	var out []fetched
+	err := bounded(ctx, is.timeout, is.raw, func() error {
+		var set imap.UIDSet
+		set.AddRange(is.uidNext, 0)
+		data, err := is.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		if err != nil {
+			return fmt.Errorf("SEARCH: %w", err)
+		}
+		var uids []imap.UID
+		for _, u := range data.AllUIDs() {
+			// "n:*" also matches the last message when it is below n.
+			if u >= is.uidNext && len(uids) < maxFetch {
+				uids = append(uids, u)
+			}
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+		sec := &imap.FetchItemBodySection{Peek: true}
+		msgs, err := is.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{sec}}).Collect()
+		if err != nil {
+			return fmt.Errorf("FETCH: %w", err)
+		}
+		for _, m := range msgs {
+			out = append(out, fetched{uid: m.UID, raw: m.FindBodySection(sec), received: m.InternalDate})
+			if m.UID >= is.uidNext {
+				is.uidNext = m.UID + 1
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// findByMessageID searches INBOX for a message by its Message-ID header.
+func (is *imapSession) findByMessageID(ctx context.Context, id string) (*fetched, error) {
+	var out *fetched
+	err := bounded(ctx, is.timeout, is.raw, func() error {
+		data, err := is.c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
+		if err != nil {
+			return fmt.Errorf("SEARCH: %w", err)
+		}
+		uids := data.AllUIDs()
+		if len(uids) == 0 {
+			return nil
+		}
+		sec := &imap.FetchItemBodySection{Peek: true}
+		msgs, err := is.c.Fetch(imap.UIDSetNum(uids[0]), &imap.FetchOptions{UID: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{sec}}).Collect()
+		if err != nil {
+			return fmt.Errorf("FETCH: %w", err)
+		}
+		if len(msgs) > 0 {
+			out = &fetched{uid: msgs[0].UID, raw: msgs[0].FindBodySection(sec), received: msgs[0].InternalDate}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (is *imapSession) logout(ctx context.Context) {
+	if is == nil {
+		return
+	}
+	bounded(ctx, is.timeout, is.raw, func() error { return is.c.Logout().Wait() })
+	is.close()
+}
+
+// imapErrText shortens an IMAP error for messages.
+func imapErrText(err error) string { return strings.TrimPrefix(err.Error(), "imap: ") }

@@ -1,0 +1,143 @@
+package probe
+
+import "github.com/msscprobe/msscprobe/check"
+
+// Source references cited by the rules (research mssante.md, tools.md).
+const (
+	srcRef2TLS    = "Ref#2 v1.0.1 ECO.1.1.5/1.1.6; Ségur SC.MSS/CONF.01, CONF.05, CONF.06"
+	srcStartTLS   = "RFC 3207; RFC 3501 §6.2.1; Ségur SC.MSS/CONF.05-06 (STARTTLS)"
+	srcAuth       = "RFC 4954; Ségur SC.MSS/CONF.07 (TLS first, then SASL)"
+	srcSubmit     = "RFC 5321; RFC 6409"
+	srcNIL        = "Ref#2 v1.0.1 ECO.2.4.3 (X-MSS-NIL on every mail); RFC 5322"
+	srcXDM        = "Ref#2 v1.0.1 ECO.2.1.2/2.1.3, ECO.2.4.1/2.4.2; IHE ITI-32 (XDM)"
+	srcDSN        = "RFC 3461 (DSN NOTIFY); RFC 3464; RFC 8098 (MDN)"
+	srcCorrelate  = "RFC 5322 §3.6.4 (In-Reply-To, References)"
+	srcPS41       = "SUN-ES volet 2, prérequis PS 4.1"
+	srcTrustSpace = "MSSanté liste blanche: patient.mssante.fr (research mssante.md §1)"
+	srcIMAP       = "RFC 9051; RFC 2177 (IDLE)"
+	srcOwn        = "msscprobe"
+)
+
+// Rule IDs. They never change meaning; consumers (evidence reports, editors'
+// CI) match on them.
+const (
+	RuleMessage    = "MSG-001"
+	RuleAttachment = "MSG-002"
+	RuleINS        = "MSG-003"
+
+	RuleSMTPDNS        = "SMTP-DNS-001"
+	RuleSMTPTCP        = "SMTP-TCP-001"
+	RuleSMTPStartTLS   = "SMTP-TLS-001"
+	RuleSMTPTLSVersion = "SMTP-TLS-002"
+	RuleSMTPChain      = "SMTP-TLS-003"
+	RuleSMTPExpiry     = "SMTP-TLS-004"
+	RuleSMTPCleartext  = "SMTP-TLS-005"
+	RuleSMTPAuthMech   = "SMTP-AUTH-001"
+	RuleSMTPAuth       = "SMTP-AUTH-002"
+	RuleSMTPMail       = "SMTP-SUB-001"
+	RuleSMTPRcpt       = "SMTP-SUB-002"
+	RuleSMTPData       = "SMTP-SUB-003"
+	RuleSMTPDSN        = "SMTP-SUB-004"
+
+	RuleIMAPDNS        = "IMAP-DNS-001"
+	RuleIMAPTCP        = "IMAP-TCP-001"
+	RuleIMAPStartTLS   = "IMAP-TLS-001"
+	RuleIMAPTLSVersion = "IMAP-TLS-002"
+	RuleIMAPChain      = "IMAP-TLS-003"
+	RuleIMAPExpiry     = "IMAP-TLS-004"
+	RuleIMAPAuthMech   = "IMAP-AUTH-001"
+	RuleIMAPAuth       = "IMAP-AUTH-002"
+	RuleIMAPInbox      = "IMAP-BOX-001"
+	RuleIMAPIdle       = "IMAP-IDLE-001"
+
+	RuleReply       = "RCV-001"
+	RuleCorrelation = "RCV-002"
+	RuleReplyDomain = "RCV-003"
+	RuleNoBounce    = "RCV-004"
+	RuleReports     = "RCV-005"
+
+	RuleCitizenReceived = "MBX-001"
+	RuleCitizenReplied  = "MBX-002"
+
+	RuleNotRun  = "RUN-001"
+	RuleVerdict = "PS41-001"
+)
+
+// Rules is the catalog of every check the probe makes.
+var Rules = check.NewCatalog(
+	rule(RuleMessage, check.Error, srcNIL,
+		"Message de test construit (From, To, Date, Message-ID, jeton dans l'objet, X-MSS-NIL)",
+		"Test message built (From, To, Date, Message-ID, token in subject, X-MSS-NIL)"),
+	rule(RuleAttachment, check.Error, srcXDM,
+		"Pièce jointe IHE_XDM.ZIP conforme (INDEX.HTM, README.TXT, METADATA.XML, CDA)",
+		"IHE_XDM.ZIP attachment is well formed (INDEX.HTM, README.TXT, METADATA.XML, CDA)"),
+	rule(RuleINS, check.Warning, srcXDM,
+		"Le document joint porte un INS qualifié (X-MSS-INS: O)",
+		"The attached document carries a qualified INS (X-MSS-INS: O)"),
+
+	rule(RuleSMTPDNS, check.Error, srcOwn, "Le nom du serveur SMTP se résout", "The SMTP host name resolves"),
+	rule(RuleSMTPTCP, check.Error, srcOwn, "Connexion TCP au serveur SMTP", "TCP connection to the SMTP server"),
+	rule(RuleSMTPStartTLS, check.Error, srcStartTLS,
+		"TLS établi avant toute autre commande SMTP (STARTTLS proposé ou TLS implicite)",
+		"TLS established before any other SMTP command (STARTTLS offered, or implicit TLS)"),
+	rule(RuleSMTPTLSVersion, check.Error, srcRef2TLS, "SMTP : TLS 1.2 ou plus", "SMTP: TLS 1.2 or later"),
+	rule(RuleSMTPChain, check.Error, srcRef2TLS,
+		"SMTP : certificat valide pour le nom du serveur et les autorités de confiance",
+		"SMTP: certificate valid for the server name and the trusted roots"),
+	rule(RuleSMTPExpiry, check.Warning, srcRef2TLS,
+		"SMTP : certificat valable encore au moins 30 jours", "SMTP: certificate valid for at least 30 more days"),
+	rule(RuleSMTPCleartext, check.Warning, srcStartTLS,
+		"Le serveur SMTP refuse MAIL FROM avant STARTTLS", "The SMTP server refuses MAIL FROM before STARTTLS"),
+	rule(RuleSMTPAuthMech, check.Error, srcAuth,
+		"Le serveur SMTP propose le mécanisme d'authentification configuré",
+		"The SMTP server offers the configured authentication mechanism"),
+	rule(RuleSMTPAuth, check.Error, srcAuth, "Authentification SMTP acceptée", "SMTP authentication accepted"),
+	rule(RuleSMTPMail, check.Error, srcSubmit, "MAIL FROM accepté", "MAIL FROM accepted"),
+	rule(RuleSMTPRcpt, check.Error, srcSubmit, "RCPT TO (adresse citoyenne) accepté", "RCPT TO (citizen address) accepted"),
+	rule(RuleSMTPData, check.Error, srcSubmit, "Message accepté (DATA), identifiant de file relevé",
+		"Message accepted (DATA), queue id recorded"),
+	rule(RuleSMTPDSN, check.Info, srcDSN, "Accusé de réception (DSN NOTIFY) demandé", "Delivery receipt (DSN NOTIFY) requested"),
+
+	rule(RuleIMAPDNS, check.Error, srcOwn, "Le nom du serveur IMAP se résout", "The IMAP host name resolves"),
+	rule(RuleIMAPTCP, check.Error, srcOwn, "Connexion TCP au serveur IMAP", "TCP connection to the IMAP server"),
+	rule(RuleIMAPStartTLS, check.Error, srcStartTLS,
+		"TLS établi avant toute autre commande IMAP (STARTTLS proposé ou TLS implicite)",
+		"TLS established before any other IMAP command (STARTTLS offered, or implicit TLS)"),
+	rule(RuleIMAPTLSVersion, check.Error, srcRef2TLS, "IMAP : TLS 1.2 ou plus", "IMAP: TLS 1.2 or later"),
+	rule(RuleIMAPChain, check.Error, srcRef2TLS,
+		"IMAP : certificat valide pour le nom du serveur et les autorités de confiance",
+		"IMAP: certificate valid for the server name and the trusted roots"),
+	rule(RuleIMAPExpiry, check.Warning, srcRef2TLS,
+		"IMAP : certificat valable encore au moins 30 jours", "IMAP: certificate valid for at least 30 more days"),
+	rule(RuleIMAPAuthMech, check.Error, srcAuth,
+		"Le serveur IMAP propose le mécanisme d'authentification configuré",
+		"The IMAP server offers the configured authentication mechanism"),
+	rule(RuleIMAPAuth, check.Error, srcAuth, "Authentification IMAP acceptée", "IMAP authentication accepted"),
+	rule(RuleIMAPInbox, check.Error, srcIMAP, "Boîte INBOX ouverte", "INBOX selected"),
+	rule(RuleIMAPIdle, check.Warning, srcIMAP,
+		"Le serveur IMAP propose IDLE (sinon la réponse est cherchée par interrogation périodique)",
+		"The IMAP server offers IDLE (otherwise the reply is polled for)"),
+
+	rule(RuleReply, check.Error, srcPS41, "Réponse reçue dans le délai", "Reply received in time"),
+	rule(RuleCorrelation, check.Warning, srcCorrelate,
+		"Réponse liée au message envoyé par In-Reply-To/References",
+		"Reply linked to the sent message by In-Reply-To/References"),
+	rule(RuleReplyDomain, check.Error, srcTrustSpace,
+		"Réponse venant du domaine de l'adresse citoyenne", "Reply comes from the citizen address's domain"),
+	rule(RuleNoBounce, check.Error, srcDSN,
+		"Aucun avis de non-remise (DSN d'échec, « Undelivered Mail »)", "No non-delivery report (failed DSN, \"Undelivered Mail\")"),
+	rule(RuleReports, check.Info, srcDSN, "Accusés reçus (DSN, MDN)", "Acknowledgements received (DSN, MDN)"),
+
+	rule(RuleCitizenReceived, check.Error, srcPS41,
+		"Le message de test est arrivé dans la boîte citoyenne", "The test message reached the citizen mailbox"),
+	rule(RuleCitizenReplied, check.Error, srcPS41,
+		"Réponse envoyée depuis la boîte citoyenne", "Reply sent from the citizen mailbox"),
+
+	rule(RuleNotRun, check.Info, srcOwn, "Étape non exécutée", "Step not run"),
+	rule(RuleVerdict, check.Error, srcPS41,
+		"PS 4.1 : envoi accepté et réponse corrélée reçue", "PS 4.1: message accepted and correlated reply received"),
+)
+
+func rule(id string, sev check.Severity, src, fr, en string) check.Rule {
+	return check.Rule{ID: id, Severity: sev, Title: check.Text{FR: fr, EN: en}, Source: src}
+}
