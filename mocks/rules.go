@@ -3,6 +3,7 @@ package mocks
 import (
 	"bufio"
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/beevik/etree"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/msscprobe/msscprobe/cda"
@@ -200,30 +200,57 @@ func msgIDs(v string) []string {
 }
 
 // maxWhitelistBytes bounds the whitelist read (the full 2025 list is about
-// 4 MB); etree has no size limit of its own (research tools.md B5).
+// 4 MB).
 const maxWhitelistBytes = 64 << 20
 
 // LoadWhitelist reads the domain names of an ANS whitelist
 // (listeblanchemssante.xml: ListeBlancheMSSante/ListeDomaines/Domaine/Nom,
 // research mssante.md §5), lower-case, sorted and without duplicates. Use
-// it for Config.TrustedDomains.
+// it for Config.TrustedDomains. The list is streamed; a file cut after
+// </ListeDomaines> (as the 2025-03 snapshot in the corpus, which lacks the
+// root end tag) is accepted because every entry is there, a file cut
+// earlier is an error.
 func LoadWhitelist(r io.Reader) ([]string, error) {
-	doc := etree.NewDocument()
-	if _, err := doc.ReadFrom(io.LimitReader(r, maxWhitelistBytes)); err != nil {
-		return nil, fmt.Errorf("whitelist: %w", err)
-	}
-	root := doc.Root()
-	if root == nil || root.Tag != "ListeBlancheMSSante" {
-		return nil, fmt.Errorf("whitelist: root element is not ListeBlancheMSSante")
-	}
+	dec := xml.NewDecoder(io.LimitReader(r, maxWhitelistBytes))
+	var path []string
+	var nom strings.Builder
 	seen := map[string]bool{}
 	var out []string
-	for _, e := range root.FindElements("./ListeDomaines/Domaine/Nom") {
-		d := normDomain(e.Text())
-		if d != "" && !seen[d] {
-			seen[d] = true
-			out = append(out, d)
+	listDone := false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF || (err != nil && listDone) {
+			break
 		}
+		if err != nil {
+			return nil, fmt.Errorf("whitelist: %w (after %d domains)", err, len(out))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(path) == 0 && t.Name.Local != "ListeBlancheMSSante" {
+				return nil, fmt.Errorf("whitelist: root element is %s, not ListeBlancheMSSante", t.Name.Local)
+			}
+			path = append(path, t.Name.Local)
+			nom.Reset()
+		case xml.CharData:
+			if strings.Join(path, "/") == "ListeBlancheMSSante/ListeDomaines/Domaine/Nom" {
+				nom.Write(t)
+			}
+		case xml.EndElement:
+			switch strings.Join(path, "/") {
+			case "ListeBlancheMSSante/ListeDomaines/Domaine/Nom":
+				if d := normDomain(nom.String()); d != "" && !seen[d] {
+					seen[d] = true
+					out = append(out, d)
+				}
+			case "ListeBlancheMSSante/ListeDomaines":
+				listDone = true
+			}
+			path = path[:len(path)-1]
+		}
+	}
+	if !listDone {
+		return nil, fmt.Errorf("whitelist: no complete ListeBlancheMSSante/ListeDomaines element (file truncated or not a whitelist)")
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("whitelist: no ListeDomaines/Domaine/Nom entry")
