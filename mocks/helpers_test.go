@@ -220,3 +220,5 @@ func countMailbox(t testing.TB, op *Operator, addr, mailbox string) int {
 	}
 	return int(*st.NumMessages)
 }
+
+func plain(user string) sasl.Client { return sasl.NewPlainClient("", user, pw) }
