@@ -1,0 +1,170 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (CI installs it)", tool)
+		}
+	}
+}
+
+// docScript returns the shell commands that docs/evidence-format.md gives
+// for verifying a bundle with standard tools, exactly as written there.
+func docScript(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/evidence-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	begin, end := strings.Index(s, "<!-- openssl-verify:begin -->"), strings.Index(s, "<!-- openssl-verify:end -->")
+	if begin < 0 || end < begin {
+		t.Fatal("openssl-verify markers missing from docs/evidence-format.md")
+	}
+	block := s[begin:end]
+	i, j := strings.Index(block, "```sh\n"), strings.LastIndex(block, "```")
+	return block[i+len("```sh\n") : j]
+}
+
+func runDocScript(t *testing.T, script string, bundle []byte, caPEM []byte) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	bpath, capath := filepath.Join(dir, "bundle.zip"), filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(bpath, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(capath, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BUNDLE="+bpath, "CA="+capath)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// The README's promise: a bundle verifies with openssl alone, and a
+// tampered one does not.
+func TestOpenSSLVerifiesAsDocumented(t *testing.T) {
+	needTools(t, "openssl", "unzip", "awk")
+	script := docScript(t)
+	pki := validPKI(t)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.root.Raw})
+	good := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})
+	out, err := runDocScript(t, script, good, caPEM)
+	if err != nil || !strings.Contains(out, "CMS Verification successful") || !strings.Contains(out, "Bundle OK") {
+		t.Fatalf("documented commands failed on a good bundle: %v\n%s", err, out)
+	}
+
+	fs := members(t, good)
+	for i, f := range fs {
+		if f.name == "results.json" {
+			fs[i].data = bytes.Replace(f.data, []byte(`"ps41_met": true`), []byte(`"ps41_met": false`), 1)
+		}
+	}
+	if out, err := runDocScript(t, script, rezip(t, fs), caPEM); err == nil || !strings.Contains(out, "MODIFIED: results.json") {
+		t.Errorf("tampered bundle passed the documented commands:\n%s", out)
+	}
+	other := validPKI(t)
+	wrongCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.root.Raw})
+	if out, err := runDocScript(t, script, good, wrongCA); err == nil || strings.Contains(out, "Bundle OK") {
+		t.Errorf("wrong CA passed the documented commands:\n%s", out)
+	}
+	// The ESS attribute and SHA-256 are what openssl sees.
+	sig := filepath.Join(t.TempDir(), "sig.p7s")
+	for _, f := range fs {
+		if f.name == nameSignature {
+			os.WriteFile(sig, f.data, 0o600)
+		}
+	}
+	dump, err := exec.Command("openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", sig).CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sha256", "id-smime-aa-signingCertificateV2", "signingTime"} {
+		if !strings.Contains(string(dump), want) {
+			t.Errorf("openssl cms -print lacks %q", want)
+		}
+	}
+	if strings.Contains(string(dump), "sha1") {
+		t.Error("SHA-1 in the signature (smallstep/pkcs7 default not overridden)")
+	}
+}
+
+// The PDF carries the verdict and the key facts, with accents intact, in
+// both languages.
+func TestReportText(t *testing.T) {
+	needTools(t, "pdftotext")
+	failed := loadResult(t)
+	failed.Met = false
+	failed.Steps[3].Status = "fail"
+	failed.Steps[3].Checks[0].Status = "fail"
+	failed.Steps[3].Checks[0].Message = check.Text{FR: "Aucune réponse corrélée reçue en 5 min", EN: "No correlated reply within 5 min"}
+	for _, tc := range []struct {
+		name string
+		res  func() Options
+		met  bool
+		lang check.Lang
+		want []string
+	}{
+		{"fr met ephemeral", func() Options { return Options{} }, true, check.FR, []string{
+			"PS 4.1 ATTEINT", "Hôpital Sainte-Émilie de Test", "010000016", "probe@hopital.test.mssante.fr",
+			"2026-05-04 10:00:00 UTC", "2,5 s", "SMTP 127.0.0.1:587 (STARTTLS, TLS 1.3)", "IMAP 127.0.0.1:143",
+			"Réception de la réponse", "réussi", "INS qualifié", "clé éphémère", "Détail des vérifications",
+			"SMTP-TLS-001", "[Ref#2", "INS de production", "***************"}},
+		{"en not met", func() Options { return Options{Lang: check.EN} }, false, check.EN, []string{
+			"PS 4.1 NOT MET", "No correlated reply within 5 min", "Establishment", "failed", "ephemeral key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := loadResult(t)
+			if !tc.met {
+				res = failed
+			}
+			fs := members(t, writeBundle(t, res, tc.res()))
+			var pdf []byte
+			for _, f := range fs {
+				if f.name == nameReport {
+					pdf = f.data
+				}
+			}
+			p := filepath.Join(t.TempDir(), "report.pdf")
+			if err := os.WriteFile(p, pdf, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("pdftotext", "-layout", p, "-").CombinedOutput()
+			if err != nil {
+				t.Fatalf("pdftotext: %v\n%s", err, out)
+			}
+			text := string(out)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("report lacks %q:\n%s", w, text)
+				}
+			}
+			if strings.Contains(text, testNIR) {
+				t.Error("report shows the production INS")
+			}
+			first, _ := exec.Command("pdftotext", "-f", "1", "-l", "1", p, "-").Output()
+			if !strings.Contains(string(first), strings.ToUpper(verdictText(tc.met).In(tc.lang))) {
+				t.Errorf("verdict not on page 1:\n%s", first)
+			}
+		})
+	}
+}
