@@ -202,3 +202,59 @@ func encodeP12(t *testing.T, cert tls.Certificate, pass string) []byte {
 	}
 	return b
 }
+
+// TestMockFaults: every fault of the mock gives the right failing check
+// with a message that says what to fix, and no run hangs (each run is
+// bounded by a short step and reply timeout and a 30 s context).
+func TestMockFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault  string
+		id     string
+		status Status
+		msg    string // substring of the English message
+		met    bool
+	}{
+		{"connect=554", RuleSMTPTCP, Fail, "refuses the session", false},
+		{"auth=535", RuleSMTPAuth, Fail, "Check the user name and the secret", false},
+		{"mail=550", RuleSMTPMail, Fail, "establishment.address", false},
+		{"rcpt=550", RuleSMTPRcpt, Fail, "Check the citizen address", false},
+		{"data=554", RuleSMTPData, Fail, "554", false},
+		{"greylist=1", RuleSMTPRcpt, Fail, "temporary", false},
+		{"drop-data", RuleSMTPData, Fail, "connection lost during DATA", false},
+		{"delay-mail=5s", RuleSMTPMail, Fail, "no answer within 300ms", false},
+		{"no-reply", RuleReply, Fail, "No correlated reply within", false},
+		{"reply-no-in-reply-to", RuleCorrelation, Warn, "linked only by token", true},
+		{"bounce", RuleNoBounce, Fail, "Non-delivery report", false},
+		{"starttls-missing", RuleSMTPStartTLS, Fail, "does not offer STARTTLS", false},
+		{"tls-expired", RuleSMTPChain, Fail, "not valid now", false},
+		{"tls-self-signed", RuleSMTPChain, Fail, "does not chain to a trusted root", false},
+		{"tls-wrong-host", RuleSMTPChain, Fail, "does not cover the name", false},
+		{"tls-legacy", RuleSMTPTLSVersion, Fail, "TLS 1.2 or later", false},
+		{"imap-idle-drop", RuleReply, Fail, "IDLE", false},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			f, err := mocks.ParseFault(tc.fault)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mc := mocks.Config{Faults: []mocks.Fault{f}}
+			if tc.fault == "imap-idle-drop" {
+				mc.AutoReplyDelay = 300 * time.Millisecond // the reply must come while idling
+			}
+			te := startMock(t, mc)
+			te.yaml["timeouts"] = "{step: 300ms, reply: 1s}"
+			start := time.Now()
+			res := te.run(t, context.Background())
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("run took %s", d)
+			}
+			c, ok := checkStatus(res, tc.id)
+			if !ok || c.Status != tc.status || !strings.Contains(c.Message.EN, tc.msg) || c.Message.FR == "" {
+				t.Errorf("%s = %s %q, want %s containing %q\n%s", tc.id, c.Status, c.Message.EN, tc.status, tc.msg, dump(res))
+			}
+			if res.Met != tc.met {
+				t.Errorf("met = %v\n%s", res.Met, dump(res))
+			}
+		})
+	}
+}

@@ -207,6 +207,16 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 	})
 	if err != nil {
 		text := smtpErrText(err)
+		var se *smtp.SMTPError
+		if errors.As(err, &se) && se.Code/100 == 4 {
+			id := map[string]string{"MAIL": RuleSMTPMail, "RCPT": RuleSMTPRcpt}[phase]
+			if id == "" {
+				id = RuleSMTPData
+			}
+			s.fail(id, check.Textf("%s refusé temporairement : %s. Un code 4xx (liste grise, surcharge) est temporaire : relancez la sonde dans quelques minutes.",
+				"%s temporarily refused: %s. A 4xx code (greylisting, overload) is temporary: run the probe again in a few minutes.", phase, text))
+			return nil, false
+		}
 		switch phase {
 		case "MAIL":
 			s.fail(RuleSMTPMail, check.Textf("MAIL FROM:<%s> refusé : %s. Vérifiez que establishment.address est une adresse de la boîte authentifiée et que son domaine est dans l'espace de confiance MSSanté.",
@@ -215,8 +225,8 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 			s.fail(RuleSMTPRcpt, check.Textf("RCPT TO:<%s> refusé : %s. Vérifiez l'adresse citoyenne (target : matricule INS de 15 caractères avec sa clé, @patient.mssante.fr).",
 				"RCPT TO:<%s> refused: %s. Check the citizen address (target: 15-character INS matricule with its key, @patient.mssante.fr).", to, text))
 		default:
-			s.fail(RuleSMTPData, check.Textf("Message refusé ou connexion perdue pendant DATA : %s. Un code 4xx est temporaire : relancez ; un code 5xx dit ce que le serveur reproche au message.",
-				"Message refused or connection lost during DATA: %s. A 4xx code is temporary: run again; a 5xx code says what the server objects to.", text))
+			s.fail(RuleSMTPData, check.Textf("Message refusé ou connexion perdue pendant DATA : %s. Le code et le texte du serveur disent ce qu'il reproche au message.",
+				"Message refused or connection lost during DATA: %s. The server's code and text say what it objects to.", text))
 		}
 		return nil, false
 	}

@@ -94,6 +94,6 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) StepStarted(Step)                {}
-func (nopObserver) StepFinished(Step)               {}
+func (nopObserver) StepStarted(Step)              {}
+func (nopObserver) StepFinished(Step)             {}
 func (nopObserver) Waiting(check.Text, time.Time) {}

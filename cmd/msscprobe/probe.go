@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+func init() { subcommands = append(subcommands, newProbeCmd) }
+
+func newProbeCmd(e *env) *cobra.Command {
+	var configPath, format, lang string
+	c := &cobra.Command{
+		Use:   "probe --config probe.yaml",
+		Short: "Run the PS 4.1 round trip: send to a citizen address, wait for the reply",
+		Long: `Run the SUN-ES PS 4.1 round trip against your MSSanté operator: submit a test
+message over SMTP to a citizen address (by default the Mon espace santé
+auto-reply test mailbox), wait for the correlated reply on your IMAP mailbox,
+and check every step (DNS, TCP, STARTTLS/TLS, certificates, authentication,
+submission, reception).
+
+Write a configuration with: msscprobe init > probe.yaml (keys: docs/probe.md).
+Secrets come only from the environment variables or files the configuration
+names.
+
+Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
+130 when interrupted (the partial result is still printed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := check.ParseLang(lang)
+			if err != nil {
+				return usageError(err)
+			}
+			if format != "text" && format != "json" && format != "junit" {
+				return usageError(fmt.Errorf("--format %q: want text, json or junit", format))
+			}
+			if configPath == "" {
+				return usageError(fmt.Errorf("--config is required (write one with: msscprobe init > probe.yaml)"))
+			}
+			cfg, err := probe.LoadConfig(configPath)
+			if err != nil {
+				return usageError(err)
+			}
+			obs := newProbeObserver(e.stderr, l, cfg.Reply.Mode == probe.ReplyManual)
+			res, err := probe.Run(cmd.Context(), cfg, probe.Options{ToolVersion: toolVersion(), Getenv: e.getenv, Observer: obs})
+			obs.stop()
+			if err != nil {
+				return usageError(err)
+			}
+			// Evidence bundle (--out, issue 5): bundleflags.go adds the
+			// flags and writes the bundle from res here.
+			switch format {
+			case "json":
+				err = res.WriteJSON(e.stdout)
+			case "junit":
+				err = res.JUnit(l).Write(e.stdout)
+			default:
+				err = res.WriteText(e.stdout, l)
+			}
+			switch {
+			case err != nil:
+				return err
+			case res.Interrupted:
+				return &exitError{code: exitSignals}
+			case !res.Met:
+				return failed()
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
+	c.Flags().StringVar(&format, "format", "text", "output format: text, json or junit")
+	c.Flags().StringVar(&lang, "lang", "fr", "language of human-facing text: fr or en")
+	return c
+}
+
+// probeObserver shows live progress on a terminal: one line per finished
+// step and a spinner while waiting. Off a terminal it prints only what the
+// operator must act on (manual mode), so logs and stdout stay clean.
+type probeObserver struct {
+	w      io.Writer
+	p      *progress
+	lang   check.Lang
+	manual bool // the operator must act: always say so
+
+	mu      sync.Mutex
+	spinner chan struct{} // closed to stop the spinner
+	done    sync.WaitGroup
+}
+
+func newProbeObserver(w io.Writer, lang check.Lang, manual bool) *probeObserver {
+	return &probeObserver{w: w, p: newProgress(w), lang: lang, manual: manual}
+}
+
+func (o *probeObserver) StepStarted(s probe.Step) {
+	o.p.Update(true, "… %s", s.Title.In(o.lang))
+}
+
+func (o *probeObserver) StepFinished(s probe.Step) {
+	o.stop()
+	if !o.p.Active() {
+		return
+	}
+	o.p.Done()
+	fmt.Fprintf(o.w, "[%-8s] %s (%s)\n", probe.StatusLabel(s.Status, o.lang), s.Title.In(o.lang), s.Duration.Round(time.Millisecond))
+}
+
+// Waiting prints what the probe waits for; in manual mode this is the
+// instruction to the operator, so it is printed even off a terminal.
+func (o *probeObserver) Waiting(what check.Text, until time.Time) {
+	if !o.p.Active() {
+		if o.manual {
+			fmt.Fprintln(o.w, what.In(o.lang))
+		}
+		return
+	}
+	o.p.Done()
+	fmt.Fprintln(o.w, what.In(o.lang))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	stop := make(chan struct{})
+	o.spinner = stop
+	o.done.Add(1)
+	go func() {
+		defer o.done.Done()
+		frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			left := time.Until(until).Round(time.Second)
+			o.p.Update(true, "%c %s", frames[i%len(frames)], map[check.Lang]string{check.FR: "attente, reste ", check.EN: "waiting, left "}[o.lang]+left.String())
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// stop ends the spinner, if any.
+func (o *probeObserver) stop() {
+	o.mu.Lock()
+	if o.spinner != nil {
+		close(o.spinner)
+		o.spinner = nil
+	}
+	o.mu.Unlock()
+	o.done.Wait()
+	o.p.Done()
+}
