@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/evidence"
+	"github.com/msscprobe/msscprobe/mocks"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+func init() { subcommands = append(subcommands, newDemoCmd) }
+
+// demoCDA is a CDA written for this project with the ANS fictitious test
+// identity (INS-NIR de test, OID .10): never real personal data.
+//
+//go:embed demodata/cda-demo.xml
+var demoCDA []byte
+
+// demoPasswordEnv names the variable the demo configuration reads the
+// mock's generated password from; the demo serves it in-process, so the
+// password never reaches the real environment, argv or any file.
+const demoPasswordEnv = "MSSCPROBE_DEMO_PASSWORD"
+
+func newDemoCmd(e *env) *cobra.Command {
+	var outDir, lang string
+	c := &cobra.Command{
+		Use:   "demo [--out DIR]",
+		Short: "Run the whole job against an embedded mock MSSanté operator",
+		Long: `Run the whole PS 4.1 job on loopback, with no configuration and no network:
+start the mock MSSanté operator, send a test CDA packaged as IHE_XDM.ZIP to the
+citizen auto-reply mailbox over STARTTLS + AUTH, wait for the correlated reply
+through IMAP IDLE (with a read receipt), check the CDA, write a signed evidence
+bundle, and verify it.
+
+The configuration, the mock's CA certificate, the test CDA and the bundle are
+written to --out (a new temporary directory by default), so you can rerun the
+probe or verify the bundle yourself.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := check.ParseLang(lang)
+			if err != nil {
+				return usageError(err)
+			}
+			return runDemo(cmd.Context(), e, outDir, l)
+		},
+	}
+	c.Flags().StringVar(&outDir, "out", "", "directory for the configuration, CA, test CDA and bundle (default: a new temporary directory)")
+	c.Flags().StringVar(&lang, "lang", "fr", "language of human-facing text: fr or en")
+	return c
+}
+
+func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error {
+	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
+	if outDir == "" {
+		d, err := os.MkdirTemp("", "msscprobe-demo-")
+		if err != nil {
+			return usageError(fmt.Errorf("temporary directory: %w", err))
+		}
+		outDir = d
+	} else if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+	}
+
+	op, err := mocks.Start(ctx, mocks.Config{})
+	if err != nil {
+		return fmt.Errorf("mock operator: %w", err)
+	}
+	defer op.Close()
+	acct := op.Accounts()[0]
+	fmt.Fprintf(e.stderr, "%s SMTP %s, IMAP %s, %s %s\n",
+		t("Opérateur MSSanté fictif :", "Mock MSSanté operator:"), op.SMTPAddr(), op.IMAPAddr(), t("boîte", "mailbox"), acct.Address)
+
+	cfgPath := filepath.Join(outDir, "probe.yaml")
+	files := map[string][]byte{
+		"ca.pem":               op.CACertPEM(),
+		"cda-demo.xml":         demoCDA,
+		filepath.Base(cfgPath): demoConfig(op, acct.Address),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(outDir, name), data, 0o644); err != nil {
+			return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+		}
+	}
+	cfg, err := probe.ParseConfig(files[filepath.Base(cfgPath)], cfgPath)
+	if err != nil {
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+	getenv := func(k string) string {
+		if k == demoPasswordEnv {
+			return acct.Password
+		}
+		return ""
+	}
+	obs := newProbeObserver(e.stderr, lang, false)
+	res, err := probe.Run(ctx, cfg, probe.Options{ToolVersion: toolVersion(), Getenv: getenv, Observer: obs})
+	obs.stop()
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	if err := res.WriteText(e.stdout, lang); err != nil {
+		return err
+	}
+
+	bundlePath := filepath.Join(outDir, "msscprobe-demo-bundle.zip")
+	var bundle bytes.Buffer
+	if err := evidence.Write(ctx, &bundle, res, evidence.Options{Lang: lang}); err != nil {
+		return fmt.Errorf("evidence bundle: %w", err)
+	}
+	if err := os.WriteFile(bundlePath, bundle.Bytes(), 0o644); err != nil {
+		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+	}
+	v, err := evidence.Verify(bytes.NewReader(bundle.Bytes()), int64(bundle.Len()), evidence.VerifyOptions{})
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", bundlePath, err)
+	}
+	fmt.Fprintln(e.stdout)
+	if err := v.WriteText(e.stdout, lang); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(e.stdout, "\n%s %s\n", t("Durée totale :", "Total time:"), res.Duration().Round(time.Millisecond))
+	if res.ReplyLatency > 0 {
+		fmt.Fprintf(e.stdout, "%s %s\n", t("Délai envoi → réponse :", "Send → reply latency:"), res.ReplyLatency.Round(time.Millisecond))
+	}
+	fmt.Fprintf(e.stdout, "%s %s\n", t("Bundle de preuve :", "Evidence bundle:"), bundlePath)
+	fmt.Fprintf(e.stdout, "%s msscprobe verify %s\n", t("Pour le vérifier à nouveau :", "To verify it again:"), bundlePath)
+	fmt.Fprintf(e.stdout, "%s msscprobe cda check %s\n", t("Pour vérifier le CDA :", "To check the CDA:"), filepath.Join(outDir, "cda-demo.xml"))
+	if !res.Met || !v.Valid {
+		return failed()
+	}
+	return nil
+}
+
+// demoConfig is the probe configuration for the mock, written in the same
+// YAML a user writes, so the demo exercises the real configuration path.
+func demoConfig(op *mocks.Operator, address string) []byte {
+	hostPort := func(addr string) (string, int) {
+		h, p, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(p)
+		return h, n
+	}
+	sh, sp := hostPort(op.SMTPAddr())
+	ih, ip := hostPort(op.IMAPAddr())
+	return fmt.Appendf(nil, `# Configuration générée par "msscprobe demo" pour l'opérateur fictif.
+establishment: {name: "Hôpital de démonstration", finess: "000000000", address: %q}
+smtp: {host: %q, port: %d, tls: starttls}
+imap: {host: %q, port: %d, tls: starttls}
+auth:
+  mechanism: plain
+  username: %q
+  password_env: %s
+trust: {ca_file: ca.pem}
+target: %s@%s
+attach: cda-demo.xml
+message: {mdn: true}
+reply: {mode: auto}
+timeouts: {step: 10s, reply: 30s}
+`, address, sh, sp, ih, ip, address, demoPasswordEnv, mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
+}
