@@ -91,12 +91,16 @@ func declaredEncoding(b []byte) string {
 	if end < 0 {
 		return ""
 	}
-	decl := b[:end]
-	k := bytes.Index(decl, []byte("encoding"))
+	return pseudoAttr(b[:end], "encoding")
+}
+
+// pseudoAttr reads name="value" from an XML declaration.
+func pseudoAttr(decl []byte, name string) string {
+	k := bytes.Index(decl, []byte(name))
 	if k < 0 {
 		return ""
 	}
-	rest := bytes.TrimLeft(decl[k+len("encoding"):], " \t\r\n")
+	rest := bytes.TrimLeft(decl[k+len(name):], " \t\r\n")
 	if len(rest) == 0 || rest[0] != '=' {
 		return ""
 	}

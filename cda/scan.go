@@ -120,6 +120,9 @@ func (s *scanner) document() *scanError {
 		if end < 0 {
 			return s.fail(0, "déclaration XML non terminée", "unterminated XML declaration")
 		}
+		if v := pseudoAttr(b[:end], "version"); v != "" && v != "1.0" {
+			return s.fail(0, "version XML « "+v+" » : seule 1.0 est prise en charge", "XML version \""+v+"\": only 1.0 is supported")
+		}
 		s.i = end + 2
 	}
 	rootSeen := false
@@ -258,6 +261,13 @@ func (s *scanner) name(i int) (int, bool) {
 		break
 	}
 	return i, i > start
+}
+
+// qname returns the end of the qualified name (XML Namespaces: at most one
+// colon) starting at i.
+func (s *scanner) qname(i int) (int, bool) {
+	end, ok := s.name(i)
+	return end, ok && bytes.Count(s.b[i:end], []byte(":")) <= 1
 }
 
 func localName(qname []byte) []byte {
@@ -412,7 +422,7 @@ func isXMLChar(r rune) bool {
 func (s *scanner) startTag() (closed bool, _ *scanError) {
 	b := s.b
 	start := s.i
-	end, ok := s.name(s.i + 1)
+	end, ok := s.qname(s.i + 1)
 	if !ok {
 		return false, s.fail(s.i, "« < » non suivi d'un nom d'élément", "\"<\" not followed by an element name")
 	}
@@ -468,7 +478,7 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 
 func (s *scanner) attribute(elem []byte) *scanError {
 	b := s.b
-	end, ok := s.name(s.i)
+	end, ok := s.qname(s.i)
 	if !ok {
 		return s.fail(s.i, "caractère inattendu dans la balise <"+string(elem)+">", "unexpected character in the <"+string(elem)+"> tag")
 	}
@@ -519,7 +529,7 @@ func (s *scanner) attribute(elem []byte) *scanError {
 func (s *scanner) endTag() *scanError {
 	b := s.b
 	start := s.i
-	end, ok := s.name(s.i + 2)
+	end, ok := s.qname(s.i + 2)
 	if !ok {
 		return s.fail(s.i, "balise fermante sans nom", "end tag without a name")
 	}

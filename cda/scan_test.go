@@ -1,0 +1,94 @@
+package cda
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// countingReader counts the bytes handed out, to prove the size limit.
+type countingReader struct {
+	data []byte
+	n    int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= len(c.data) {
+		return 0, io.EOF
+	}
+	k := copy(p, c.data[c.n:])
+	c.n += k
+	return k, nil
+}
+
+// etreeAccepts is the reference the scanner must never be laxer than.
+func etreeAccepts(b []byte) bool {
+	d := etree.NewDocument()
+	d.ReadSettings = readSettings
+	return d.ReadFromBytes(b) == nil && d.Root() != nil
+}
+
+func TestScan(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		dtd  bool
+		line int
+	}{
+		{`<a/>`, true, false, 0},
+		{`<?xml version="1.0"?><a x='1' y="&lt;&#233;&#x20AC;">t&amp;<![CDATA[<x>]]><!-- c --><?pi data?></a>`, true, false, 0},
+		{"<a>\n<b></a>", false, false, 2},
+		{`<a x="1" x="2"/>`, false, false, 1},
+		{`<a>&nbsp;</a>`, false, false, 1},
+		{`<a>&#0;</a>`, false, false, 1},
+		{`<a>& b</a>`, false, false, 1},
+		{`<a><!-- a -- b --></a>`, false, false, 1},
+		{`<a>]]></a>`, false, false, 1},
+		{"<a>\x01</a>", false, false, 1},
+		{"<a>\xff</a>", false, false, 1},
+		{`<a x=1/>`, false, false, 1},
+		{`<a x="<"/>`, false, false, 1},
+		{`<a/><b/>`, false, false, 1},
+		{`<a/>text`, false, false, 1},
+		{`<a>`, false, false, 1},
+		{``, false, false, 1},
+		{"<a/>\n<?xml version='1.0'?>", false, false, 2},
+		{"<!DOCTYPE a>\n<a/>", false, true, 1},
+		{"<a><!ENTITY x 'y'></a>", false, true, 1},
+		{`<a b="1"c="2"/>`, false, false, 1},
+		{strings.Repeat("<a>", maxDepth+1) + strings.Repeat("</a>", maxDepth+1), false, false, 1},
+	} {
+		_, err := scan([]byte(tc.in), maxDepth)
+		if (err == nil) != tc.ok {
+			t.Errorf("scan(%.40q): err = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if err != nil {
+			if line, _ := lineCol([]byte(tc.in), err.off); err.dtd != tc.dtd || line != tc.line {
+				t.Errorf("scan(%.40q): dtd=%v line %d, want dtd=%v line %d", tc.in, err.dtd, line, tc.dtd, tc.line)
+			}
+		}
+		if tc.ok && !etreeAccepts([]byte(tc.in)) {
+			t.Errorf("scan accepted %.40q that etree refuses", tc.in)
+		}
+	}
+}
+
+// TestHeaderReduction checks that the reduced header keeps what rules read
+// and closes the xsl:stylesheet wrapper.
+func TestHeaderReduction(t *testing.T) {
+	in := `<x:stylesheet xmlns:x="http://www.w3.org/1999/XSL/Transform"><d><ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1"/><author><id root="2"/></author><recordTarget/><component><b/></component></ClinicalDocument></d><x:template/></x:stylesheet>`
+	h, err := scan([]byte(in), maxDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<x:stylesheet xmlns:x="http://www.w3.org/1999/XSL/Transform"><d><ClinicalDocument xmlns="urn:hl7-org:v3"><id root="1"/><recordTarget/></ClinicalDocument></d></x:stylesheet>`
+	if string(h) != want {
+		t.Errorf("header\n%s\nwant\n%s", h, want)
+	}
+}
