@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/check"
+)
+
+const cdaFixtures = "../../testdata/cda"
+
+func fx(name string) string { return filepath.Join(cdaFixtures, name) }
+
+func TestCDACheckExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"cda", "check", fx("qualified.xml")}, exitOK, "INS qualifié"},
+		{[]string{"cda", "check", fx("qualified-test.xml")}, exitOK, "1 INS qualifié (test)"},
+		{[]string{"cda", "check", "--production", fx("qualified-test.xml")}, exitFailed, "INS-011"},
+		{[]string{"cda", "check", "--production", fx("qualified.xml"), fx("qualified-nia.xml")}, exitOK, "part avec INS qualifié : 100,0 %"},
+		{[]string{"cda", "check", fx("two-names.xml")}, exitFailed, "HDR-002"},
+		{[]string{"cda", "check", fx("no-ins.xml")}, exitFailed, "sans INS"},
+		{[]string{"cda", "check", "--lang", "en", fx("bad-key.xml")}, exitFailed, "INS not qualified"},
+		{[]string{"cda", "check", "--lang", "en", "--jobs", "1", fx("qualified.xml"), fx("xxe.xml")}, exitFailed, "2 documents: 1 qualified INS, 0 qualified INS (test), 0 INS not qualified, 0 no INS, 1 invalid; qualified INS share: 50.0%"},
+		{[]string{"cda", "check", "--max-size", "4KiB", fx("oversize.xml")}, exitFailed, "CDA-004"},
+		{[]string{"cda", "check", fx("xdm-ok.zip")}, exitOK, "xdm-ok.zip!IHE_XDM/SUBSET01/DOC0001.XML"},
+	} {
+		code, out, errs := runCLI(t, "", nil, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.out) {
+			t.Errorf("%v: code %d, want %d; stdout %q does not contain %q; stderr %q", tc.args, code, tc.code, out, tc.out, errs)
+		}
+		if errs != "" && code != exitUsage {
+			t.Errorf("%v: stderr %q (progress must stay off when stderr is not a terminal)", tc.args, errs)
+		}
+	}
+}
+
+func TestCDACheckUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"cda", "check"}, "arg"},
+		{[]string{"cda", "check", "/nonexistent/doc.xml"}, "/nonexistent/doc.xml"},
+		{[]string{"cda", "check", "--format", "yaml", fx("qualified.xml")}, "--format"},
+		{[]string{"cda", "check", "--lang", "de", fx("qualified.xml")}, "language"},
+		{[]string{"cda", "check", "--max-size", "lots", fx("qualified.xml")}, "--max-size"},
+		{[]string{"cda", "check", "--jobs", "-1", fx("qualified.xml")}, "--jobs"},
+		{[]string{"cda", "check", t.TempDir()}, "no *.xml or *.zip"},
+	} {
+		code, out, errs := runCLI(t, "", nil, tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.err) || out != "" {
+			t.Errorf("%v: code %d, stdout %q, stderr %q (want %q)", tc.args, code, out, errs, tc.err)
+		}
+	}
+}
+
+func TestCDACheckStdin(t *testing.T) {
+	data, err := os.ReadFile(fx("qualified.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, string(data), nil, "cda", "check", "-")
+	if code != exitOK || !strings.HasPrefix(out, "- : INS qualifié (INS 185077505612323") {
+		t.Errorf("code %d, stdout %q", code, out)
+	}
+}
+
+func TestCDACheckJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "", nil, "cda", "check", "--format", "json", cdaFixtures)
+	if code != exitFailed {
+		t.Errorf("code %d", code)
+	}
+	var r cda.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if r.Schema != cda.SchemaVersion || r.Summary.Total != len(r.Documents) || len(r.Documents) < 40 {
+		t.Errorf("schema %q, summary %+v, %d documents", r.Schema, r.Summary, len(r.Documents))
+	}
+	// The documented field names (docs/cda.md).
+	var raw struct {
+		Documents []map[string]json.RawMessage `json:"documents"`
+		Summary   map[string]json.RawMessage   `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"total", "by_status", "qualified_share"} {
+		if _, ok := raw.Summary[k]; !ok {
+			t.Errorf("summary has no %q", k)
+		}
+	}
+	for _, d := range raw.Documents {
+		if strings.HasSuffix(string(d["path"]), `qualified.xml"`) {
+			for _, k := range []string{"path", "status", "ins", "document_code", "findings", "meta"} {
+				if _, ok := d[k]; !ok {
+					t.Errorf("document has no %q", k)
+				}
+			}
+		}
+	}
+}
+
+func TestCDACheckJUnit(t *testing.T) {
+	code, out, _ := runCLI(t, "", nil, "cda", "check", "--format", "junit", "--lang", "en", fx("qualified.xml"), fx("bad-key.xml"))
+	if code != exitFailed {
+		t.Errorf("code %d", code)
+	}
+	var s check.JUnitSuites
+	if err := xml.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, out)
+	}
+	if s.Tests != 2 || s.Failures != 1 || s.Suites[0].Cases[1].Failure == nil || !strings.Contains(s.Suites[0].Cases[1].Failure.Message, "INS-004") {
+		t.Errorf("junit %+v", s)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"32MiB": 32 << 20, "500KB": 500 << 10, "1048576": 1 << 20, "2g": 2 << 30, " 4 KiB ": 4 << 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "1TiB", "abc", "9999999999G"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
