@@ -1,20 +1,26 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/mail"
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks"
 )
 
@@ -256,5 +262,185 @@ func TestMockFaults(t *testing.T) {
 				t.Errorf("met = %v\n%s", res.Met, dump(res))
 			}
 		})
+	}
+}
+
+// observerFunc adapts a Waiting callback to Observer.
+type observerFunc func(what string)
+
+func (observerFunc) StepStarted(Step)                       {}
+func (observerFunc) StepFinished(Step)                      {}
+func (f observerFunc) Waiting(what check.Text, _ time.Time) { f(what.EN) }
+
+// TestSecretsNeverLeak: passwords and tokens (right or wrong, plain or
+// base64, as SASL payloads) appear in no output, transcript or message the
+// probe produces.
+func TestSecretsNeverLeak(t *testing.T) {
+	wrong := "Wrong-Secret-Value-987"
+	for _, tc := range []struct{ mech, secret, env string }{
+		{MechPlain, testPassword, "PROBE_PASSWORD"},
+		{MechLogin, testPassword, "PROBE_PASSWORD"},
+		{MechXOAuth2, testToken, "PROBE_TOKEN"},
+		{MechPlain, wrong, "PROBE_PASSWORD"},
+		{MechXOAuth2, wrong, "PROBE_TOKEN"},
+	} {
+		t.Run(tc.mech+"/"+tc.secret[:5], func(t *testing.T) {
+			te := startMock(t, mocks.Config{})
+			te.yaml["auth"] = te.authBlock(t, tc.mech)
+			te.env[tc.env] = tc.secret
+			res := te.run(t, context.Background())
+			if res.Met != (tc.secret != wrong) {
+				t.Fatalf("met = %v\n%s", res.Met, dump(res))
+			}
+			var all bytes.Buffer
+			all.Write(res.SMTPTranscript)
+			all.Write(res.IMAPTranscript)
+			for _, m := range res.Messages {
+				all.Write(m.Raw)
+			}
+			if err := res.WriteJSON(&all); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range []check.Lang{check.FR, check.EN} {
+				res.WriteText(&all, l)
+				res.JUnit(l).Write(&all)
+			}
+			forms := []string{tc.secret, base64.StdEncoding.EncodeToString([]byte(tc.secret)),
+				base64.StdEncoding.EncodeToString([]byte("\x00" + testAccount + "\x00" + tc.secret)),
+				base64.StdEncoding.EncodeToString([]byte("user=" + testAccount + "\x01auth=Bearer " + tc.secret + "\x01\x01"))}
+			for _, f := range forms {
+				if bytes.Contains(all.Bytes(), []byte(f)) {
+					t.Errorf("secret form %q leaked", f)
+				}
+			}
+			if !bytes.Contains(res.SMTPTranscript, []byte("AUTH")) || !bytes.Contains(res.SMTPTranscript, []byte(redacted)) {
+				t.Errorf("SMTP transcript lacks the redacted AUTH:\n%s", res.SMTPTranscript)
+			}
+		})
+	}
+}
+
+// TestInterruptGivesPartialResult: cancelling while waiting for the reply
+// ends the run at once with Interrupted set and the steps done so far.
+func TestInterruptGivesPartialResult(t *testing.T) {
+	f, _ := mocks.ParseFault("no-reply")
+	te := startMock(t, mocks.Config{Faults: []mocks.Fault{f}})
+	te.yaml["timeouts"] = "{step: 5s, reply: 1m}"
+	cfg := te.config(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	obs := observerFunc(func(string) { time.AfterFunc(100*time.Millisecond, cancel) })
+	start := time.Now()
+	res, err := Run(ctx, cfg, Options{Getenv: func(k string) string { return te.env[k] }, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancellation took %s", d)
+	}
+	if !res.Interrupted || res.Met || res.QueueID == "" {
+		t.Errorf("interrupted %v met %v queue %q\n%s", res.Interrupted, res.Met, res.QueueID, dump(res))
+	}
+	if c, _ := checkStatus(res, RuleReply); c.Status != Fail {
+		t.Errorf("reply check %s", c.Status)
+	}
+}
+
+// TestMailboxMode: the probe logs into the citizen test mailbox, finds its
+// message and replies from there.
+func TestMailboxMode(t *testing.T) {
+	te := startMock(t, mocks.Config{CitizenAccounts: []mocks.Account{{Address: testCitizen, Password: citizenPass}}})
+	te.yaml["target"] = testCitizen
+	te.yaml["reply"] = fmt.Sprintf("{mode: mailbox, mailbox: {smtp: %s, imap: %s, auth: {mechanism: plain, username: %s, password_env: CITIZEN_PASSWORD}}}",
+		server(te.op.SMTPAddr(), "starttls"), server(te.op.IMAPAddr(), "starttls"), testCitizen)
+	res := te.run(t, context.Background())
+	if !res.Met {
+		t.Fatalf("not met:\n%s", dump(res))
+	}
+	for _, id := range []string{RuleCitizenReceived, RuleCitizenReplied, RuleCorrelation} {
+		if c, _ := checkStatus(res, id); c.Status != Pass {
+			t.Errorf("%s = %s", id, c.Status)
+		}
+	}
+	if bytes.Contains(res.IMAPTranscript, []byte(citizenPass)) || bytes.Contains(res.SMTPTranscript, []byte(citizenPass)) {
+		t.Error("citizen password leaked")
+	}
+}
+
+// TestManualMode: the operator is told what to do; here the "operator"
+// replies from the citizen mailbox when told.
+func TestManualMode(t *testing.T) {
+	te := startMock(t, mocks.Config{CitizenAccounts: []mocks.Account{{Address: testCitizen, Password: citizenPass}}})
+	te.yaml["target"] = testCitizen
+	te.yaml["reply"] = "{mode: manual}"
+	cfg := te.config(t)
+	var told string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	obs := observerFunc(func(what string) {
+		mu.Lock()
+		told = what
+		mu.Unlock()
+		wg.Add(1)
+		go func() { defer wg.Done(); replyAsCitizen(t, te, cfg) }()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := Run(ctx, cfg, Options{Getenv: func(k string) string { return te.env[k] }, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(told, "Now reply, from mailbox "+testCitizen) {
+		t.Errorf("instruction %q", told)
+	}
+	if !out.Met {
+		t.Fatalf("not met:\n%s", dump(out))
+	}
+}
+
+// replyAsCitizen answers the probe's message as a person would: it finds
+// the newest message in the citizen INBOX and replies to it through the
+// citizen's own logins (the mailbox-mode code path).
+func replyAsCitizen(t *testing.T, te *testEnv, cfg Config) {
+	ctx := context.Background()
+	host, port, _ := net.SplitHostPort(te.op.IMAPAddr())
+	ip, _ := strconv.Atoi(port)
+	_, sport, _ := net.SplitHostPort(te.op.SMTPAddr())
+	sp, _ := strconv.Atoi(sport)
+	cfg.Reply.Mailbox = &MailboxConfig{SMTP: Server{Host: host, Port: sp, TLS: TLSStartTLS}, IMAP: Server{Host: host, Port: ip, TLS: TLSStartTLS}}
+	roots, _ := loadRoots(cfg)
+	r := &runner{cfg: cfg, roots: roots, opts: Options{Now: time.Now, Observer: nopObserver{}},
+		citizen: &credentials{mech: MechPlain, username: testCitizen, password: citizenPass},
+		smtpTr:  newTranscript(false, time.Now()), imapTr: newTranscript(true, time.Now())}
+	s := &stepRec{step: &Step{}}
+	is, ok := imapOpen(ctx, s, r.connector(imapRules, cfg.Reply.Mailbox.IMAP, r.imapTr, r.citizen), &Endpoint{})
+	if !ok || !is.login(ctx, s, r.citizen) {
+		t.Errorf("citizen IMAP: %+v", s.step.Checks)
+		return
+	}
+	is.uidNext = 1
+	var news []fetched
+	for i := 0; i < 100 && len(news) == 0; i++ {
+		news, _ = is.scan(ctx)
+		time.Sleep(10 * time.Millisecond)
+	}
+	is.logout(ctx)
+	if len(news) == 0 {
+		t.Error("no message in the citizen mailbox")
+		return
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(news[len(news)-1].raw))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	id, _ := mr.Header.MessageID()
+	subj, _ := mr.Header.Subject()
+	r.citizenReply(ctx, s, &outgoing{messageID: id, subject: subj})
+	if !s.ok() {
+		t.Errorf("citizen reply: %+v", s.step.Checks)
 	}
 }
