@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sync"
@@ -16,6 +17,7 @@ func init() { subcommands = append(subcommands, newProbeCmd) }
 
 func newProbeCmd(e *env) *cobra.Command {
 	var configPath, format, lang string
+	var bundle *bundleFlags
 	c := &cobra.Command{
 		Use:   "probe --config probe.yaml",
 		Short: "Run the PS 4.1 round trip: send to a citizen address, wait for the reply",
@@ -53,8 +55,16 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			if err != nil {
 				return usageError(err)
 			}
-			// Evidence bundle (--out, issue 5): bundleflags.go adds the
-			// flags and writes the bundle from res here.
+			// The bundle is written whatever the verdict: a failed or
+			// interrupted run is evidence too. Its path goes to stderr so
+			// that JSON and JUnit on stdout stay untouched.
+			path, err := bundle.write(context.WithoutCancel(cmd.Context()), e, res, l)
+			if err != nil {
+				return err
+			}
+			if path != "" {
+				fmt.Fprintf(e.stderr, "%s %s\n", map[check.Lang]string{check.FR: "Bundle de preuve :", check.EN: "Evidence bundle:"}[l], path)
+			}
 			switch format {
 			case "json":
 				err = res.WriteJSON(e.stdout)
@@ -77,6 +87,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
 	c.Flags().StringVar(&format, "format", "text", "output format: text, json or junit")
 	c.Flags().StringVar(&lang, "lang", "fr", "language of human-facing text: fr or en")
+	bundle = addBundleFlags(c)
 	return c
 }
 

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/mocks"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+const cliPassword = "Cli-Secret-Pa55word-42"
+
+// probeSetup starts a mock and writes probe.yaml for it.
+func probeSetup(t *testing.T, faults ...string) (cfgPath string, getenv func(string) string) {
+	t.Helper()
+	mc := mocks.Config{Accounts: []mocks.Account{{Address: "medecin@hopital.test.mssante.fr", Password: cliPassword}}}
+	for _, f := range faults {
+		ft, err := mocks.ParseFault(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc.Faults = append(mc.Faults, ft)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	op, err := mocks.Start(ctx, mc)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close(); cancel() })
+	dir := t.TempDir()
+	hp := func(addr string) string {
+		h, p, _ := net.SplitHostPort(addr)
+		return fmt.Sprintf("{host: %s, port: %s}", h, p)
+	}
+	yaml := fmt.Sprintf(`establishment: {name: "Hôpital de test", address: medecin@hopital.test.mssante.fr}
+smtp: %s
+imap: %s
+auth: {mechanism: plain, username: medecin@hopital.test.mssante.fr, password_env: CLI_PW}
+trust: {ca_file: ca.pem}
+timeouts: {step: 2s, reply: 2s}
+`, hp(op.SMTPAddr()), hp(op.IMAPAddr()))
+	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "probe.yaml": []byte(yaml)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "probe.yaml"), func(k string) string { return map[string]string{"CLI_PW": cliPassword}[k] }
+}
+
+func TestProbeCommandFormatsAndExitCodes(t *testing.T) {
+	cfg, getenv := probeSetup(t)
+	code, out, errs := runCLI(t, "", getenv, "probe", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "Verdict : PS 4.1 ATTEINT") || strings.Contains(out, cliPassword) || strings.Contains(errs, cliPassword) {
+		t.Errorf("text: code %d\n%s\nstderr %s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "", getenv, "probe", "--config", cfg, "--lang", "en")
+	if code != exitOK || !strings.Contains(out, "Verdict: PS 4.1 MET") {
+		t.Errorf("text en: code %d\n%s", code, out)
+	}
+	code, out, errs = runCLI(t, "", getenv, "probe", "-c", cfg, "--format", "json")
+	var res probe.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != exitOK || !res.Met || res.Schema != probe.SchemaVersion || errs != "" {
+		t.Errorf("json: code %d err %v met %v stderr %q", code, err, res.Met, errs)
+	}
+	code, out, _ = runCLI(t, "", getenv, "probe", "-c", cfg, "--format", "junit")
+	var ju check.JUnitSuites
+	if err := xml.Unmarshal([]byte(out), &ju); err != nil || code != exitOK || ju.Failures != 0 || ju.Tests < 10 {
+		t.Errorf("junit: code %d err %v %+v", code, err, ju)
+	}
+}
+
+func TestProbeCommandNotMet(t *testing.T) {
+	cfg, getenv := probeSetup(t, "rcpt=550")
+	code, out, _ := runCLI(t, "", getenv, "probe", "--config", cfg, "--format", "junit")
+	if code != exitFailed || !strings.Contains(out, "SMTP-SUB-002") || !strings.Contains(out, "<failure") {
+		t.Errorf("code %d\n%s", code, out)
+	}
+}
+
+// TestProbeCommandConfigErrors: exit 2 with a message naming the key.
+func TestProbeCommandConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("smtp: {host: h, tls: none}\nimap: {host: h}\nfoo: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := probeSetup(t)
+	for _, tc := range []struct {
+		args   []string
+		getenv func(string) string
+		want   string
+	}{
+		{[]string{"probe"}, nil, "--config is required"},
+		{[]string{"probe", "-c", filepath.Join(dir, "missing.yaml")}, nil, "missing.yaml"},
+		{[]string{"probe", "-c", bad}, nil, "bad.yaml:3: foo: unknown key"},
+		{[]string{"probe", "-c", cfg}, nil, "auth.password_env: environment variable CLI_PW is not set"},
+		{[]string{"probe", "-c", cfg, "--format", "xml"}, nil, "--format"},
+		{[]string{"probe", "-c", cfg, "--lang", "de"}, nil, "language"},
+	} {
+		code, out, errs := runCLI(t, "", tc.getenv, tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || out != "" {
+			t.Errorf("%v: code %d stderr %q stdout %q", tc.args, code, errs, out)
+		}
+	}
+}
+
+// TestInitTemplateLoads: the written template parses and validates once
+// its password variable is set, and probe accepts it up to the network.
+func TestInitTemplateLoads(t *testing.T) {
+	code, out, _ := runCLI(t, "", nil, "init")
+	if code != exitOK {
+		t.Fatalf("code %d", code)
+	}
+	path := filepath.Join(t.TempDir(), "probe.yaml")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := probe.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(func(k string) string { return map[string]string{"MSSCPROBE_PASSWORD": "x"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+}
