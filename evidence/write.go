@@ -88,7 +88,7 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 
 	ins := productionINS(res.Document)
 	withhold := len(ins) > 0 && !opts.IncludePersonalData
-	files, err := dataFiles(res, withhold, ins)
+	files, err := dataFiles(res, lang, withhold, ins)
 	if err != nil {
 		return err
 	}
@@ -148,13 +148,13 @@ const (
 )
 
 // dataFiles renders everything but results.json and report.pdf.
-func dataFiles(res *probe.Result, withhold bool, ins []string) ([]file, error) {
-	var files []file
-	junit, err := junitOf(res)
-	if err != nil {
-		return nil, err
+func dataFiles(res *probe.Result, lang check.Lang, withhold bool, ins []string) ([]file, error) {
+	var junit bytes.Buffer
+	if err := res.JUnit(lang).Write(&junit); err != nil {
+		return nil, fmt.Errorf("evidence: %s: %w", nameJUnit, err)
 	}
-	files = append(files, file{nameJUnit, junit})
+	files := []file{{nameJUnit, junit.Bytes()}}
+	var err error
 	for _, t := range []struct {
 		name string
 		data []byte
@@ -256,34 +256,4 @@ func verdictText(met bool) check.Text {
 		return check.Text{FR: "PS 4.1 atteint", EN: "PS 4.1 met"}
 	}
 	return check.Text{FR: "PS 4.1 non atteint", EN: "PS 4.1 not met"}
-}
-
-// junitOf renders the run as JUnit: one suite per step, one case per check.
-func junitOf(res *probe.Result) ([]byte, error) {
-	s := &check.JUnitSuites{Name: "msscprobe PS 4.1"}
-	for _, st := range res.Steps {
-		su := check.JUnitSuite{Name: st.ID, Timestamp: st.Started.UTC().Format(time.RFC3339)}
-		for i, c := range st.Checks {
-			jc := check.JUnitCase{ClassName: st.ID, Name: c.ID}
-			if i == 0 {
-				jc.Time = st.Duration.Seconds()
-			}
-			msg := c.Message.In(check.FR)
-			switch c.Status {
-			case probe.Fail:
-				jc.Failure = &check.JUnitMessage{Message: msg, Type: c.ID, Body: c.Message.EN}
-			case probe.Skip:
-				jc.Skipped = &check.JUnitMessage{Message: msg}
-			default:
-				jc.SystemOut = string(c.Status) + ": " + msg
-			}
-			su.Cases = append(su.Cases, jc)
-		}
-		s.Suites = append(s.Suites, su)
-	}
-	var b bytes.Buffer
-	if err := s.Write(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
