@@ -334,32 +334,32 @@ func verdictReason(p *probe.Result, lang check.Lang) string {
 	return ""
 }
 
-func statusLabel(s probe.Status, lang check.Lang) string {
-	t := map[probe.Status]check.Text{
-		probe.Pass: {FR: "réussi", EN: "passed"},
-		probe.Fail: {FR: "échec", EN: "failed"},
-		probe.Warn: {FR: "avertissement", EN: "warning"},
-		probe.Skip: {FR: "non exécuté", EN: "skipped"},
-	}[s]
-	if t.FR == "" {
-		return string(s)
-	}
-	return t.In(lang)
+var statusLabels = map[probe.Status]check.Text{
+	probe.Pass: {FR: "réussi", EN: "passed"},
+	probe.Fail: {FR: "échec", EN: "failed"},
+	probe.Warn: {FR: "avertissement", EN: "warning"},
+	probe.Skip: {FR: "non exécuté", EN: "skipped"},
 }
 
-func cdaStatusLabel(s cda.Status, lang check.Lang) string {
-	t := map[cda.Status]check.Text{
-		cda.StatusInvalid:       {FR: "CDA invalide", EN: "invalid CDA"},
-		cda.StatusNoINS:         {FR: "pas d'INS", EN: "no INS"},
-		cda.StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
-		cda.StatusQualifiedTest: {FR: "INS qualifié (identité de test)", EN: "qualified INS (test identity)"},
-		cda.StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
-	}[s]
-	if t.FR == "" {
-		return string(s)
-	}
-	return t.In(lang)
+var cdaStatusLabels = map[cda.Status]check.Text{
+	cda.StatusInvalid:       {FR: "CDA invalide", EN: "invalid CDA"},
+	cda.StatusNoINS:         {FR: "pas d'INS", EN: "no INS"},
+	cda.StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
+	cda.StatusQualifiedTest: {FR: "INS qualifié (identité de test)", EN: "qualified INS (test identity)"},
+	cda.StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
 }
+
+// label words a status for people, or shows it raw when unknown.
+func label[S ~string](labels map[S]check.Text, s S, lang check.Lang) string {
+	if t, ok := labels[s]; ok {
+		return t.In(lang)
+	}
+	return string(s)
+}
+
+func statusLabel(s probe.Status, lang check.Lang) string { return label(statusLabels, s, lang) }
+
+func cdaStatusLabel(s cda.Status, lang check.Lang) string { return label(cdaStatusLabels, s, lang) }
 
 func endpointLine(e probe.Endpoint, proto string) string {
 	if e.Host == "" {
