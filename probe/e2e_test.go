@@ -41,7 +41,7 @@ type testEnv struct {
 	yaml map[string]string // top-level YAML blocks, overridable per test
 }
 
-func startMock(t *testing.T, mc mocks.Config) *testEnv {
+func startMock(t testing.TB, mc mocks.Config) *testEnv {
 	t.Helper()
 	if mc.Accounts == nil {
 		mc.Accounts = []mocks.Account{{Address: testAccount, Password: testPassword, Token: testToken, ClientCert: true}}
@@ -75,7 +75,7 @@ func server(addr, mode string) string {
 }
 
 // config writes probe.yaml and loads it.
-func (te *testEnv) config(t *testing.T) Config {
+func (te *testEnv) config(t testing.TB) Config {
 	t.Helper()
 	var b strings.Builder
 	for _, k := range []string{"establishment", "smtp", "imap", "auth", "trust", "target", "attach", "message", "reply", "timeouts"} {

@@ -94,6 +94,9 @@ type Result struct {
 	Token     string `json:"token"`
 	MessageID string `json:"message_id,omitempty"`
 	QueueID   string `json:"queue_id,omitempty"`
+	// Sent is when the server accepted the message (end of DATA), zero
+	// when it was not.
+	Sent time.Time `json:"sent,omitzero"`
 	// ReplyLatency is from the end of DATA to the reply being seen, zero when
 	// no reply came.
 	ReplyLatency time.Duration `json:"reply_latency_ns,omitempty"`

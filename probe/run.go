@@ -134,7 +134,7 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 	sentOK := r.stepIf(ctx, msgOK && smtpOK, StepSubmit, []string{"transcripts/smtp.log", "messages/sent.eml"}, func(s *stepRec) {
 		sent, _ = smtpSubmit(ctx, s, smtpS, r.cfg.Establishment.Address, r.cfg.Target, r.res.Token, msg.raw, r.timeout())
 		if sent != nil {
-			r.res.QueueID = sent.queue
+			r.res.QueueID, r.res.Sent = sent.queue, sent.at
 		}
 	})
 	smtpS.close()
