@@ -444,3 +444,54 @@ func replyAsCitizen(t *testing.T, te *testEnv, cfg Config) {
 		t.Errorf("citizen reply: %+v", s.step.Checks)
 	}
 }
+
+// TestAttachCDAEndToEnd: a CDA travels as IHE_XDM.ZIP with the MSSanté
+// headers, and the result carries the document's check.
+func TestAttachCDAEndToEnd(t *testing.T) {
+	te := startMock(t, mocks.Config{})
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "cda", "qualified-test.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(te.dir, "doc.xml"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	te.yaml["attach"] = "doc.xml"
+	te.yaml["message"] = "{nil: REF-42, mdn: true}"
+	res := te.run(t, context.Background())
+	if !res.Met || res.Document == nil || res.Attachment == nil || res.Attachment.Name != "doc.xml" {
+		t.Fatalf("met %v document %v attachment %v\n%s", res.Met, res.Document != nil, res.Attachment, dump(res))
+	}
+	sent := string(res.Messages[0].Raw)
+	for _, want := range []string{"X-Mss-Ins: O", "X-Mss-Codecda: ", "X-Mss-Nil: REF-42", "Disposition-Notification-To:", "IHE_XDM.ZIP", "XDM/1.0/DDM+"} {
+		if !strings.Contains(sent, want) {
+			t.Errorf("sent message lacks %q", want)
+		}
+	}
+	// The mock answers NOTIFY=SUCCESS with a "delivered" DSN before the
+	// auto-reply: it is recognised and listed.
+	if c, _ := checkStatus(res, RuleReports); c.Status != Pass || !strings.Contains(c.Message.EN, "DSN delivered") {
+		t.Errorf("%s %s %q", RuleReports, c.Status, c.Message.EN)
+	}
+}
+
+// TestCertificateExpiryWarning: under 30 days left is a warning, and the
+// verdict stands.
+func TestCertificateExpiryWarning(t *testing.T) {
+	te := startMock(t, mocks.Config{})
+	first := te.run(t, context.Background())
+	leaf, err := x509.ParseCertificate(first.SMTP.PeerChain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := te.config(t)
+	res, err := Run(context.Background(), cfg, Options{Getenv: func(k string) string { return te.env[k] },
+		Now: func() time.Time { return leaf.NotAfter.Add(-10 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := checkStatus(res, RuleSMTPExpiry)
+	if c.Status != Warn || !strings.Contains(c.Message.EN, "renew it") || !res.Met {
+		t.Errorf("%s %q met %v", c.Status, c.Message.EN, res.Met)
+	}
+}
