@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// syncBuffer is a goroutine-safe stdout for a running command.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serveMock runs "mock serve" until the returned stop is called; it waits
+// for "ready".
+func serveMock(t *testing.T, args ...string) (out *syncBuffer, stop func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &syncBuffer{}
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"mock", "serve"}, args...), &env{stdin: strings.NewReader(""), stdout: out, stderr: errb, getenv: func(string) string { return "" }})
+	}()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(out.String(), "\nready\n") {
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("mock serve exited %d before ready:\n%s\n%s", code, out, errb)
+		case <-deadline:
+			cancel()
+			t.Fatalf("mock serve not ready:\n%s", out)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stopped := false
+	stop = func() (int, string) {
+		if stopped {
+			return 0, ""
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code, errb.String()
+		case <-time.After(20 * time.Second):
+			t.Fatal("mock serve did not stop")
+		}
+		return 0, ""
+	}
+	t.Cleanup(func() { stop() })
+	return out, stop
+}
+
+func listenAddr(out, name string) string {
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && f[0] == "listen" && f[1] == name {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+func TestMockServeDefaultAccount(t *testing.T) {
+	dir := t.TempDir()
+	ca, pwFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "pw")
+	out, stop := serveMock(t, "--ca-out", ca, "--password-out", pwFile, "--listen-imaps", "off", "--fault", "greylist=1")
+	for _, want := range []string{"listen smtp ", "listen smtps ", "listen imap ", "account medecin@hopital.test.mssante.fr (generated password in " + pwFile,
+		"auto-reply reponse.automatique-test@patient.mssante.fr", "fault greylist=1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "listen imaps") {
+		t.Error("imaps listed although off")
+	}
+	st, err := os.Stat(pwFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("password file: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(pwFile)
+	password := strings.TrimSpace(string(b))
+	if password == "" || strings.Contains(out.String(), password) {
+		t.Fatal("generated password missing from its file, or printed")
+	}
+	// Submit with the printed CA and the generated password.
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := net.DialTimeout("tcp", listenAddr(out.String(), "smtp"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClientStartTLS(conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.CommandTimeout = 10 * time.Second
+	if err := c.Hello("t.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "medecin@hopital.test.mssante.fr", password)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("medecin@hopital.test.mssante.fr", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("reponse.automatique-test@patient.mssante.fr", nil); err == nil || !strings.Contains(err.Error(), "451") {
+		t.Errorf("greylist fault from the command line: %v", err)
+	}
+	c.Close()
+	code, errs := stop()
+	if code != 0 || !strings.Contains(out.String(), "stopped") {
+		t.Errorf("stop: code %d, stderr %q, out %q", code, errs, out)
+	}
+}
+
+func TestMockServeAccountsFileAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "accounts")
+	os.WriteFile(accounts, []byte("# test accounts\ndr@clinique.test.mssante.fr Secret-Pass-1 token=tok-XYZ\napp@clinique.test.mssante.fr - client-cert\n"), 0o600)
+	cfg := filepath.Join(dir, "mock.yaml")
+	os.WriteFile(cfg, []byte("establishment_domains: [clinique.test.mssante.fr]\naccounts: "+accounts+"\nfaults: [no-reply]\nnil_mode: refuse\nstore: "+filepath.Join(dir, "store")+"\n"), 0o600)
+	out, _ := serveMock(t, "--config", cfg, "--fault", "rcpt=550@0.5")
+	s := out.String()
+	for _, want := range []string{"account dr@clinique.test.mssante.fr (password from accounts file, XOAUTH2 token)",
+		"account app@clinique.test.mssante.fr (client certificate)", "fault no-reply", "fault rcpt=550@0.5", "store "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "Secret-Pass-1") || strings.Contains(s, "tok-XYZ") {
+		t.Errorf("a secret from the accounts file was printed:\n%s", s)
+	}
+}
+
+func TestMockServeBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badAccounts := filepath.Join(dir, "a")
+	os.WriteFile(badAccounts, []byte("lonely@x.fr\n"), 0o600)
+	badYAML := filepath.Join(dir, "c.yaml")
+	os.WriteFile(badYAML, []byte("listen_smpt: 1\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fault", "explode"}, "unknown fault"},
+		{[]string{"--auto-reply-delay", "soon"}, "--auto-reply-delay"},
+		{[]string{"--accounts", filepath.Join(dir, "missing")}, "accounts file"},
+		{[]string{"--accounts", badAccounts}, "line 1"},
+		{[]string{"--config", badYAML}, "listen_smpt"},
+		{[]string{"--nil-mode", "maybe"}, "NIL mode"},
+		{[]string{"--listen-smtp", "127.0.0.1:99999"}, "listen smtp"},
+	} {
+		code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: code %d, stderr %q, want %q", tc.args, code, errs, tc.want)
+		}
+	}
+}
