@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/msscprobe/msscprobe/check"
@@ -311,5 +312,18 @@ func TestCheckStdinAndErrors(t *testing.T) {
 	cancel()
 	if _, err := Check(ctx, []string{fixtures}, Options{}, nil); err == nil {
 		t.Error("cancelled context: no error")
+	}
+}
+
+// TestRulesDocumented keeps docs/cda.md in step with the catalog.
+func TestRulesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/cda.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules.Rules() {
+		if !strings.Contains(string(doc), "| "+r.ID+" | "+string(r.Severity)+" |") {
+			t.Errorf("docs/cda.md does not list %s as %s", r.ID, r.Severity)
+		}
 	}
 }
