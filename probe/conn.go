@@ -55,7 +55,10 @@ func bounded(ctx context.Context, d time.Duration, c io.Closer, fn func() error)
 	defer cancel()
 	stop := context.AfterFunc(sctx, func() { c.Close() })
 	err := fn()
-	if !stop() {
+	var ne net.Error
+	if !stop() || (errors.As(err, &ne) && ne.Timeout()) {
+		// Closed by us, or the library's own read deadline (go-smtp
+		// CommandTimeout, set to the same value) fired first.
 		return &errStep{timeout: d, interrupted: ctx.Err() != nil}
 	}
 	return err

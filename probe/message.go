@@ -165,19 +165,10 @@ func buildMessage(cfg Config, token string, now time.Time, att *attachmentPlan) 
 	}
 
 	var buf bytes.Buffer
-	var ih mail.InlineHeader
-	ih.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	body := messageBody(cfg, token)
+	body := []byte(messageBody(cfg, token))
 	if att == nil {
 		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-		w, err := mail.CreateSingleInlineWriter(&buf, h)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := io.WriteString(w, body); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
+		if err := writePart(mail.CreateSingleInlineWriter(&buf, h))(body); err != nil {
 			return nil, err
 		}
 	} else {
@@ -185,27 +176,15 @@ func buildMessage(cfg Config, token string, now time.Time, att *attachmentPlan) 
 		if err != nil {
 			return nil, err
 		}
-		tw, err := mw.CreateSingleInline(ih)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := io.WriteString(tw, body); err != nil {
-			return nil, err
-		}
-		if err := tw.Close(); err != nil {
+		var ih mail.InlineHeader
+		ih.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+		if err := writePart(mw.CreateSingleInline(ih))(body); err != nil {
 			return nil, err
 		}
 		var ah mail.AttachmentHeader
 		ah.SetContentType("application/zip", nil)
 		ah.SetFilename(XDMName)
-		aw, err := mw.CreateAttachment(ah)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := aw.Write(att.zip); err != nil {
-			return nil, err
-		}
-		if err := aw.Close(); err != nil {
+		if err := writePart(mw.CreateAttachment(ah))(att.zip); err != nil {
 			return nil, err
 		}
 		if err := mw.Close(); err != nil {
@@ -214,6 +193,20 @@ func buildMessage(cfg Config, token string, now time.Time, att *attachmentPlan) 
 	}
 	out.raw = buf.Bytes()
 	return out, nil
+}
+
+// writePart returns a function writing data to a just-created part and
+// closing it, carrying the creation error.
+func writePart(w io.WriteCloser, err error) func([]byte) error {
+	return func(data []byte) error {
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		return w.Close()
+	}
 }
 
 func messageBody(cfg Config, token string) string {

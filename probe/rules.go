@@ -1,6 +1,11 @@
 package probe
 
-import "github.com/msscprobe/msscprobe/check"
+import (
+	"slices"
+	"strings"
+
+	"github.com/msscprobe/msscprobe/check"
+)
 
 // Source references cited by the rules (research mssante.md, tools.md).
 const (
@@ -64,79 +69,78 @@ const (
 )
 
 // Rules is the catalog of every check the probe makes.
-var Rules = check.NewCatalog(
-	rule(RuleMessage, check.Error, srcNIL,
-		"Message de test construit (From, To, Date, Message-ID, jeton dans l'objet, X-MSS-NIL)",
-		"Test message built (From, To, Date, Message-ID, token in subject, X-MSS-NIL)"),
-	rule(RuleAttachment, check.Error, srcXDM,
-		"Pièce jointe IHE_XDM.ZIP conforme (INDEX.HTM, README.TXT, METADATA.XML, CDA)",
-		"IHE_XDM.ZIP attachment is well formed (INDEX.HTM, README.TXT, METADATA.XML, CDA)"),
-	rule(RuleINS, check.Warning, srcXDM,
-		"Le document joint porte un INS qualifié (X-MSS-INS: O)",
-		"The attached document carries a qualified INS (X-MSS-INS: O)"),
+var Rules = check.NewCatalog(slices.Concat(
+	connectionRules("SMTP", smtpRules, RuleSMTPAuthMech, RuleSMTPAuth),
+	connectionRules("IMAP", imapRules, RuleIMAPAuthMech, RuleIMAPAuth),
+	[]check.Rule{
+		rule(RuleMessage, check.Error, srcNIL,
+			"Message de test construit (From, To, Date, Message-ID, jeton dans l'objet, X-MSS-NIL)",
+			"Test message built (From, To, Date, Message-ID, token in subject, X-MSS-NIL)"),
+		rule(RuleAttachment, check.Error, srcXDM,
+			"Pièce jointe IHE_XDM.ZIP conforme (INDEX.HTM, README.TXT, METADATA.XML, CDA)",
+			"IHE_XDM.ZIP attachment is well formed (INDEX.HTM, README.TXT, METADATA.XML, CDA)"),
+		rule(RuleINS, check.Warning, srcXDM,
+			"Le document joint porte un INS qualifié (X-MSS-INS: O)",
+			"The attached document carries a qualified INS (X-MSS-INS: O)"),
 
-	rule(RuleSMTPDNS, check.Error, srcOwn, "Le nom du serveur SMTP se résout", "The SMTP host name resolves"),
-	rule(RuleSMTPTCP, check.Error, srcOwn, "Connexion TCP au serveur SMTP", "TCP connection to the SMTP server"),
-	rule(RuleSMTPStartTLS, check.Error, srcStartTLS,
-		"TLS établi avant toute autre commande SMTP (STARTTLS proposé ou TLS implicite)",
-		"TLS established before any other SMTP command (STARTTLS offered, or implicit TLS)"),
-	rule(RuleSMTPTLSVersion, check.Error, srcRef2TLS, "SMTP : TLS 1.2 ou plus", "SMTP: TLS 1.2 or later"),
-	rule(RuleSMTPChain, check.Error, srcRef2TLS,
-		"SMTP : certificat valide pour le nom du serveur et les autorités de confiance",
-		"SMTP: certificate valid for the server name and the trusted roots"),
-	rule(RuleSMTPExpiry, check.Warning, srcRef2TLS,
-		"SMTP : certificat valable encore au moins 30 jours", "SMTP: certificate valid for at least 30 more days"),
-	rule(RuleSMTPCleartext, check.Warning, srcStartTLS,
-		"Le serveur SMTP refuse MAIL FROM avant STARTTLS", "The SMTP server refuses MAIL FROM before STARTTLS"),
-	rule(RuleSMTPAuthMech, check.Error, srcAuth,
-		"Le serveur SMTP propose le mécanisme d'authentification configuré",
-		"The SMTP server offers the configured authentication mechanism"),
-	rule(RuleSMTPAuth, check.Error, srcAuth, "Authentification SMTP acceptée", "SMTP authentication accepted"),
-	rule(RuleSMTPMail, check.Error, srcSubmit, "MAIL FROM accepté", "MAIL FROM accepted"),
-	rule(RuleSMTPRcpt, check.Error, srcSubmit, "RCPT TO (adresse citoyenne) accepté", "RCPT TO (citizen address) accepted"),
-	rule(RuleSMTPData, check.Error, srcSubmit, "Message accepté (DATA), identifiant de file relevé",
-		"Message accepted (DATA), queue id recorded"),
-	rule(RuleSMTPDSN, check.Info, srcDSN, "Accusé de réception (DSN NOTIFY) demandé", "Delivery receipt (DSN NOTIFY) requested"),
+		rule(RuleSMTPCleartext, check.Warning, srcStartTLS,
+			"Le serveur SMTP refuse MAIL FROM avant STARTTLS", "The SMTP server refuses MAIL FROM before STARTTLS"),
+		rule(RuleSMTPMail, check.Error, srcSubmit, "MAIL FROM accepté", "MAIL FROM accepted"),
+		rule(RuleSMTPRcpt, check.Error, srcSubmit, "RCPT TO (adresse citoyenne) accepté", "RCPT TO (citizen address) accepted"),
+		rule(RuleSMTPData, check.Error, srcSubmit, "Message accepté (DATA), identifiant de file relevé",
+			"Message accepted (DATA), queue id recorded"),
+		rule(RuleSMTPDSN, check.Info, srcDSN, "Accusé de réception (DSN NOTIFY) demandé", "Delivery receipt (DSN NOTIFY) requested"),
 
-	rule(RuleIMAPDNS, check.Error, srcOwn, "Le nom du serveur IMAP se résout", "The IMAP host name resolves"),
-	rule(RuleIMAPTCP, check.Error, srcOwn, "Connexion TCP au serveur IMAP", "TCP connection to the IMAP server"),
-	rule(RuleIMAPStartTLS, check.Error, srcStartTLS,
-		"TLS établi avant toute autre commande IMAP (STARTTLS proposé ou TLS implicite)",
-		"TLS established before any other IMAP command (STARTTLS offered, or implicit TLS)"),
-	rule(RuleIMAPTLSVersion, check.Error, srcRef2TLS, "IMAP : TLS 1.2 ou plus", "IMAP: TLS 1.2 or later"),
-	rule(RuleIMAPChain, check.Error, srcRef2TLS,
-		"IMAP : certificat valide pour le nom du serveur et les autorités de confiance",
-		"IMAP: certificate valid for the server name and the trusted roots"),
-	rule(RuleIMAPExpiry, check.Warning, srcRef2TLS,
-		"IMAP : certificat valable encore au moins 30 jours", "IMAP: certificate valid for at least 30 more days"),
-	rule(RuleIMAPAuthMech, check.Error, srcAuth,
-		"Le serveur IMAP propose le mécanisme d'authentification configuré",
-		"The IMAP server offers the configured authentication mechanism"),
-	rule(RuleIMAPAuth, check.Error, srcAuth, "Authentification IMAP acceptée", "IMAP authentication accepted"),
-	rule(RuleIMAPInbox, check.Error, srcIMAP, "Boîte INBOX ouverte", "INBOX selected"),
-	rule(RuleIMAPIdle, check.Warning, srcIMAP,
-		"Le serveur IMAP propose IDLE (sinon la réponse est cherchée par interrogation périodique)",
-		"The IMAP server offers IDLE (otherwise the reply is polled for)"),
+		rule(RuleIMAPInbox, check.Error, srcIMAP, "Boîte INBOX ouverte", "INBOX selected"),
+		rule(RuleIMAPIdle, check.Warning, srcIMAP,
+			"Le serveur IMAP propose IDLE (sinon la réponse est cherchée par interrogation périodique)",
+			"The IMAP server offers IDLE (otherwise the reply is polled for)"),
 
-	rule(RuleReply, check.Error, srcPS41, "Réponse reçue dans le délai", "Reply received in time"),
-	rule(RuleCorrelation, check.Warning, srcCorrelate,
-		"Réponse liée au message envoyé par In-Reply-To/References",
-		"Reply linked to the sent message by In-Reply-To/References"),
-	rule(RuleReplyDomain, check.Error, srcTrustSpace,
-		"Réponse venant du domaine de l'adresse citoyenne", "Reply comes from the citizen address's domain"),
-	rule(RuleNoBounce, check.Error, srcDSN,
-		"Aucun avis de non-remise (DSN d'échec, « Undelivered Mail »)", "No non-delivery report (failed DSN, \"Undelivered Mail\")"),
-	rule(RuleReports, check.Info, srcDSN, "Accusés reçus (DSN, MDN)", "Acknowledgements received (DSN, MDN)"),
+		rule(RuleReply, check.Error, srcPS41, "Réponse reçue dans le délai", "Reply received in time"),
+		rule(RuleCorrelation, check.Warning, srcCorrelate,
+			"Réponse liée au message envoyé par In-Reply-To/References",
+			"Reply linked to the sent message by In-Reply-To/References"),
+		rule(RuleReplyDomain, check.Error, srcTrustSpace,
+			"Réponse venant du domaine de l'adresse citoyenne", "Reply comes from the citizen address's domain"),
+		rule(RuleNoBounce, check.Error, srcDSN,
+			"Aucun avis de non-remise (DSN d'échec, « Undelivered Mail »)", "No non-delivery report (failed DSN, \"Undelivered Mail\")"),
+		rule(RuleReports, check.Info, srcDSN, "Accusés reçus (DSN, MDN)", "Acknowledgements received (DSN, MDN)"),
 
-	rule(RuleCitizenReceived, check.Error, srcPS41,
-		"Le message de test est arrivé dans la boîte citoyenne", "The test message reached the citizen mailbox"),
-	rule(RuleCitizenReplied, check.Error, srcPS41,
-		"Réponse envoyée depuis la boîte citoyenne", "Reply sent from the citizen mailbox"),
+		rule(RuleCitizenReceived, check.Error, srcPS41,
+			"Le message de test est arrivé dans la boîte citoyenne", "The test message reached the citizen mailbox"),
+		rule(RuleCitizenReplied, check.Error, srcPS41,
+			"Réponse envoyée depuis la boîte citoyenne", "Reply sent from the citizen mailbox"),
 
-	rule(RuleNotRun, check.Info, srcOwn, "Étape non exécutée", "Step not run"),
-	rule(RuleVerdict, check.Error, srcPS41,
-		"PS 4.1 : envoi accepté et réponse corrélée reçue", "PS 4.1: message accepted and correlated reply received"),
-)
+		rule(RuleNotRun, check.Info, srcOwn, "Étape non exécutée", "Step not run"),
+		rule(RuleVerdict, check.Error, srcPS41,
+			"PS 4.1 : envoi accepté et réponse corrélée reçue", "PS 4.1: message accepted and correlated reply received"),
+	},
+)...)
+
+// connectionRules declares the connection and login checks, the same for
+// SMTP and IMAP.
+func connectionRules(p string, r protoRules, authMech, auth string) []check.Rule {
+	f := func(sev check.Severity, id, src, fr, en string) check.Rule {
+		return rule(id, sev, src, strings.ReplaceAll(fr, "%s", p), strings.ReplaceAll(en, "%s", p))
+	}
+	return []check.Rule{
+		f(check.Error, r.dns, srcOwn, "Le nom du serveur %s se résout", "The %s host name resolves"),
+		f(check.Error, r.tcp, srcOwn, "Connexion TCP et accueil du serveur %s", "TCP connection and %s server greeting"),
+		f(check.Error, r.startTLS, srcStartTLS,
+			"TLS établi avant toute autre commande %s (STARTTLS proposé ou TLS implicite)",
+			"TLS established before any other %s command (STARTTLS offered, or implicit TLS)"),
+		f(check.Error, r.version, srcRef2TLS, "%s : TLS 1.2 ou plus", "%s: TLS 1.2 or later"),
+		f(check.Error, r.chain, srcRef2TLS,
+			"%s : certificat valide pour le nom du serveur et les autorités de confiance",
+			"%s: certificate valid for the server name and the trusted roots"),
+		f(check.Warning, r.exp, srcRef2TLS,
+			"%s : certificat valable encore au moins 30 jours", "%s: certificate valid for at least 30 more days"),
+		f(check.Error, authMech, srcAuth,
+			"Le serveur %s propose le mécanisme d'authentification configuré",
+			"The %s server offers the configured authentication mechanism"),
+		f(check.Error, auth, srcAuth, "Authentification %s acceptée", "%s authentication accepted"),
+	}
+}
 
 func rule(id string, sev check.Severity, src, fr, en string) check.Rule {
 	return check.Rule{ID: id, Severity: sev, Title: check.Text{FR: fr, EN: en}, Source: src}
