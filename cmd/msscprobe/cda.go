@@ -152,16 +152,17 @@ func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
 // summaryLine gives the counts per status and the share of documents with a
 // qualified INS (the DS 4.1 numerator over denominator).
 func summaryLine(s cda.Summary, l check.Lang) string {
+	sep := map[check.Lang]string{check.FR: " : ", check.EN: ": "}[l]
 	var parts []string
 	for i := len(cda.Statuses) - 1; i >= 0; i-- {
 		st := cda.Statuses[i]
-		parts = append(parts, fmt.Sprintf("%d %s", s.ByStatus[st], statusLabel[st].In(l)))
+		parts = append(parts, fmt.Sprintf("%s%s%d", statusLabel[st].In(l), sep, s.ByStatus[st]))
 	}
 	pct := fmt.Sprintf("%.1f", 100*s.QualifiedShare)
 	if l == check.EN {
-		return fmt.Sprintf("%d documents: %s; qualified INS share: %s%%", s.Total, strings.Join(parts, ", "), pct)
+		return fmt.Sprintf("%d documents — %s; qualified INS share: %s%%", s.Total, strings.Join(parts, ", "), pct)
 	}
-	return fmt.Sprintf("%d documents : %s ; part avec INS qualifié : %s %%", s.Total, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
+	return fmt.Sprintf("%d documents — %s ; part avec INS qualifié : %s %%", s.Total, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
 }
 
 func writeCDAJSON(w io.Writer, r *cda.Report) error {

@@ -23,13 +23,13 @@ func TestCDACheckExitCodes(t *testing.T) {
 		out  string
 	}{
 		{[]string{"cda", "check", fx("qualified.xml")}, exitOK, "INS qualifié"},
-		{[]string{"cda", "check", fx("qualified-test.xml")}, exitOK, "1 INS qualifié (test)"},
+		{[]string{"cda", "check", fx("qualified-test.xml")}, exitOK, "INS qualifié (test) : 1"},
 		{[]string{"cda", "check", "--production", fx("qualified-test.xml")}, exitFailed, "INS-011"},
 		{[]string{"cda", "check", "--production", fx("qualified.xml"), fx("qualified-nia.xml")}, exitOK, "part avec INS qualifié : 100,0 %"},
 		{[]string{"cda", "check", fx("two-names.xml")}, exitFailed, "HDR-002"},
 		{[]string{"cda", "check", fx("no-ins.xml")}, exitFailed, "sans INS"},
 		{[]string{"cda", "check", "--lang", "en", fx("bad-key.xml")}, exitFailed, "INS not qualified"},
-		{[]string{"cda", "check", "--lang", "en", "--jobs", "1", fx("qualified.xml"), fx("xxe.xml")}, exitFailed, "2 documents: 1 qualified INS, 0 qualified INS (test), 0 INS not qualified, 0 no INS, 1 invalid; qualified INS share: 50.0%"},
+		{[]string{"cda", "check", "--lang", "en", "--jobs", "1", fx("qualified.xml"), fx("xxe.xml")}, exitFailed, "2 documents — qualified INS: 1, qualified INS (test): 0, INS not qualified: 0, no INS: 0, invalid: 1; qualified INS share: 50.0%"},
 		{[]string{"cda", "check", "--max-size", "4KiB", fx("oversize.xml")}, exitFailed, "CDA-004"},
 		{[]string{"cda", "check", fx("xdm-ok.zip")}, exitOK, "xdm-ok.zip!IHE_XDM/SUBSET01/DOC0001.XML"},
 	} {
