@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// realmailScript starts, stops and describes the real Postfix + Dovecot
+// instance (docs/realmail.md).
+const realmailScript = "../../testdata/realmail/realmail.sh"
+
+// realMail is a running instance, described by `realmail.sh env`.
+type realMail struct {
+	env map[string]string
+}
+
+// realMailMissing says why the real servers cannot run here, or "".
+func realMailMissing() string {
+	if os.Geteuid() != 0 {
+		return "not running as root"
+	}
+	for _, bin := range []string{"postfix", "dovecot"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if _, err := os.Stat("/usr/sbin/" + bin); err != nil {
+				return bin + " is not installed"
+			}
+		}
+	}
+	return ""
+}
+
+// startRealMail returns the running instance, starting it when needed and
+// then stopping it when the test ends; an instance already running (started
+// by hand with the same REALMAIL_* settings) is reused and left running.
+func startRealMail(t *testing.T) *realMail {
+	t.Helper()
+	if why := realMailMissing(); why != "" {
+		if os.Getenv("MSSCPROBE_REQUIRE_REALMAIL") == "1" {
+			t.Fatalf("MSSCPROBE_REQUIRE_REALMAIL=1 but the real mail servers cannot run: %s", why)
+		}
+		t.Skipf("real mail servers unavailable (%s); as root on Debian, run testdata/realmail/realmail.sh start (installs and starts Postfix and Dovecot on loopback), then rerun", why)
+	}
+	if out, err := realmailRun(t, "status"); err == nil {
+		t.Logf("reusing the running realmail instance:\n%s", out)
+	} else {
+		if out, err := realmailRun(t, "start"); err != nil {
+			t.Fatalf("realmail.sh start: %v\n%s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := realmailRun(t, "stop"); err != nil {
+				t.Errorf("realmail.sh stop: %v\n%s", err, out)
+			}
+		})
+	}
+	out, err := realmailRun(t, "env")
+	if err != nil {
+		t.Fatalf("realmail.sh env: %v\n%s", err, out)
+	}
+	rm := &realMail{env: map[string]string{}}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		// export NAME=VALUE; realmail.sh only allows values that need no quoting.
+		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
+			rm.env[k] = v
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			rm.dumpLogs(t)
+		}
+	})
+	return rm
+}
+
+// realmailRun runs the script with a deadline (a first start installs
+// packages). Daemons it starts must not hold our pipes (research
+// realservers.md gotcha 2); WaitDelay bounds the wait if one ever does.
+func realmailRun(t *testing.T, arg string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", realmailScript, arg)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd.CombinedOutput()
+}
+
+func (rm *realMail) get(t *testing.T, key string) string {
+	t.Helper()
+	v := rm.env[key]
+	if v == "" {
+		t.Fatalf("realmail.sh env does not set %s", key)
+	}
+	return v
+}
+
+func (rm *realMail) port(t *testing.T, key string) int {
+	t.Helper()
+	p, err := strconv.Atoi(rm.get(t, key))
+	if err != nil {
+		t.Fatalf("realmail.sh env: %s: %v", key, err)
+	}
+	return p
+}
+
+// dumpLogs prints the end of the servers' logs, to see why a run failed.
+func (rm *realMail) dumpLogs(t *testing.T) {
+	for _, key := range []string{"REALMAIL_POSTFIX_LOG", "REALMAIL_DOVECOT_LOG"} {
+		data, err := os.ReadFile(rm.env[key])
+		if err != nil {
+			t.Logf("%s: %v", key, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 80 {
+			lines = lines[len(lines)-80:]
+		}
+		t.Logf("last lines of %s:\n%s", rm.env[key], strings.Join(lines, "\n"))
+	}
+}
