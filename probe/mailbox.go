@@ -3,7 +3,6 @@ package probe
 import (
 	"bytes"
 	"context"
-	"io"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -85,14 +84,7 @@ func buildCitizenReply(cfg Config, msg *outgoing) ([]byte, error) {
 	h.SetMsgIDList("References", []string{msg.messageID})
 	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 	var buf bytes.Buffer
-	w, err := mail.CreateSingleInlineWriter(&buf, h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := io.WriteString(w, "Réponse de test (msscprobe, mode mailbox).\n"); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
+	if err := writePart(mail.CreateSingleInlineWriter(&buf, h))([]byte("Réponse de test (msscprobe, mode mailbox).\n")); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
