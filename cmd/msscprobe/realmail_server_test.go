@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -57,7 +58,16 @@ func startRealMail(t *testing.T) *realMail {
 			if out, err := realmailRun(t, "stop"); err != nil {
 				t.Errorf("realmail.sh stop: %v\n%s", err, out)
 			}
+			// Exit status 3: neither server runs any more.
+			var ee *exec.ExitError
+			if out, err := realmailRun(t, "status"); !errors.As(err, &ee) || ee.ExitCode() != 3 {
+				t.Errorf("realmail.sh status after stop: %v, want exit status 3\n%s", err, out)
+			}
 		})
+		// A rerun must find the instance and leave it alone.
+		if out, err := realmailRun(t, "start"); err != nil || !bytes.Contains(out, []byte("already running")) {
+			t.Fatalf("realmail.sh start, second time: %v, want \"already running\"\n%s", err, out)
+		}
 	}
 	out, err := realmailRun(t, "env")
 	if err != nil {
