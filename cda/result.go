@@ -150,3 +150,19 @@ func MSSHeaders(docs []Document) (codeCDA, ins string) {
 	}
 	return strings.Join(codes, ","), ins
 }
+
+var statusLabels = map[Status]check.Text{
+	StatusInvalid:       {FR: "CDA invalide", EN: "invalid CDA"},
+	StatusNoINS:         {FR: "sans INS", EN: "no INS"},
+	StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
+	StatusQualifiedTest: {FR: "INS qualifié (test)", EN: "qualified INS (test)"},
+	StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
+}
+
+// Label words the status for people, in lang; an unknown status is shown raw.
+func (s Status) Label(lang check.Lang) string {
+	if t, ok := statusLabels[s]; ok {
+		return t.In(lang)
+	}
+	return string(s)
+}

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
 
-	"github.com/msscprobe/msscprobe/cda"
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/probe"
 )
@@ -205,7 +204,7 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 	if p.Document != nil {
 		d.heading(d.t("Document CDA joint", "Attached CDA document"))
 		for _, doc := range p.Document.Documents {
-			d.kv(cdaStatusLabel(doc.Status, d.lang), path.Base(doc.Path))
+			d.kv(doc.Status.Label(d.lang), path.Base(doc.Path))
 		}
 		if res.PersonalDataWithheld {
 			d.para(d.t("Le document porte un INS de production : il n'est pas copié dans ce dossier de preuve et l'INS est masqué ; seuls les résultats du contrôle le sont.",
@@ -273,7 +272,7 @@ func details(d *pdfDoc, res *Results) {
 	}
 	if p.Document != nil {
 		for _, doc := range p.Document.Documents {
-			d.heading(fmt.Sprintf("CDA %s – %s", path.Base(doc.Path), cdaStatusLabel(doc.Status, d.lang)))
+			d.heading(fmt.Sprintf("CDA %s – %s", path.Base(doc.Path), doc.Status.Label(d.lang)))
 			if doc.INS != nil {
 				d.kv("INS", fmt.Sprintf("%s (%s, OID %s)", doc.INS.Value, doc.INS.Kind, doc.INS.OID))
 			}
@@ -341,14 +340,6 @@ var statusLabels = map[probe.Status]check.Text{
 	probe.Skip: {FR: "non exécuté", EN: "skipped"},
 }
 
-var cdaStatusLabels = map[cda.Status]check.Text{
-	cda.StatusInvalid:       {FR: "CDA invalide", EN: "invalid CDA"},
-	cda.StatusNoINS:         {FR: "pas d'INS", EN: "no INS"},
-	cda.StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
-	cda.StatusQualifiedTest: {FR: "INS qualifié (identité de test)", EN: "qualified INS (test identity)"},
-	cda.StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
-}
-
 // label words a status for people, or shows it raw when unknown.
 func label[S ~string](labels map[S]check.Text, s S, lang check.Lang) string {
 	if t, ok := labels[s]; ok {
@@ -358,8 +349,6 @@ func label[S ~string](labels map[S]check.Text, s S, lang check.Lang) string {
 }
 
 func statusLabel(s probe.Status, lang check.Lang) string { return label(statusLabels, s, lang) }
-
-func cdaStatusLabel(s cda.Status, lang check.Lang) string { return label(cdaStatusLabels, s, lang) }
 
 func endpointLine(e probe.Endpoint, proto string) string {
 	if e.Host == "" {

@@ -116,19 +116,11 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-var statusLabel = map[cda.Status]check.Text{
-	cda.StatusInvalid:       {FR: "invalide", EN: "invalid"},
-	cda.StatusNoINS:         {FR: "sans INS", EN: "no INS"},
-	cda.StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
-	cda.StatusQualifiedTest: {FR: "INS qualifié (test)", EN: "qualified INS (test)"},
-	cda.StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
-}
-
 func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
 	var b strings.Builder
 	sep := map[check.Lang]string{check.FR: " : ", check.EN: ": "}[l]
 	for _, d := range r.Documents {
-		b.WriteString(d.Path + sep + statusLabel[d.Status].In(l))
+		b.WriteString(d.Path + sep + d.Status.Label(l))
 		if d.INS != nil {
 			fmt.Fprintf(&b, " (INS %s, OID %s)", d.INS.Value, d.INS.OID)
 		}
@@ -156,7 +148,7 @@ func summaryLine(s cda.Summary, l check.Lang) string {
 	var parts []string
 	for i := len(cda.Statuses) - 1; i >= 0; i-- {
 		st := cda.Statuses[i]
-		parts = append(parts, fmt.Sprintf("%s%s%d", statusLabel[st].In(l), sep, s.ByStatus[st]))
+		parts = append(parts, fmt.Sprintf("%s%s%d", st.Label(l), sep, s.ByStatus[st]))
 	}
 	pct := fmt.Sprintf("%.1f", 100*s.QualifiedShare)
 	if l == check.EN {
@@ -185,7 +177,7 @@ func cdaJUnit(r *cda.Report, l check.Lang, production bool) *check.JUnitSuites {
 			fmt.Fprintf(&body, "%s %s [%s] %s\n", f.Severity.Label(l), f.Rule, f.Location, f.Message.In(l))
 		}
 		if !d.Passed(production) {
-			msg := statusLabel[d.Status].In(l)
+			msg := d.Status.Label(l)
 			for _, f := range d.Findings {
 				if f.Severity == check.Error {
 					msg += " — " + f.Rule + " " + f.Message.In(l)

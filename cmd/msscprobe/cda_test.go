@@ -29,7 +29,7 @@ func TestCDACheckExitCodes(t *testing.T) {
 		{[]string{"cda", "check", fx("two-names.xml")}, exitFailed, "HDR-002"},
 		{[]string{"cda", "check", fx("no-ins.xml")}, exitFailed, "sans INS"},
 		{[]string{"cda", "check", "--lang", "en", fx("bad-key.xml")}, exitFailed, "INS not qualified"},
-		{[]string{"cda", "check", "--lang", "en", "--jobs", "1", fx("qualified.xml"), fx("xxe.xml")}, exitFailed, "2 documents — qualified INS: 1, qualified INS (test): 0, INS not qualified: 0, no INS: 0, invalid: 1; qualified INS share: 50.0%"},
+		{[]string{"cda", "check", "--lang", "en", "--jobs", "1", fx("qualified.xml"), fx("xxe.xml")}, exitFailed, "2 documents — qualified INS: 1, qualified INS (test): 0, INS not qualified: 0, no INS: 0, invalid CDA: 1; qualified INS share: 50.0%"},
 		{[]string{"cda", "check", "--max-size", "4KiB", fx("oversize.xml")}, exitFailed, "CDA-004"},
 		{[]string{"cda", "check", fx("xdm-ok.zip")}, exitOK, "xdm-ok.zip!IHE_XDM/SUBSET01/DOC0001.XML"},
 	} {
