@@ -7,8 +7,10 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -48,6 +50,7 @@ func startRealMail(t *testing.T) *realMail {
 		}
 		t.Skipf("real mail servers unavailable (%s); as root on Debian, run testdata/realmail/realmail.sh start (installs and starts Postfix and Dovecot on loopback), then rerun", why)
 	}
+	lockRealMail(t)
 	if out, err := realmailRun(t, "status"); err == nil {
 		t.Logf("reusing the running realmail instance:\n%s", out)
 	} else {
@@ -87,6 +90,26 @@ func startRealMail(t *testing.T) *realMail {
 		}
 	})
 	return rm
+}
+
+// lockRealMail serialises the test runs of this machine (several `go test`
+// may run at once in a shared work tree): one run's cleanup would otherwise
+// stop the servers under another's feet. The lock goes with the process.
+func lockRealMail(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "msscprobe-realmail-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("another test run held %s for 3 minutes", f.Name())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() })
 }
 
 // realmailRun runs the script with a deadline (a first start installs

@@ -62,23 +62,33 @@ func TestRealMailProbe(t *testing.T) {
 				Met   bool `json:"ps41_met"`
 				Steps []struct {
 					Checks []struct {
-						ID     string `json:"id"`
-						Status string `json:"status"`
+						ID      string `json:"id"`
+						Status  string `json:"status"`
+						Message struct {
+							EN string `json:"en"`
+						} `json:"message"`
 					} `json:"checks"`
 				} `json:"steps"`
 			}
-			if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != exitOK || !res.Met {
-				t.Fatalf("probe: exit %d, ps41_met %v, JSON error %v\nstdout:\n%s\nstderr:\n%s", code, res.Met, err, stdout, stderr)
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("probe: exit %d, JSON on stdout: %v\nstdout:\n%s\nstderr:\n%s", code, err, stdout, stderr)
 			}
 			status := map[string]string{}
+			var notPassed strings.Builder
 			for _, st := range res.Steps {
 				for _, c := range st.Checks {
 					status[c.ID] = c.Status
+					if c.Status != "pass" {
+						fmt.Fprintf(&notPassed, "  %-13s %-4s %s\n", c.ID, c.Status, c.Message.EN)
+					}
 				}
+			}
+			if code != exitOK || !res.Met {
+				t.Fatalf("probe: exit %d, ps41_met %v; checks not passed:\n%sstderr:\n%s", code, res.Met, notPassed.String(), stderr)
 			}
 			for _, id := range tc.want {
 				if status[id] != "pass" {
-					t.Errorf("check %s: status %q, want pass\n%s", id, status[id], stdout)
+					t.Errorf("check %s: status %q, want pass; checks not passed:\n%s", id, status[id], notPassed.String())
 				}
 			}
 
