@@ -7,6 +7,7 @@
 #   realmail.sh stop     stop the servers this instance started
 #   realmail.sh status   exit 0 when every service answers, 3 when stopped
 #   realmail.sh env      print shell exports for tests (no secrets: paths)
+#   realmail.sh selftest round trip with swaks and curl in both TLS modes
 #
 # Settings (environment):
 #   REALMAIL_DIR        instance directory        (/tmp/msscprobe-realmail)
@@ -20,11 +21,32 @@
 # sends mail anywhere but to its own two domains.
 set -euo pipefail
 
-readonly HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
 readonly DIR=${REALMAIL_DIR:-/tmp/msscprobe-realmail}
 readonly HOST=${REALMAIL_HOST:-127.0.0.1}
 readonly BASE=${REALMAIL_PORT_BASE:-10000}
 readonly IPV6=${REALMAIL_IPV6:-0}
+
+T0=$(date +%s%N)
+log() { printf 'realmail: [%5d ms] %s\n' $((($(date +%s%N) - T0) / 1000000)) "$*" >&2; }
+die() {
+	printf 'realmail: error: %s\n' "$*" >&2
+	exit 1
+}
+
+validate() {
+	[[ $DIR == /* && $DIR != */ && $DIR =~ ^[A-Za-z0-9/._-]+$ ]] ||
+		die "REALMAIL_DIR=$DIR must be an absolute path of letters, digits and /._-"
+	[[ $HOST =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+		die "REALMAIL_HOST=$HOST must be an IPv4 loopback address (127.x.y.z)"
+	if ! [[ $BASE =~ ^[0-9]+$ ]] || ((BASE < 1024 || BASE > 64000)); then
+		die "REALMAIL_PORT_BASE=$BASE must be a number from 1024 to 64000"
+	fi
+	[[ $IPV6 == 0 || $IPV6 == 1 ]] || die "REALMAIL_IPV6=$IPV6 must be 0 or 1"
+}
+
+validate
 
 readonly SMTP_PORT=$((BASE + 25)) SUBMISSION_PORT=$((BASE + 587)) SUBMISSIONS_PORT=$((BASE + 465))
 readonly IMAP_PORT=$((BASE + 143)) IMAPS_PORT=$((BASE + 993))
@@ -41,23 +63,6 @@ readonly REPLIER_ADDR=146026322000196@$CITIZEN_DOMAIN
 readonly PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve swaks libnet-ssleay-perl openssl curl)
 readonly POSTFIX_MASTER=/usr/lib/postfix/sbin/master DOVECOT=/usr/sbin/dovecot
 readonly WAIT_SECONDS=30
-
-T0=$(date +%s%N)
-log() { printf 'realmail: [%5d ms] %s\n' $((($(date +%s%N) - T0) / 1000000)) "$*" >&2; }
-die() {
-	printf 'realmail: error: %s\n' "$*" >&2
-	exit 1
-}
-
-validate() {
-	[[ $DIR == /* && $DIR != */ && $DIR =~ ^[A-Za-z0-9/._-]+$ ]] ||
-		die "REALMAIL_DIR=$DIR must be an absolute path of letters, digits and /._-"
-	[[ $HOST =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
-		die "REALMAIL_HOST=$HOST must be an IPv4 loopback address (127.x.y.z)"
-	[[ $BASE =~ ^[0-9]+$ ]] && ((BASE >= 1024 && BASE <= 64000)) ||
-		die "REALMAIL_PORT_BASE=$BASE must be a number from 1024 to 64000"
-	[[ $IPV6 == 0 || $IPV6 == 1 ]] || die "REALMAIL_IPV6=$IPV6 must be 0 or 1"
-}
 
 need_root() { ((EUID == 0)) || die "must run as root (installs packages, starts Postfix and Dovecot)"; }
 
@@ -198,7 +203,8 @@ subst() {
 # render TEMPLATE OUT writes a template with its markers substituted. In
 # master.cf.in, the listener section is repeated for each address.
 render() {
-	local tmpl=$1 out=$2 c head section tail addr
+	local tmpl=$1 out=$2 c head section tail addr addrs=("$HOST")
+	((IPV6)) && addrs+=('[::1]')
 	c=$(<"$tmpl")
 	if [[ $c == *'# -- listeners --'* ]]; then
 		head=${c%%'# -- listeners --'*}
@@ -206,7 +212,7 @@ render() {
 		tail=${section#*'# -- end of listeners --'}
 		section=${section%%'# -- end of listeners --'*}
 		c=$head
-		for addr in "$HOST" $(((IPV6)) && echo '[::1]'); do
+		for addr in "${addrs[@]}"; do
 			c+=${section//@ADDR@/$addr}
 		done
 		c+=$tail
@@ -272,6 +278,7 @@ listening() {
 # greets PORT PREFIX succeeds when a plain-text server on HOST:PORT sends a
 # greeting starting with PREFIX within 3 s.
 greets() {
+	# shellcheck disable=SC2016 # the inner script expands its own arguments
 	timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r line <&3 && [[ $line == "$3"* ]]' _ "$HOST" "$1" "$2" 2>/dev/null
 }
 
@@ -434,14 +441,50 @@ REALMAIL_DOVECOT_LOG=$DIR/log/dovecot.log
 EOV
 }
 
-validate
+# imap_search URL QUERY prints the UIDs that an IMAP SEARCH finds in the
+# probe mailbox. The login goes to curl on stdin (-K -), never in argv.
+imap_search() {
+	printf 'user = "%s:%s"\n' "$PROBE_ADDR" "$(<"$DIR/secrets/probe.password")" |
+		curl -sS -K - --max-time 5 --ssl-reqd --cacert "$DIR/tls/ca.pem" "$1/INBOX?${2// /%20}" |
+		tr -d '\r' | sed -n 's/^\* SEARCH *//p'
+}
+
+reply_seen() { [[ -n $(imap_search "$1" "HEADER In-Reply-To $2") ]]; }
+
+# cmd_selftest submits to the auto-responding citizen with swaks (STARTTLS
+# and implicit TLS) and waits, with curl over IMAP (STARTTLS and implicit
+# TLS), for the vacation reply naming the message in In-Reply-To.
+cmd_selftest() {
+	ready || die "not running; run: $0 start"
+	local mode port tls url token
+	for mode in starttls implicit; do
+		case $mode in
+		starttls) port=$SUBMISSION_PORT tls=--tls url=imap://$HOST:$IMAP_PORT ;;
+		implicit) port=$SUBMISSIONS_PORT tls=--tlsc url=imaps://$HOST:$IMAPS_PORT ;;
+		esac
+		token=selftest-$mode-$(date +%s%N)
+		# swaks reads SWAKS_OPT_* from the environment: the password stays
+		# out of argv.
+		SWAKS_OPT_auth_password=$(<"$DIR/secrets/probe.password") \
+			swaks --server "$HOST" --port "$port" "$tls" --tls-verify --tls-ca-path "$DIR/tls/ca.pem" \
+			--auth PLAIN --auth-user "$PROBE_ADDR" --from "$PROBE_ADDR" --to "$CITIZEN_ADDR" \
+			--header "Subject: realmail selftest $token" --header "Message-Id: <$token@$ETAB_DOMAIN>" \
+			--body "msscprobe realmail selftest ($mode)" >"$DIR/log/selftest-$mode.log" 2>&1 ||
+			die "$mode: swaks failed, see $DIR/log/selftest-$mode.log"
+		wait_until 15 "$mode: submitted on port $port, auto-reply (In-Reply-To) read over $url" \
+			reply_seen "$url" "$token" ||
+			die "$mode: no auto-reply naming <$token@$ETAB_DOMAIN> within 15 s; logs in $DIR/log"
+	done
+}
+
 case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 env) cmd_env ;;
+selftest) cmd_selftest ;;
 *)
-	echo "usage: $0 start|stop|status|env" >&2
+	echo "usage: $0 start|stop|status|env|selftest" >&2
 	exit 2
 	;;
 esac
