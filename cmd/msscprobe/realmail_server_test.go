@@ -89,6 +89,11 @@ func startRealMail(t *testing.T) *realMail {
 			rm.dumpLogs(t)
 		}
 	})
+	// Team rule: tests talk only to 127.0.0.1 or ::1 (REALMAIL_HOST=127.0.0.2
+	// is for trying Dovecot's Internet-like behaviour by hand).
+	if h := rm.get(t, "REALMAIL_HOST"); h != "127.0.0.1" {
+		t.Fatalf("REALMAIL_HOST=%s: tests talk only to 127.0.0.1; unset it", h)
+	}
 	return rm
 }
 

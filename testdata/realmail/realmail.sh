@@ -3,6 +3,7 @@
 # integration tests (issue 6 "Real servers"; facts and gotchas from research
 # realservers.md).
 #
+#   realmail.sh install  install the missing Debian packages, start nothing
 #   realmail.sh start    install what is missing, configure, start, wait
 #   realmail.sh stop     stop the servers this instance started
 #   realmail.sh status   exit 0 when every service answers, 3 when stopped
@@ -478,13 +479,18 @@ cmd_selftest() {
 }
 
 case ${1:-} in
+install)
+	need_root
+	mkdir -p "$DIR/log"
+	install_missing
+	;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 env) cmd_env ;;
 selftest) cmd_selftest ;;
 *)
-	echo "usage: $0 start|stop|status|env|selftest" >&2
+	echo "usage: $0 install|start|stop|status|env|selftest" >&2
 	exit 2
 	;;
 esac
