@@ -32,6 +32,11 @@ var demoCDA []byte
 // password never reaches the real environment, argv or any file.
 const demoPasswordEnv = "MSSCPROBE_DEMO_PASSWORD"
 
+// demoReplyDelay makes the mock answer after the probe has started waiting,
+// so the reply is seen through IMAP IDLE as with a real operator, not found
+// already there by the first scan.
+const demoReplyDelay = 300 * time.Millisecond
+
 func newDemoCmd(e *env) *cobra.Command {
 	var outDir, lang string
 	c := &cobra.Command{
@@ -72,7 +77,7 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
 	}
 
-	op, err := mocks.Start(ctx, mocks.Config{})
+	op, err := mocks.Start(ctx, mocks.Config{AutoReplyDelay: demoReplyDelay})
 	if err != nil {
 		return fmt.Errorf("mock operator: %w", err)
 	}

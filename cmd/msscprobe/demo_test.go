@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +38,23 @@ func TestDemo(t *testing.T) {
 			bundle := filepath.Join(dir, "msscprobe-demo-bundle.zip")
 			if code, vout, verrs := runCLI(t, "", nil, "verify", bundle); code != 0 {
 				t.Errorf("verify %s: exit %d\n%s%s", bundle, code, vout, verrs)
+			}
+			// The reply came while the probe was in IDLE.
+			zr, err := zip.OpenReader(bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			var imapLog []byte
+			for _, f := range zr.File {
+				if f.Name == "transcripts/imap.log" {
+					rc, _ := f.Open()
+					imapLog, _ = io.ReadAll(rc)
+					rc.Close()
+				}
+			}
+			if !bytes.Contains(imapLog, []byte(" IDLE")) || !bytes.Contains(imapLog, []byte("DONE")) {
+				t.Errorf("the reply was not awaited through IDLE; imap.log:\n%s", imapLog)
 			}
 			// The configuration names the password's variable, never the value.
 			cfg, _ := os.ReadFile(filepath.Join(dir, "probe.yaml"))
