@@ -29,8 +29,12 @@ type Operator struct {
 	accounts map[string]Account
 
 	smtpServers []*smtp.Server
-	imapServer  *imapserver.Server
-	addrs       map[string]string // listener name -> address
+	// listeners are closed by shutdown itself: go-smtp's Server.Close only
+	// closes the listeners Serve has registered, so a Close that runs before
+	// the Serve goroutine starts would leave Accept blocked forever.
+	listeners  []net.Listener
+	imapServer *imapserver.Server
+	addrs      map[string]string // listener name -> address
 
 	serving sync.WaitGroup
 	pending pendingMail
@@ -152,6 +156,7 @@ func (o *Operator) listen() error {
 			return fmt.Errorf("listen %s on %s: %w", s.name, s.addr, err)
 		}
 		o.addrs[s.name] = raw.Addr().String()
+		o.listeners = append(o.listeners, raw)
 		var ln net.Listener = raw
 		if s.name == lnSMTPS || s.name == lnIMAPS {
 			ln = tls.NewListener(raw, o.tlsConf)
@@ -296,6 +301,9 @@ func (o *Operator) shutdown() error {
 	}
 	if o.imapServer != nil {
 		errs = append(errs, o.imapServer.Close())
+	}
+	for _, l := range o.listeners {
+		errs = append(errs, l.Close())
 	}
 	o.serving.Wait()
 	o.pending.flush()
