@@ -246,12 +246,20 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 			token = a.Value.Bytes // the SET's content: one TimeStampToken
 		}
 	}
-	if ts := v.verifyTimestamp(token, si.EncryptedDigest, opts.TSARoots); ts != nil {
+	// Only an anchored timestamp may move the validation time into the
+	// past: anyone can make a TSA that states any time, so an unanchored
+	// one must not rescue an expired signer (docs/evidence-format.md §6).
+	if ts := v.verifyTimestamp(token, si.EncryptedDigest, opts.TSARoots); ts != nil && ts.Anchored {
 		at = ts.Time
 	}
 	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
-		v.add(problem(CodeSignerExpired, nameSignature, "certificat du signataire expiré ou pas encore valide au %s (valide du %s au %s)",
-			"signer certificate expired or not yet valid on %s (valid %s to %s)", day(at), day(cert.NotBefore), day(cert.NotAfter)))
+		p := problem(CodeSignerExpired, nameSignature, "certificat du signataire expiré ou pas encore valide au %s (valide du %s au %s)",
+			"signer certificate expired or not yet valid on %s (valid %s to %s)", day(at), day(cert.NotBefore), day(cert.NotAfter))
+		if v.Timestamp != nil && !v.Timestamp.Anchored {
+			p.Message.FR += " ; l'horodatage n'est retenu que rattaché à une autorité fournie (--tsa-ca)"
+			p.Message.EN += "; the timestamp counts only when anchored in the given roots (--tsa-ca)"
+		}
+		v.add(p)
 		return
 	}
 	if v.Ephemeral {

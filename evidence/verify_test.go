@@ -226,6 +226,11 @@ func TestVerifyTimestamp(t *testing.T) {
 	if !v.Valid {
 		t.Errorf("timestamped bundle after signer expiry: %v", v.Problems)
 	}
+	// An unanchored timestamp proves nothing about time (anyone can run a
+	// TSA): it must not rescue an expired signer.
+	if v := verifyBytes(t, b, VerifyOptions{Roots: pki.pool(), Now: later}); v.Valid || !hasCode(v, CodeSignerExpired) {
+		t.Errorf("unanchored timestamp after signer expiry: valid=%v %v", v.Valid, codes(v))
+	}
 	noTS := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})
 	if v := verifyBytes(t, noTS, VerifyOptions{Roots: pki.pool(), Now: later}); v.Valid || !hasCode(v, CodeSignerExpired) {
 		t.Errorf("untimestamped bundle after signer expiry: valid=%v %v", v.Valid, codes(v))
