@@ -175,3 +175,19 @@ func rezip(t *testing.T, fs []file) []byte {
 	}
 	return buf.Bytes()
 }
+
+// resigned builds a bundle of data files with the given manifest, signed by
+// a fresh ephemeral key, as anyone could.
+func resigned(t *testing.T, data []file, manifest []byte) []byte {
+	t.Helper()
+	key, chain, err := ephemeralSigner(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := signManifest(context.Background(), manifest, key, chain, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]file{{nameMimetype, []byte(mimetypeASiCE)}}, data...)
+	return rezip(t, append(all, file{nameManifest, manifest}, file{nameSignature, sig}))
+}

@@ -128,6 +128,12 @@ func parseManifest(data []byte) ([]manifestRef, error) {
 			return nil, fmt.Errorf("%s listed twice", r.URI)
 		}
 		seen[r.URI] = true
+		if containerFile(r.URI) {
+			return nil, fmt.Errorf("%s is part of the container, not a data object", r.URI)
+		}
+		if len(refs) > 0 && refs[len(refs)-1].URI > r.URI {
+			return nil, fmt.Errorf("%s listed out of order (references are sorted by name)", r.URI)
+		}
 		refs = append(refs, manifestRef{URI: r.URI, MimeType: r.MimeType, Digest: d})
 	}
 	if !bytes.Equal(renderManifest(refs), data) {

@@ -29,6 +29,7 @@ const (
 	CodeDuplicateEntry      = "duplicate-entry"
 	CodeEntryTooLarge       = "entry-too-large"
 	CodeTooManyEntries      = "too-many-entries"
+	CodeZipStructure        = "zip-structure"
 	CodeManifestMissing     = "manifest-missing"
 	CodeManifestInvalid     = "manifest-invalid"
 	CodeFileMissing         = "file-missing"
@@ -156,7 +157,7 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 		byName[m.name] = m.data
 		v.Files = append(v.Files, m.name)
 	}
-	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) {
+	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) || dataOffset(first) != 38 {
 		v.add(problem(CodeLayout, nameMimetype, "la première entrée doit être « mimetype », non compressée, sans champ extra, contenant %s", "the first entry must be \"mimetype\", stored, with no extra field, holding %s", mimetypeASiCE))
 	}
 	manifest, ok := byName[nameManifest]
@@ -386,6 +387,15 @@ func pdfInfoSubject(pdf []byte) (string, error) {
 		return "", fmt.Errorf("/Subject %q is not a msscprobe verdict", s)
 	}
 	return s, nil
+}
+
+// dataOffset is where f's content starts, -1 when unknown.
+func dataOffset(f *zip.File) int64 {
+	off, err := f.DataOffset()
+	if err != nil {
+		return -1
+	}
+	return off
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

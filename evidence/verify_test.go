@@ -4,9 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,18 +171,7 @@ func TestVerifyVerdictMismatch(t *testing.T) {
 			data = append(data, f)
 		}
 	}
-	manifest := renderManifest(manifestFor(data))
-	key, chain, err := ephemeralSigner(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signManifest(context.Background(), manifest, key, chain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := append([]file{{nameMimetype, []byte(mimetypeASiCE)}}, data...)
-	all = append(all, file{nameManifest, manifest}, file{nameSignature, sig})
-	v := verifyBytes(t, rezip(t, all), VerifyOptions{})
+	v := verifyBytes(t, resigned(t, data, renderManifest(manifestFor(data))), VerifyOptions{})
 	if v.Valid || !hasCode(v, CodeVerdictMismatch) {
 		t.Errorf("valid=%v problems=%v, want %s", v.Valid, codes(v), CodeVerdictMismatch)
 	}
@@ -273,6 +265,12 @@ func TestVerifyMaliciousArchives(t *testing.T) {
 		{"path traversal", build(t, []string{"mimetype", "../../etc/passwd"}, zip.Store, []byte("x")), CodeUnsafePath},
 		{"absolute path", build(t, []string{"/etc/passwd"}, zip.Store, []byte("x")), CodeUnsafePath},
 		{"backslash", build(t, []string{`..\evil`}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"accented name", build(t, []string{"mimetype", "résultats.json"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"NFD twin", build(t, []string{"mimetype", "re\u0301sultats.json"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"bidi override", build(t, []string{"mimetype", "report\u202efdp.exe"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"fullwidth look-alike", build(t, []string{"mimetype", "ｒeport.pdf"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"not UTF-8", build(t, []string{"mimetype", "r\xe9sultats.json"}, zip.Store, []byte("x")), CodeUnsafePath},
+		{"colon", build(t, []string{"mimetype", "C:report.pdf"}, zip.Store, []byte("x")), CodeUnsafePath},
 		{"duplicate", build(t, []string{"mimetype", "a.txt", "a.txt"}, zip.Store, []byte("x")), CodeDuplicateEntry},
 		{"case duplicate", build(t, []string{"a.txt", "A.TXT"}, zip.Store, []byte("x")), CodeDuplicateEntry},
 		{"zip bomb", bomb, CodeEntryTooLarge},
@@ -335,4 +333,107 @@ func TestWriteTextSummary(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A manifest that is signed (anyone can sign with a throw-away key) but
+// not in the one form the writer makes is refused, whatever the trick.
+func TestVerifyHostileManifest(t *testing.T) {
+	var data []file
+	for _, f := range members(t, writeBundle(t, loadResult(t), Options{})) {
+		if !containerFile(f.name) {
+			data = append(data, f)
+		}
+	}
+	refs := manifestFor(data)
+	good := renderManifest(refs)
+	withDoctype := func(doctype string) []byte {
+		return bytes.Replace(good, []byte("?>\n"), []byte("?>\n"+doctype+"\n"), 1)
+	}
+	laughs := `<!DOCTYPE asic:ASiCManifest [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>`
+	mimetypeSum := sha256.Sum256([]byte(mimetypeASiCE))
+	for _, tc := range []struct {
+		name     string
+		manifest []byte
+	}{
+		{"file listed twice", renderManifest(append(slices.Clone(refs), refs[0]))},
+		{"out of order", renderManifest(append([]manifestRef{refs[1], refs[0]}, refs[2:]...))},
+		{"container file listed", renderManifest(append([]manifestRef{{URI: nameMimetype, MimeType: "text/plain", Digest: mimetypeSum[:]}}, refs...))},
+		{"DOCTYPE", withDoctype(`<!DOCTYPE asic:ASiCManifest SYSTEM "file:///etc/passwd">`)},
+		{"entity expansion", bytes.Replace(withDoctype(laughs), []byte(`URI="junit.xml"`), []byte(`URI="&c;"`), 1)},
+		{"CRLF line ends", bytes.ReplaceAll(good, []byte("\n"), []byte("\r\n"))},
+		{"foreign element", bytes.Replace(good, []byte("</asic:ASiCManifest>"), []byte("<x:y xmlns:x=\"urn:x\"/></asic:ASiCManifest>"), 1)},
+	} {
+		v := verifyBytes(t, resigned(t, data, tc.manifest), VerifyOptions{})
+		if v.Valid || !hasCode(v, CodeManifestInvalid) {
+			t.Errorf("%s: valid=%v problems=%v, want %s", tc.name, v.Valid, codes(v), CodeManifestInvalid)
+		}
+	}
+	if v := verifyBytes(t, resigned(t, data, good), VerifyOptions{}); !v.Valid {
+		t.Errorf("control: the canonical manifest re-signed is refused: %v", codes(v))
+	}
+}
+
+// The archive must be exactly what its central directory says: readers
+// that stream local headers must see the same files Verify checked.
+func TestVerifyZipStructure(t *testing.T) {
+	good := writeBundle(t, loadResult(t), Options{})
+	le := binary.LittleEndian
+	eocd := len(good) - 22
+	if le.Uint32(good[eocd:]) != 0x06054b50 {
+		t.Fatal("test bundle has an archive comment")
+	}
+	cdOffset := int(le.Uint32(good[eocd+16:]))
+	localName := bytes.Clone(good)
+	i := bytes.Index(localName, []byte("PK\x03\x04"))
+	for i >= 0 && string(localName[i+30:i+30+len("junit.xml")]) != "junit.xml" {
+		i = bytes.Index(localName[i+4:], []byte("PK\x03\x04")) + i + 4
+	}
+	copy(localName[i+30:], "junit.xmX")
+	// A whole local entry slipped in before the central directory.
+	var hidden bytes.Buffer
+	hidden.Write(good[:cdOffset])
+	hidden.Write(localEntry("report.pdf", []byte("%PDF-1.7 PS 4.1 ATTEINT")))
+	extra := hidden.Len() - cdOffset
+	hidden.Write(good[cdOffset:])
+	hb := hidden.Bytes()
+	le.PutUint32(hb[len(hb)-22+16:], uint32(cdOffset+extra))
+	comment := append(bytes.Clone(good[:len(good)-2]), 0x0e, 0x00)
+	comment = append(comment, "PS 4.1 ATTEINT"...)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"local name differs from central directory", localName},
+		{"hidden local entry", hb},
+		{"archive comment", comment},
+		{"prepended bytes", append([]byte("%PDF-1.7\n% polyglot\n"), good...)},
+		{"appended bytes", append(bytes.Clone(good), "trailing"...)},
+	} {
+		v, err := Verify(bytes.NewReader(tc.b), int64(len(tc.b)), VerifyOptions{})
+		if err != nil {
+			continue // unreadable is refused too (exit 2)
+		}
+		if v.Valid || !(hasCode(v, CodeZipStructure) || hasCode(v, CodeLayout)) {
+			t.Errorf("%s: valid=%v problems=%v, want %s", tc.name, v.Valid, codes(v), CodeZipStructure)
+		}
+	}
+	// Truncated anywhere: never valid, never a panic.
+	for _, n := range []int{len(good) - 1, len(good) - 22, cdOffset + 10, cdOffset, len(good) / 2, 100, 38} {
+		if v, err := Verify(bytes.NewReader(good[:n]), int64(n), VerifyOptions{}); err == nil && v.Valid {
+			t.Errorf("truncated to %d bytes: valid", n)
+		}
+	}
+}
+
+// localEntry is a stored local file header and its data.
+func localEntry(name string, data []byte) []byte {
+	h := make([]byte, 30, 30+len(name)+len(data))
+	le := binary.LittleEndian
+	le.PutUint32(h, 0x04034b50)
+	le.PutUint16(h[4:], 20)
+	le.PutUint32(h[14:], crc32.ChecksumIEEE(data))
+	le.PutUint32(h[18:], uint32(len(data)))
+	le.PutUint32(h[22:], uint32(len(data)))
+	le.PutUint16(h[26:], uint16(len(name)))
+	return append(append(h, name...), data...)
 }

@@ -3,6 +3,7 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/msscprobe/msscprobe/check"
 )
@@ -120,6 +120,9 @@ func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, pro
 	if len(probs) > 0 {
 		return nil, nil, probs, nil
 	}
+	if err := checkStructure(r, size, zr); err != nil {
+		return nil, nil, []Problem{problem(CodeZipStructure, "", "structure ZIP non conforme : %v", "non-conforming ZIP structure: %v", err)}, nil
+	}
 	for _, f := range zr.File {
 		data, err := readMember(f)
 		if err != nil {
@@ -131,6 +134,64 @@ func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, pro
 		first = zr.File[0]
 	}
 	return members, first, nil, nil
+}
+
+// checkStructure requires the archive to be exactly what its central
+// directory describes, as writeZip lays it out: the first entry at offset
+// 0, each local header naming the same file with the same method and flags
+// as the central directory, entries back to back (each followed by its data
+// descriptor when flagged), the central directory right after the last
+// entry, no comments and nothing after the end record. Streaming readers
+// (Java's ZipInputStream, used by many ASiC tools) trust local headers, not
+// the central directory that archive/zip reads: where the two differ, or
+// where bytes hide between entries, such a reader would see other files
+// than the ones verified.
+func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) error {
+	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
+	if zr.Comment != "" {
+		return errors.New("archive comment")
+	}
+	var pos, cdSize int64
+	for _, f := range zr.File {
+		if f.Comment != "" {
+			return fmt.Errorf("%s: entry comment", f.Name)
+		}
+		var h [30]byte
+		if _, err := r.ReadAt(h[:], pos); err != nil || le32(h[0:]) != 0x04034b50 {
+			return fmt.Errorf("%s: no local header at offset %d where the previous entry ends", f.Name, pos)
+		}
+		nl, el := int64(le16(h[26:])), int64(le16(h[28:]))
+		name := make([]byte, nl)
+		if _, err := r.ReadAt(name, pos+30); err != nil {
+			return fmt.Errorf("%s: truncated local header", f.Name)
+		}
+		off, err := f.DataOffset()
+		if string(name) != f.Name || le16(h[6:]) != f.Flags || le16(h[8:]) != f.Method || err != nil || off != pos+30+nl+el {
+			return fmt.Errorf("%s: local header differs from the central directory (local name %q)", f.Name, name)
+		}
+		pos = off + int64(f.CompressedSize64)
+		sums := h[14:26] // CRC-32, compressed and uncompressed sizes
+		if f.Flags&0x8 != 0 {
+			var d [16]byte
+			if _, err := r.ReadAt(d[:], pos); err != nil {
+				return fmt.Errorf("%s: truncated data descriptor", f.Name)
+			}
+			sums = d[:12]
+			if le32(d[0:]) == 0x08074b50 {
+				sums, pos = d[4:16], pos+4
+			}
+			pos += 12
+		}
+		if le32(sums[0:]) != f.CRC32 || uint64(le32(sums[4:])) != f.CompressedSize64 || uint64(le32(sums[8:])) != f.UncompressedSize64 {
+			return fmt.Errorf("%s: local CRC or sizes differ from the central directory", f.Name)
+		}
+		cdSize += 46 + int64(len(f.Name)+len(f.Extra)+len(f.Comment))
+	}
+	var sig [4]byte
+	if _, err := r.ReadAt(sig[:], pos+cdSize); err != nil || le32(sig[:]) != 0x06054b50 || pos+cdSize+22 != size {
+		return errors.New("bytes between the entries, the central directory and the end record")
+	}
+	return nil
 }
 
 // readMember decompresses one entry, never more than its declared size
@@ -152,9 +213,13 @@ func readMember(f *zip.File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// nameAlphabet is every character a bundle entry name may hold
+// (docs/evidence-format.md §Container).
+const nameAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-"
+
 // unsafeName refuses names that could escape an extraction directory or
-// confuse a reader: absolute, "..", backslashes, drive letters, control
-// characters, directories, non-UTF-8.
+// confuse a reader: absolute, "..", characters outside the alphabet the
+// writer uses, directories.
 func unsafeName(name string) (Problem, bool) {
 	bad := func(fr, en string) (Problem, bool) {
 		p := problem(CodeUnsafePath, name, "", "")
@@ -162,10 +227,13 @@ func unsafeName(name string) (Problem, bool) {
 		return p, false
 	}
 	switch {
-	case name == "" || !utf8.ValidString(name):
-		return bad("vide ou pas en UTF-8", "empty or not UTF-8")
-	case strings.ContainsAny(name, "\\:") || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return bad("caractère interdit", "forbidden character")
+	case name == "":
+		return bad("vide", "empty")
+	case strings.ContainsFunc(name, func(r rune) bool { return !strings.ContainsRune(nameAlphabet, r) }):
+		// The writer only makes names in this alphabet; anything else
+		// (Unicode look-alikes, NFC/NFD twins, bidi controls, "\\", ":")
+		// can only come from someone else.
+		return bad("caractère hors de [A-Za-z0-9._/-]", "character outside [A-Za-z0-9._/-]")
 	case strings.HasPrefix(name, "/"):
 		return bad("chemin absolu", "absolute path")
 	case strings.HasSuffix(name, "/"):
