@@ -157,8 +157,8 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 		byName[m.name] = m.data
 		v.Files = append(v.Files, m.name)
 	}
-	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) || dataOffset(first) != 38 {
-		v.add(problem(CodeLayout, nameMimetype, "la première entrée doit être « mimetype », non compressée, sans champ extra, contenant %s", "the first entry must be \"mimetype\", stored, with no extra field, holding %s", mimetypeASiCE))
+	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || first.Flags&0x8 != 0 || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) || dataOffset(first) != 38 {
+		v.add(problem(CodeLayout, nameMimetype, "la première entrée doit être « mimetype », non compressée, sans champ extra ni descripteur de données, contenant %s", "the first entry must be \"mimetype\", stored, with no extra field or data descriptor, holding %s", mimetypeASiCE))
 	}
 	manifest, ok := byName[nameManifest]
 	if !ok {

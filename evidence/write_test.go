@@ -30,8 +30,8 @@ func TestWriteLayout(t *testing.T) {
 		t.Errorf("entries:\n got %q\nwant %q", names, want)
 	}
 	mt := zr.File[0]
-	if off, _ := mt.DataOffset(); mt.Method != zip.Store || off != 38 || len(mt.Extra) != 0 {
-		t.Errorf("mimetype: method %d, data offset %d, extra %d; want stored at 38 with no extra", mt.Method, off, len(mt.Extra))
+	if off, _ := mt.DataOffset(); mt.Method != zip.Store || off != 38 || len(mt.Extra) != 0 || mt.Flags&0x8 != 0 {
+		t.Errorf("mimetype: method %d, data offset %d, extra %d, flags %#x; want stored at 38 with no extra and no data descriptor", mt.Method, off, len(mt.Extra), mt.Flags)
 	}
 	if !bytes.Contains(b[:80], []byte("mimetype"+mimetypeASiCE)) {
 		t.Error("mimetype content not readable at the start of the file")

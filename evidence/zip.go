@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"path"
 	"sort"
@@ -41,14 +42,21 @@ func writeZip(w io.Writer, files []file, mtime time.Time) error {
 	date, tm := msDosTime(mtime)
 	for _, f := range files {
 		fh := &zip.FileHeader{Name: f.name, Method: zip.Deflate}
-		if f.name == nameMimetype {
-			fh.Method = zip.Store
-		}
 		// Modified is left zero on purpose: setting it makes archive/zip add
 		// an extended-timestamp extra field, which ASiC forbids on mimetype
 		// (EN 319 162-1 A.1: "mimetype" readable at offset 38).
 		fh.ModifiedDate, fh.ModifiedTime = date, tm //nolint:staticcheck // see above
-		fw, err := zw.CreateHeader(fh)
+		create := zw.CreateHeader
+		if f.name == nameMimetype {
+			// Stored with its sizes in the local header and no data
+			// descriptor: Java's ZipInputStream (EU DSS, DigiDoc4j) refuses
+			// a stored entry followed by a descriptor.
+			fh.Method = zip.Store
+			fh.CRC32 = crc32.ChecksumIEEE(f.data)
+			fh.CompressedSize64, fh.UncompressedSize64 = uint64(len(f.data)), uint64(len(f.data))
+			create = zw.CreateRaw
+		}
+		fw, err := create(fh)
 		if err != nil {
 			return fmt.Errorf("zip %s: %w", f.name, err)
 		}
