@@ -6,12 +6,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/textproto"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
@@ -39,11 +39,43 @@ type errStep struct {
 	interrupted bool
 }
 
-func (e *errStep) Error() string {
+func (e *errStep) Error() string { return e.text().EN }
+
+func (e *errStep) text() check.Text {
 	if e.interrupted {
-		return "interrupted"
+		return check.Text{FR: "exécution interrompue", EN: "interrupted"}
 	}
-	return fmt.Sprintf("no answer within %s (timeouts.step)", e.timeout)
+	return check.Textf("pas de réponse en %s (timeouts.step)", "no answer within %s (timeouts.step)", e.timeout)
+}
+
+// refusal is a server answer or behaviour that ends a session, with a
+// message that says what to fix.
+type refusal struct{ msg check.Text }
+
+func (r *refusal) Error() string { return r.msg.EN }
+
+// errText renders an error for a check message in both languages: our own
+// deadline and cancellation, the server closing the connection, and SMTP
+// answers with their code.
+func errText(err error) check.Text {
+	var es *errStep
+	var rf *refusal
+	switch {
+	case errors.As(err, &es):
+		return es.text()
+	case errors.As(err, &rf):
+		return rf.msg
+	case closedByPeer(err):
+		return check.Text{FR: "le serveur a fermé la connexion", EN: "the server closed the connection"}
+	}
+	msg := strings.TrimPrefix(smtpErrText(err), "imap: ")
+	return check.Text{FR: msg, EN: msg}
+}
+
+// closedByPeer reports whether err means the server went away.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // bounded runs fn under the step deadline. go-smtp and imapclient take no
@@ -81,6 +113,9 @@ type connector struct {
 	ehloName  string
 	mailFrom  string // for the cleartext MAIL test (SMTP STARTTLS only)
 	now       func() time.Time
+	// key is the configuration key of the server ("smtp",
+	// "reply.mailbox.imap"), named in what-to-fix messages.
+	key string
 }
 
 // resolve is the DNS check. An IP literal needs no resolution.
@@ -95,7 +130,7 @@ func (cn *connector) resolve(ctx context.Context, s *stepRec) ([]string, bool) {
 	addrs, err := net.DefaultResolver.LookupHost(lctx, host)
 	if err != nil {
 		s.fail(cn.rules.dns, check.Textf("Le nom %s ne se résout pas (%v) : vérifiez %s.host et la configuration DNS.",
-			"Host name %s does not resolve (%v): check %s.host and DNS.", host, err, strings.ToLower(cn.rules.name)))
+			"Host name %s does not resolve (%v): check %s.host and DNS.", host, err, cn.key))
 		return nil, false
 	}
 	s.pass(cn.rules.dns, check.Textf("%s → %s", "%s → %s", host, strings.Join(addrs, ", ")))
@@ -128,34 +163,29 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 	if !ok {
 		return nil, false
 	}
-	if cn.rules.name == "SMTP" && cn.srv.TLS == TLSStartTLS {
-		cn.cleartextMail(ctx, s, addrs)
-	}
 	raw, err := cn.dialTCP(ctx, addrs)
 	if err != nil {
 		s.fail(cn.rules.tcp, check.Textf("Connexion TCP à %s:%d impossible (%v) : vérifiez %s.port, le pare-feu et que le service écoute.",
 			"Cannot connect to %s:%d over TCP (%v): check %s.port, firewalls, and that the service listens.",
-			cn.srv.Host, cn.srv.Port, err, strings.ToLower(cn.rules.name)))
+			cn.srv.Host, cn.srv.Port, err, cn.key))
 		return nil, false
 	}
 	ep.Addr = raw.RemoteAddr().String()
 	cn.tr.note("connection to %s (%s)", ep.Addr, cn.srv.TLS)
 	rec := recConn{Conn: raw, t: cn.tr}
 	if cn.srv.TLS == TLSStartTLS {
-		err := bounded(ctx, cn.timeout, raw, func() error { return cn.startTLS(rec, s) })
+		var cmd string
+		err := bounded(ctx, cn.timeout, raw, func() error { return cn.startTLS(rec, s, &cmd) })
 		if err != nil {
 			raw.Close()
-			if !s.has(cn.rules.tcp) {
-				s.fail(cn.rules.tcp, check.Textf("Session %s interrompue avant TLS : %v", "%s session broken before TLS: %v", cn.rules.name, err))
-			} else if !s.has(cn.rules.startTLS) {
-				s.fail(cn.rules.startTLS, check.Textf("STARTTLS interrompu : %v", "STARTTLS broken: %v", err))
-			}
+			cn.preambleFailed(s, cmd, err)
 			return nil, false
 		}
 	} else {
+		// The greeting comes after TLS: smtpOpen/imapOpen replace this
+		// check if it is refused.
 		s.pass(cn.rules.tcp, check.Textf("Connecté à %s", "Connected to %s", ep.Addr))
 	}
-
 	cfg := cn.tlsConfig.Clone()
 	cfg.ServerName = cn.srv.ServerName
 	if cfg.ServerName == "" {
@@ -191,6 +221,11 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 		raw.Close()
 		return nil, false
 	}
+	if cn.rules.name == "SMTP" && cn.srv.TLS == TLSStartTLS {
+		// Only now: a server that does not answer costs one step
+		// deadline, not two.
+		cn.cleartextMail(ctx, s, addrs)
+	}
 	conn := net.Conn(recConn{Conn: tc, t: cn.tr})
 	if cn.srv.TLS == TLSStartTLS {
 		if cn.rules.name == "SMTP" {
@@ -210,14 +245,31 @@ func subjectOf(st tls.ConnectionState) string {
 }
 
 func (cn *connector) handshakeFailed(ctx context.Context, s *stepRec, err error) {
-	msg := err.Error()
+	var rh tls.RecordHeaderError
 	switch {
 	case ctx.Err() != nil:
 		s.fail(cn.rules.startTLS, check.Textf("Négociation TLS interrompue", "TLS handshake interrupted"))
-	case strings.Contains(msg, "protocol version"):
+	case strings.Contains(err.Error(), "protocol version"):
 		s.pass(cn.rules.startTLS, check.Textf("TLS demandé", "TLS requested"))
 		s.fail(cn.rules.version, check.Textf("Le serveur %s n'accepte pas TLS 1.2 ou plus (%v) : activez TLS 1.2 et 1.3 sur le serveur.",
 			"The %s server does not accept TLS 1.2 or later (%v): enable TLS 1.2 and 1.3 on the server.", cn.rules.name, err))
+	case errors.Is(err, context.DeadlineExceeded):
+		hint := check.Text{}
+		if cn.srv.TLS == TLSImplicit {
+			hint = check.Textf(" Si ce port attend STARTTLS (587, 143), mettez %s.tls: starttls.", " If this port expects STARTTLS (587, 143), set %s.tls: starttls.", cn.key)
+		}
+		s.fail(cn.rules.startTLS, textf("Le serveur %s ne répond pas à la négociation TLS (%s).%s", "The %s server does not answer the TLS handshake (%s).%s",
+			cn.rules.name, (&errStep{timeout: cn.timeout}).text(), hint))
+	case errors.As(err, &rh) && cn.srv.TLS == TLSImplicit:
+		s.fail(cn.rules.startTLS, check.Textf("Le serveur %s répond en clair (%q), pas en TLS : ce port attend STARTTLS, mettez %s.tls: starttls (ou donnez le port TLS implicite, 465 ou 993).",
+			"The %s server answers in cleartext (%q), not TLS: this port expects STARTTLS, set %s.tls: starttls (or give the implicit TLS port, 465 or 993).",
+			cn.rules.name, rh.RecordHeader[:], cn.key))
+	case errors.As(err, &rh):
+		s.fail(cn.rules.startTLS, check.Textf("Le serveur %s a accepté STARTTLS mais n'a pas négocié TLS (il a envoyé %q) : corrigez sa configuration TLS.",
+			"The %s server accepted STARTTLS but did not negotiate TLS (it sent %q): fix its TLS configuration.", cn.rules.name, rh.RecordHeader[:]))
+	case closedByPeer(err):
+		s.fail(cn.rules.startTLS, check.Textf("Le serveur %s a fermé la connexion pendant la négociation TLS : il refuse nos versions ou suites TLS, ou exige un certificat client (voir ses journaux).",
+			"The %s server closed the connection during the TLS handshake: it refuses our TLS versions or cipher suites, or requires a client certificate (see its logs).", cn.rules.name))
 	default:
 		s.fail(cn.rules.startTLS, check.Textf("Négociation TLS avec le serveur %s impossible : %v", "TLS handshake with the %s server failed: %v", cn.rules.name, err))
 	}
@@ -274,31 +326,103 @@ func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, roots *x509
 }
 
 // startTLS speaks the protocol's plaintext preamble up to STARTTLS on c
-// and reads the server's consent. Failures before STARTTLS is accepted
-// are recorded on the step.
-func (cn *connector) startTLS(c net.Conn, s *stepRec) error {
+// and reads the server's consent. It records the TCP check once the server
+// greeted us; failures are returned (a *refusal when the server said no)
+// and recorded by preambleFailed, with *cmd naming the command in flight.
+func (cn *connector) startTLS(c net.Conn, s *stepRec, cmd *string) error {
 	if cn.rules.name == "SMTP" {
-		return cn.smtpStartTLS(c, s)
+		return cn.smtpStartTLS(c, s, cmd)
 	}
-	return cn.imapStartTLS(c, s)
+	return cn.imapStartTLS(c, s, cmd)
 }
 
-// smtpPreamble reads the greeting and sends EHLO; it returns the greeting
-// and the EHLO keywords.
-func (cn *connector) smtpPreamble(tp *textproto.Conn) (string, map[string]bool, error) {
-	_, greeting, err := tp.ReadResponse(220)
-	if err != nil {
-		return "", nil, fmt.Errorf("greeting refused: %w", err)
+// preambleFailed records why the session ended before TLS: on the TCP
+// check while the server has not greeted us, else on the STARTTLS check.
+func (cn *connector) preambleFailed(s *stepRec, cmd string, err error) {
+	var rf *refusal
+	var es *errStep
+	greeted := s.has(cn.rules.tcp)
+	id := cn.rules.startTLS
+	if !greeted {
+		id = cn.rules.tcp
 	}
+	during := check.Textf("%s", "%s", cmd)
+	if cmd == "" {
+		during = check.Text{FR: "l'accueil", EN: "the greeting"}
+	}
+	switch {
+	case errors.As(err, &rf):
+		s.fail(id, rf.msg)
+	case !greeted && errors.As(err, &es) && !es.interrupted:
+		s.fail(id, textf("Le serveur %s n'envoie pas d'accueil (%s) : si ce port est en TLS implicite (465, 993), mettez %s.tls: implicit ; sinon vérifiez que c'est bien un serveur %s.",
+			"The %s server sends no greeting (%s): if this port uses implicit TLS (465, 993), set %s.tls: implicit; otherwise check that it is an %s server.",
+			cn.rules.name, es.text(), cn.key, cn.rules.name))
+	default:
+		s.fail(id, textf("Session %s interrompue pendant %s : %s", "%s session broken during %s: %s", cn.rules.name, during, errText(err)))
+	}
+}
+
+// preambleLimit bounds what a server may send before TLS, so that a broken
+// or hostile server cannot make the probe buffer without end.
+const preambleLimit = 64 << 10
+
+// limitedReader fails with a refusal past its limit.
+type limitedReader struct {
+	r    io.Reader
+	left int
+	name string
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, &refusal{check.Textf("Le serveur %s envoie plus de %d Kio sans suivre le protocole : ce n'est pas un serveur %s conforme (vérifiez l'hôte et le port).",
+			"The %s server sends more than %d KiB without following the protocol: not a conforming %s server (check host and port).", l.name, preambleLimit>>10, l.name)}
+	}
+	n, err := l.r.Read(p[:min(len(p), l.left)])
+	l.left -= n
+	return n, err
+}
+
+// preambleConn is a textproto connection on c whose reads are limited.
+func preambleConn(c net.Conn, name string) *textproto.Conn {
+	return textproto.NewConn(struct {
+		io.Reader
+		io.WriteCloser
+	}{&limitedReader{r: c, left: preambleLimit, name: name}, c})
+}
+
+// smtpGreeting reads the 220 greeting (RFC 5321 §4.2).
+func (cn *connector) smtpGreeting(tp *textproto.Conn) (string, error) {
+	_, greeting, err := tp.ReadResponse(220)
+	var te *textproto.Error
+	var pe textproto.ProtocolError
+	switch {
+	case errors.As(err, &te):
+		return "", &refusal{check.Textf("Le serveur SMTP refuse la session : %d %s", "The SMTP server refuses the session: %d %s", te.Code, te.Msg)}
+	case errors.As(err, &pe):
+		return "", &refusal{check.Textf("Le serveur ne parle pas SMTP (%s) : vérifiez %s.host et %s.port.",
+			"The server does not speak SMTP (%s): check %s.host and %s.port.", pe, cn.key, cn.key)}
+	case err != nil:
+		return "", err
+	}
+	return firstLine(greeting), nil
+}
+
+// smtpEHLO sends EHLO and returns the extension keywords.
+func (cn *connector) smtpEHLO(tp *textproto.Conn) (map[string]bool, error) {
 	id, err := tp.Cmd("EHLO %s", cn.ehloName)
 	if err != nil {
-		return greeting, nil, err
+		return nil, err
 	}
 	tp.StartResponse(id)
 	_, ehlo, err := tp.ReadResponse(250)
 	tp.EndResponse(id)
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return nil, &refusal{check.Textf("Le serveur SMTP refuse EHLO %s : %d %s", "The SMTP server refuses EHLO %s: %d %s", cn.ehloName, te.Code, te.Msg)}
+	}
 	if err != nil {
-		return greeting, nil, fmt.Errorf("EHLO refused: %w", err)
+		return nil, err
 	}
 	ext := map[string]bool{}
 	for _, l := range strings.Split(ehlo, "\n")[1:] {
@@ -306,7 +430,7 @@ func (cn *connector) smtpPreamble(tp *textproto.Conn) (string, map[string]bool, 
 			ext[strings.ToUpper(f[0])] = true
 		}
 	}
-	return firstLine(greeting), ext, nil
+	return ext, nil
 }
 
 func (cn *connector) connected(s *stepRec, c net.Conn, greeting string) {
@@ -318,74 +442,87 @@ func firstLine(s string) string {
 	return s
 }
 
-func (cn *connector) smtpStartTLS(c net.Conn, s *stepRec) error {
-	tp := textproto.NewConn(c)
-	greeting, ext, err := cn.smtpPreamble(tp)
+func (cn *connector) smtpStartTLS(c net.Conn, s *stepRec, cmd *string) error {
+	tp := preambleConn(c, "SMTP")
+	greeting, err := cn.smtpGreeting(tp)
 	if err != nil {
-		s.fail(cn.rules.tcp, check.Textf("Le serveur SMTP refuse la session : %v", "The SMTP server refuses the session: %v", err))
 		return err
 	}
 	cn.connected(s, c, greeting)
-	if !ext["STARTTLS"] {
-		s.fail(cn.rules.startTLS, check.Textf("Le serveur SMTP ne propose pas STARTTLS : activez STARTTLS sur le port %d (ou utilisez smtp.tls: implicit si le port est en TLS implicite).",
-			"The SMTP server does not offer STARTTLS: enable STARTTLS on port %d (or set smtp.tls: implicit for an implicit-TLS port).", cn.srv.Port))
-		return errors.New("STARTTLS not offered")
+	*cmd = "EHLO"
+	ext, err := cn.smtpEHLO(tp)
+	if err != nil {
+		return err
 	}
+	if !ext["STARTTLS"] {
+		return &refusal{check.Textf("Le serveur SMTP ne propose pas STARTTLS : activez STARTTLS sur le port %d (ou mettez %s.tls: implicit si le port est en TLS implicite).",
+			"The SMTP server does not offer STARTTLS: enable STARTTLS on port %d (or set %s.tls: implicit for an implicit-TLS port).", cn.srv.Port, cn.key)}
+	}
+	*cmd = "STARTTLS"
 	id, err := tp.Cmd("STARTTLS")
 	if err != nil {
 		return err
 	}
 	tp.StartResponse(id)
-	_, msg, err := tp.ReadResponse(220)
+	_, _, err = tp.ReadResponse(220)
 	tp.EndResponse(id)
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return &refusal{check.Textf("STARTTLS refusé : %d %s", "STARTTLS refused: %d %s", te.Code, te.Msg)}
+	}
 	if err != nil {
-		s.fail(cn.rules.startTLS, check.Textf("STARTTLS refusé : %v %s", "STARTTLS refused: %v %s", err, msg))
 		return err
 	}
 	if tp.R.Buffered() > 0 {
 		// RFC 3207 §4.2: nothing may follow the 220 before the handshake
 		// (STARTTLS command injection).
-		return errors.New("server sent data after STARTTLS 220")
+		return errInjection
 	}
 	return nil
 }
 
-func (cn *connector) imapStartTLS(c net.Conn, s *stepRec) error {
-	br := bufio.NewReader(c)
+var errInjection = &refusal{check.Text{
+	FR: "Le serveur envoie des données entre l'acceptation de STARTTLS et la négociation TLS (injection de commandes, RFC 3207 §4.2) : corrigez le serveur.",
+	EN: "The server sends data between accepting STARTTLS and the TLS handshake (command injection, RFC 3207 §4.2): fix the server.",
+}}
+
+func (cn *connector) imapStartTLS(c net.Conn, s *stepRec, cmd *string) error {
+	br := bufio.NewReader(&limitedReader{r: c, left: preambleLimit, name: "IMAP"})
 	greeting, err := br.ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("no greeting: %w", err)
+		return err
 	}
 	greeting = strings.TrimRight(greeting, "\r\n")
 	switch {
 	case strings.HasPrefix(greeting, "* PREAUTH"):
 		cn.connected(s, c, greeting)
-		s.fail(cn.rules.startTLS, check.Textf("Le serveur IMAP authentifie la session sans TLS (PREAUTH) : refusé.", "The IMAP server pre-authenticates the session without TLS (PREAUTH): refused."))
-		return errors.New("PREAUTH in cleartext")
+		return &refusal{check.Textf("Le serveur IMAP authentifie la session sans TLS (PREAUTH) : refusé.", "The IMAP server pre-authenticates the session without TLS (PREAUTH): refused.")}
+	case strings.HasPrefix(greeting, "* BYE"):
+		return &refusal{check.Textf("Le serveur IMAP refuse la session : %s", "The IMAP server refuses the session: %s", greeting)}
 	case !strings.HasPrefix(greeting, "* OK"):
-		s.fail(cn.rules.tcp, check.Textf("Le serveur IMAP refuse la session : %s", "The IMAP server refuses the session: %s", greeting))
-		return errors.New("greeting refused")
+		return &refusal{check.Textf("Le serveur ne parle pas IMAP (accueil %q) : vérifiez %s.host et %s.port.",
+			"The server does not speak IMAP (greeting %q): check %s.host and %s.port.", greeting, cn.key, cn.key)}
 	}
 	cn.connected(s, c, greeting)
 	caps := greeting
 	if !strings.Contains(strings.ToUpper(greeting), "[CAPABILITY") {
+		*cmd = "CAPABILITY"
 		if caps, err = imapCommand(c, br, "P0 CAPABILITY"); err != nil {
 			return err
 		}
 	}
 	if !strings.Contains(strings.ToUpper(caps), " STARTTLS") {
-		s.fail(cn.rules.startTLS, check.Textf("Le serveur IMAP ne propose pas STARTTLS : activez STARTTLS sur le port %d (ou utilisez imap.tls: implicit si le port est en TLS implicite).",
-			"The IMAP server does not offer STARTTLS: enable STARTTLS on port %d (or set imap.tls: implicit for an implicit-TLS port).", cn.srv.Port))
-		return errors.New("STARTTLS not offered")
+		return &refusal{check.Textf("Le serveur IMAP ne propose pas STARTTLS : activez STARTTLS sur le port %d (ou mettez %s.tls: implicit si le port est en TLS implicite).",
+			"The IMAP server does not offer STARTTLS: enable STARTTLS on port %d (or set %s.tls: implicit for an implicit-TLS port).", cn.srv.Port, cn.key)}
 	}
+	*cmd = "STARTTLS"
 	if _, err := imapCommand(c, br, "P1 STARTTLS"); err != nil {
-		s.fail(cn.rules.startTLS, check.Textf("STARTTLS refusé : %v", "STARTTLS refused: %v", err))
 		return err
 	}
 	if br.Buffered() > 0 {
-		// RFC 3207/9051: nothing may follow the OK before the handshake
+		// RFC 9051 §6.2.1: nothing may follow the OK before the handshake
 		// (STARTTLS command injection).
-		return errors.New("server sent data after STARTTLS OK")
+		return errInjection
 	}
 	return nil
 }
@@ -406,7 +543,7 @@ func imapCommand(w io.Writer, br *bufio.Reader, cmd string) (string, error) {
 		all.WriteString(line)
 		if strings.HasPrefix(line, tag+" ") {
 			if f := strings.Fields(line); len(f) < 2 || !strings.EqualFold(f[1], "OK") {
-				return all.String(), errors.New(strings.TrimSpace(line))
+				return all.String(), &refusal{check.Textf("Le serveur IMAP refuse %s : %s", "The IMAP server refuses %s: %s", cmd[len(tag)+1:], strings.TrimSpace(line))}
 			}
 			return all.String(), nil
 		}
@@ -416,7 +553,7 @@ func imapCommand(w io.Writer, br *bufio.Reader, cmd string) (string, error) {
 // cleartextMail opens a separate plaintext connection and tries MAIL FROM
 // before STARTTLS, then RSET/QUIT: a submission server must refuse it (530)
 // so that no client can send in clear (testssl.sh #1832, research tools.md
-// §A). It runs before the real session and never goes past MAIL.
+// §A). It runs once the real session is secured and never goes past MAIL.
 func (cn *connector) cleartextMail(ctx context.Context, s *stepRec, addrs []string) {
 	raw, err := cn.dialTCP(ctx, addrs)
 	if err != nil {
@@ -425,11 +562,14 @@ func (cn *connector) cleartextMail(ctx context.Context, s *stepRec, addrs []stri
 	}
 	defer raw.Close()
 	cn.tr.note("separate cleartext connection to %s: MAIL FROM must be refused before STARTTLS", raw.RemoteAddr())
-	tp := textproto.NewConn(recConn{Conn: raw, t: cn.tr})
+	tp := preambleConn(recConn{Conn: raw, t: cn.tr}, "SMTP")
 	var code int
 	var msg string
 	err = bounded(ctx, cn.timeout, raw, func() error {
-		if _, _, err := cn.smtpPreamble(tp); err != nil {
+		if _, err := cn.smtpGreeting(tp); err != nil {
+			return err
+		}
+		if _, err := cn.smtpEHLO(tp); err != nil {
 			return err
 		}
 		id, err := tp.Cmd("MAIL FROM:<%s>", cn.mailFrom)
@@ -452,7 +592,7 @@ func (cn *connector) cleartextMail(ctx context.Context, s *stepRec, addrs []stri
 	})
 	switch {
 	case err != nil:
-		s.skip(RuleSMTPCleartext, check.Textf("Test MAIL FROM en clair non concluant : %v", "Cleartext MAIL FROM test inconclusive: %v", err))
+		s.skip(RuleSMTPCleartext, textf("Test MAIL FROM en clair non concluant : %s", "Cleartext MAIL FROM test inconclusive: %s", errText(err)))
 	case code/100 == 2:
 		s.fail(RuleSMTPCleartext, check.Textf("Le serveur accepte MAIL FROM sans TLS (%d %s) : exigez STARTTLS avant toute transaction sur le port de soumission.",
 			"The server accepts MAIL FROM without TLS (%d %s): require STARTTLS before any transaction on the submission port.", code, msg))

@@ -15,6 +15,7 @@ import (
 // environment or files named by the configuration; they are never logged
 // and are registered with the transcripts for scrubbing.
 type credentials struct {
+	key      string // configuration key, "auth" or "reply.mailbox.auth"
 	mech     string
 	username string
 	password string // plain, login
@@ -28,7 +29,7 @@ func (c *credentials) secrets() []string {
 }
 
 func loadCredentials(cfg Config, key string, a Auth, getenv func(string) string) (*credentials, error) {
-	c := &credentials{mech: a.Mechanism, username: a.Username}
+	c := &credentials{key: key, mech: a.Mechanism, username: a.Username}
 	var err error
 	switch a.Mechanism {
 	case MechPlain, MechLogin:

@@ -226,8 +226,13 @@ func TestMockFaults(t *testing.T) {
 		{"rcpt=550", RuleSMTPRcpt, Fail, "Check the citizen address", false},
 		{"data=554", RuleSMTPData, Fail, "554", false},
 		{"greylist=1", RuleSMTPRcpt, Fail, "temporary", false},
-		{"drop-data", RuleSMTPData, Fail, "connection lost during DATA", false},
-		{"delay-mail=5s", RuleSMTPMail, Fail, "no answer within 300ms", false},
+		{"drop-data", RuleSMTPData, Fail, "DATA broken off: the server closed the connection", false},
+		{"delay-connect=5s", RuleSMTPTCP, Fail, "sends no greeting (no answer within 300ms (timeouts.step)): if this port uses implicit TLS", false},
+		{"delay-ehlo=5s", RuleSMTPStartTLS, Fail, "SMTP session broken during EHLO: no answer within 300ms", false},
+		{"delay-auth=5s", RuleSMTPAuth, Fail, "AUTH PLAIN broken off: no answer within 300ms", false},
+		{"delay-mail=5s", RuleSMTPMail, Fail, "MAIL broken off: no answer within 300ms", false},
+		{"delay-rcpt=5s", RuleSMTPRcpt, Fail, "RCPT broken off: no answer within 300ms", false},
+		{"delay-data=5s", RuleSMTPData, Fail, "DATA broken off: no answer within 300ms", false},
 		{"no-reply", RuleReply, Fail, "No correlated reply within", false},
 		{"reply-no-in-reply-to", RuleCorrelation, Warn, "linked only by token", true},
 		{"bounce", RuleNoBounce, Fail, "Non-delivery report", false},
@@ -236,7 +241,10 @@ func TestMockFaults(t *testing.T) {
 		{"tls-self-signed", RuleSMTPChain, Fail, "does not chain to a trusted root", false},
 		{"tls-wrong-host", RuleSMTPChain, Fail, "does not cover the name", false},
 		{"tls-legacy", RuleSMTPTLSVersion, Fail, "TLS 1.2 or later", false},
-		{"imap-idle-drop", RuleReply, Fail, "IDLE", false},
+		// One drop: one reconnect, the reply is still found (a warning).
+		{"imap-idle-drop#1", RuleIMAPReconnect, Warn, "reconnected once, waiting on from UID", true},
+		// Every IDLE dropped: the reconnect is bounded to one.
+		{"imap-idle-drop", RuleReply, Fail, "IMAP connection lost again after reconnecting", false},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			f, err := mocks.ParseFault(tc.fault)
@@ -244,7 +252,7 @@ func TestMockFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			mc := mocks.Config{Faults: []mocks.Fault{f}}
-			if tc.fault == "imap-idle-drop" {
+			if strings.HasPrefix(tc.fault, "imap-idle-drop") {
 				mc.AutoReplyDelay = 300 * time.Millisecond // the reply must come while idling
 			}
 			te := startMock(t, mc)
@@ -261,7 +269,31 @@ func TestMockFaults(t *testing.T) {
 			if res.Met != tc.met {
 				t.Errorf("met = %v\n%s", res.Met, dump(res))
 			}
+			checkMessages(t, res)
 		})
+	}
+}
+
+// checkMessages holds for every result: one check per rule in a step (JUnit
+// names), both languages filled, and no English error text in French.
+func checkMessages(t *testing.T, res *Result) {
+	t.Helper()
+	for _, s := range res.Steps {
+		seen := map[string]bool{}
+		for _, c := range s.Checks {
+			if seen[c.ID] {
+				t.Errorf("step %s: %s twice\n%s", s.ID, c.ID, dump(res))
+			}
+			seen[c.ID] = true
+			if c.Message.FR == "" || c.Message.EN == "" {
+				t.Errorf("%s: empty message %+v", c.ID, c.Message)
+			}
+			for _, en := range []string{"no answer within", "broken off", "closed the connection", "interrupted"} {
+				if strings.Contains(c.Message.FR, en) {
+					t.Errorf("%s: English %q in French message %q", c.ID, en, c.Message.FR)
+				}
+			}
+		}
 	}
 }
 
@@ -416,7 +448,7 @@ func replyAsCitizen(t *testing.T, te *testEnv, cfg Config) {
 		citizen: &credentials{mech: MechPlain, username: testCitizen, password: citizenPass},
 		smtpTr:  newTranscript(false, time.Now()), imapTr: newTranscript(true, time.Now())}
 	s := &stepRec{step: &Step{}}
-	is, ok := imapOpen(ctx, s, r.connector(imapRules, cfg.Reply.Mailbox.IMAP, r.imapTr, r.citizen), &Endpoint{})
+	is, ok := imapOpen(ctx, s, r.connector(imapRules, "reply.mailbox.imap", cfg.Reply.Mailbox.IMAP, r.imapTr, r.citizen), &Endpoint{})
 	if !ok || !is.login(ctx, s, r.citizen) {
 		t.Errorf("citizen IMAP: %+v", s.step.Checks)
 		return

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -34,6 +34,12 @@ type imapSession struct {
 	newMail chan struct{}
 	uidNext imap.UID
 	idle    bool
+
+	// For reconnect: how to connect and log in again, and what was seen.
+	cn          *connector
+	cr          *credentials
+	uidValidity uint32
+	reconnected bool
 }
 
 type imapAuthRules struct{ mech, auth, inbox, idle string }
@@ -51,7 +57,7 @@ func imapOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*im
 	if !ok {
 		return nil, false
 	}
-	is := &imapSession{raw: d.raw, timeout: cn.timeout, rules: establishmentIMAP, newMail: make(chan struct{}, 1)}
+	is := &imapSession{raw: d.raw, timeout: cn.timeout, rules: establishmentIMAP, newMail: make(chan struct{}, 1), cn: cn}
 	is.c = imapclient.New(d.conn, &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(m *imapclient.UnilateralDataMailbox) {
@@ -65,7 +71,7 @@ func imapOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*im
 	err := bounded(ctx, cn.timeout, d.raw, func() error { greetErr = is.c.WaitGreeting(); return greetErr })
 	if err != nil {
 		is.close()
-		s.fail(RuleIMAPTCP, check.Textf("Le serveur IMAP refuse la session : %v", "The IMAP server refuses the session: %v", err))
+		s.fail(RuleIMAPTCP, textf("Session IMAP refusée ou interrompue (accueil) : %s", "IMAP session refused or broken (greeting): %s", errText(err)))
 		return nil, false
 	}
 	if !s.has(RuleIMAPTCP) {
@@ -99,7 +105,7 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 		}
 		return nil
 	}); err != nil {
-		s.fail(is.rules.mech, check.Textf("Capacités IMAP illisibles : %v", "Cannot read IMAP capabilities: %v", err))
+		s.fail(is.rules.mech, textf("Capacités IMAP illisibles : %s", "Cannot read IMAP capabilities: %s", errText(err)))
 		return false
 	}
 	client, mech := saslFor(cr, caps.Has("AUTH=EXTERNAL"))
@@ -131,13 +137,20 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 	}
 	if run != nil {
 		s.pass(is.rules.mech, check.Textf("Mécanisme %s utilisé", "Mechanism %s used", mech))
-		if err := bounded(ctx, is.timeout, is.raw, run); err != nil {
-			msg := err.Error()
+		err := bounded(ctx, is.timeout, is.raw, run)
+		var ie *imap.Error
+		switch {
+		case err == nil:
+		case !errors.As(err, &ie):
+			s.fail(is.rules.auth, textf("Authentification IMAP (%s) interrompue : %s", "IMAP authentication (%s) broken off: %s", mech, errText(err)))
+			return false
+		default:
+			msg := errText(err).EN
 			if x, isX := client.(*xoauth2Client); isX && x.serverErr != "" {
 				msg += " ; " + x.serverErr
 			}
-			s.fail(is.rules.auth, check.Textf("Authentification IMAP refusée pour %s : %s. Vérifiez l'identifiant et le secret (%s).",
-				"IMAP authentication refused for %s: %s. Check the user name and the secret (%s).", cr.username, msg, secretHint(cr.mech)))
+			s.fail(is.rules.auth, textf("Authentification IMAP refusée pour %s : %s. Vérifiez l'identifiant et le secret (%s).",
+				"IMAP authentication refused for %s: %s. Check the user name and the secret (%s).", cr.username, msg, secretHint(cr)))
 			return false
 		}
 		s.pass(is.rules.auth, check.Textf("Authentifié en tant que %s", "Authenticated as %s", cr.username))
@@ -148,10 +161,10 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 		data, err = is.c.Select("INBOX", nil).Wait()
 		return err
 	}); err != nil {
-		s.fail(is.rules.inbox, check.Textf("Impossible d'ouvrir INBOX : %v", "Cannot select INBOX: %v", err))
+		s.fail(is.rules.inbox, textf("Impossible d'ouvrir INBOX : %s", "Cannot select INBOX: %s", errText(err)))
 		return false
 	}
-	is.uidNext = data.UIDNext
+	is.uidNext, is.uidValidity, is.cr = data.UIDNext, data.UIDValidity, cr
 	s.pass(is.rules.inbox, check.Textf("INBOX ouverte (%d messages)", "INBOX selected (%d messages)", data.NumMessages))
 	is.idle = is.c.Caps().Has(imap.CapIdle) || is.c.Caps().Has(imap.CapIMAP4rev2)
 	if is.idle {
@@ -202,6 +215,7 @@ func (is *imapSession) wait(ctx context.Context, until time.Time) error {
 		is.signal() // keep it for drain/scan ordering
 	case <-t.C:
 	case <-ctx.Done():
+		return nil // no DONE: the run ends, and logout closes at once
 	case <-is.c.Closed():
 	}
 	return bounded(context.WithoutCancel(ctx), is.timeout, is.raw, func() error {
@@ -213,6 +227,58 @@ func (is *imapSession) wait(ctx context.Context, until time.Time) error {
 		}
 		return nil
 	})
+}
+
+// reconnect replaces a connection that broke while the probe waited (the
+// server or a NAT dropped it, or it went silent): it connects, logs in and
+// selects INBOX again, and goes on from the UIDNEXT recorded before, so a
+// reply delivered meanwhile is still found. Servers may close idle
+// sessions (RFC 9051 §5.4, after 30 minutes at least) and network devices
+// drop idle connections sooner, so one drop is a warning, not a failure.
+// It is done once per session, recorded as a warning on s; the new
+// connection's own checks are kept aside. It returns why the wait cannot
+// go on, nil when it can. A server's NO/BAD answer and the run's
+// cancellation are returned as is.
+func (is *imapSession) reconnect(ctx context.Context, s *stepRec, cause error) error {
+	var es *errStep
+	var ie *imap.Error
+	switch {
+	case ctx.Err() != nil, errors.As(cause, &ie), errors.As(cause, &es) && es.interrupted:
+		return cause
+	case is.reconnected:
+		return &refusal{textf("connexion IMAP de nouveau coupée après la reconnexion (%s) : le serveur ou un équipement réseau coupe les connexions en attente ; voyez avec l'opérateur ou l'équipe réseau",
+			"IMAP connection lost again after reconnecting (%s): the server or a network device drops waiting connections; ask the operator or the network team", errText(cause))}
+	}
+	is.cn.tr.note("connection lost while waiting (%s): reconnecting once", cause)
+	is.close()
+	scratch := &stepRec{step: &Step{}}
+	n, ok := imapOpen(ctx, scratch, is.cn, &Endpoint{})
+	if ok && !n.login(ctx, scratch, is.cr) {
+		n.close()
+		ok = false
+	}
+	if !ok {
+		why := check.Text{}
+		if i := slices.IndexFunc(scratch.step.Checks, func(c Check) bool { return c.Status == Fail }); i >= 0 {
+			why = scratch.step.Checks[i].Message
+		}
+		return &refusal{textf("connexion IMAP coupée pendant l'attente (%s), et la reconnexion a échoué : %s",
+			"IMAP connection lost while waiting (%s), and reconnecting failed: %s", errText(cause), why)}
+	}
+	uidNext, sameBox := is.uidNext, n.uidValidity == is.uidValidity
+	// The new session's new-mail handler signals n.newMail, which the copy
+	// shares.
+	*is = *n
+	is.reconnected = true
+	if !sameBox {
+		s.fail(RuleIMAPReconnect, textf("Connexion IMAP coupée pendant l'attente (%s) ; reconnecté, mais UIDVALIDITY a changé : une réponse arrivée pendant la coupure peut être manquée.",
+			"IMAP connection lost while waiting (%s); reconnected, but UIDVALIDITY changed: a reply delivered during the outage may be missed.", errText(cause)))
+		return nil
+	}
+	is.uidNext = uidNext
+	s.fail(RuleIMAPReconnect, textf("Connexion IMAP coupée pendant l'attente (%s) ; reconnecté une fois, attente reprise à partir de l'UID %d. Si cela se répète, voyez avec l'opérateur (délai d'inactivité IMAP, équipement réseau).",
+		"IMAP connection lost while waiting (%s); reconnected once, waiting on from UID %d. If it happens again, ask the operator (IMAP idle timeout, network device).", errText(cause), uidNext))
+	return nil
 }
 
 // fetched is one new message.
@@ -291,6 +357,3 @@ func (is *imapSession) logout(ctx context.Context) {
 	bounded(ctx, is.timeout, is.raw, func() error { return is.c.Logout().Wait() })
 	is.close()
 }
-
-// imapErrText shortens an IMAP error for messages.
-func imapErrText(err error) string { return strings.TrimPrefix(err.Error(), "imap: ") }

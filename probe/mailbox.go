@@ -17,7 +17,7 @@ func (r *runner) citizenReply(ctx context.Context, s *stepRec, msg *outgoing) {
 	m := r.cfg.Reply.Mailbox
 	r.imapTr.note("citizen test mailbox %s", r.cfg.Target)
 	var ep Endpoint
-	is, ok := imapOpen(ctx, s, r.connector(imapRules, m.IMAP, r.imapTr, r.citizen), &ep)
+	is, ok := imapOpen(ctx, s, r.connector(imapRules, "reply.mailbox.imap", m.IMAP, r.imapTr, r.citizen), &ep)
 	if !ok {
 		return
 	}
@@ -32,16 +32,26 @@ func (r *runner) citizenReply(ctx context.Context, s *stepRec, msg *outgoing) {
 		is.drain()
 		var err error
 		if got, err = is.findByMessageID(ctx, "<"+msg.messageID+">"); err != nil {
-			s.fail(RuleCitizenReceived, check.Textf("Recherche dans la boîte citoyenne impossible : %s", "Cannot search the citizen mailbox: %s", imapErrText(err)))
+			if err = is.reconnect(ctx, s, err); err == nil {
+				continue
+			}
+			s.fail(RuleCitizenReceived, textf("Recherche dans la boîte citoyenne impossible : %s", "Cannot search the citizen mailbox: %s", errText(err)))
 			return
 		}
 		if got != nil || ctx.Err() != nil || !time.Now().Before(until) {
 			break
 		}
 		if err := is.wait(ctx, until); err != nil {
-			s.fail(RuleCitizenReceived, check.Textf("Attente interrompue : %s", "Wait broken: %s", imapErrText(err)))
+			if err = is.reconnect(ctx, s, err); err == nil {
+				continue
+			}
+			s.fail(RuleCitizenReceived, textf("Attente interrompue : %s", "Wait broken: %s", errText(err)))
 			return
 		}
+	}
+	if got == nil && ctx.Err() != nil {
+		s.fail(RuleCitizenReceived, check.Textf("Attente du message interrompue", "Wait for the message interrupted"))
+		return
 	}
 	if got == nil {
 		s.fail(RuleCitizenReceived, check.Textf("Le message <%s> n'est pas arrivé dans la boîte %s en %s : vérifiez l'acheminement vers le domaine citoyen.",
@@ -56,7 +66,7 @@ func (r *runner) citizenReply(ctx context.Context, s *stepRec, msg *outgoing) {
 		return
 	}
 	r.smtpTr.note("citizen test mailbox %s replies", r.cfg.Target)
-	ss, ok := smtpOpen(ctx, s, r.connector(smtpRules, m.SMTP, r.smtpTr, r.citizen), &ep)
+	ss, ok := smtpOpen(ctx, s, r.connector(smtpRules, "reply.mailbox.smtp", m.SMTP, r.smtpTr, r.citizen), &ep)
 	if !ok {
 		return
 	}

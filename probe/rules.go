@@ -20,6 +20,7 @@ const (
 	srcPS41       = "SUN-ES volet 2, prérequis PS 4.1"
 	srcTrustSpace = "MSSanté liste blanche: patient.mssante.fr (research mssante.md §1)"
 	srcIMAP       = "RFC 9051; RFC 2177 (IDLE)"
+	srcIdleDrop   = "RFC 9051 §5.4 (autologout timer); RFC 2177 (IDLE)"
 	srcOwn        = "msscprobe"
 )
 
@@ -54,6 +55,7 @@ const (
 	RuleIMAPAuth       = "IMAP-AUTH-002"
 	RuleIMAPInbox      = "IMAP-BOX-001"
 	RuleIMAPIdle       = "IMAP-IDLE-001"
+	RuleIMAPReconnect  = "IMAP-IDLE-002"
 
 	RuleReply       = "RCV-001"
 	RuleCorrelation = "RCV-002"
@@ -95,6 +97,9 @@ var Rules = check.NewCatalog(slices.Concat(
 		rule(RuleIMAPIdle, check.Warning, srcIMAP,
 			"Le serveur IMAP propose IDLE (sinon la réponse est cherchée par interrogation périodique)",
 			"The IMAP server offers IDLE (otherwise the reply is polled for)"),
+		rule(RuleIMAPReconnect, check.Warning, srcIdleDrop,
+			"La connexion IMAP tient pendant l'attente (sinon une reconnexion est faite)",
+			"The IMAP connection holds while waiting (otherwise the probe reconnects once)"),
 
 		rule(RuleReply, check.Error, srcPS41, "Réponse reçue dans le délai", "Reply received in time"),
 		rule(RuleCorrelation, check.Warning, srcCorrelate,

@@ -115,7 +115,7 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 	var smtpS *smtpSession
 	defer func() { smtpS.close() }()
 	smtpOK := r.step(ctx, StepSMTPConnect, []string{"transcripts/smtp.log", "tls/smtp-chain.pem"}, func(s *stepRec) {
-		smtpS, _ = smtpOpen(ctx, s, r.connector(smtpRules, r.cfg.SMTP, r.smtpTr, r.creds), &r.res.SMTP)
+		smtpS, _ = smtpOpen(ctx, s, r.connector(smtpRules, "smtp", r.cfg.SMTP, r.smtpTr, r.creds), &r.res.SMTP)
 	})
 	smtpOK = smtpOK && r.step(ctx, StepSMTPAuth, []string{"transcripts/smtp.log"}, func(s *stepRec) {
 		smtpAuth(ctx, s, smtpS, r.creds, r.timeout())
@@ -124,7 +124,7 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 	var imapS *imapSession
 	defer func() { imapS.close() }()
 	imapOK := r.step(ctx, StepIMAPConnect, []string{"transcripts/imap.log", "tls/imap-chain.pem"}, func(s *stepRec) {
-		imapS, _ = imapOpen(ctx, s, r.connector(imapRules, r.cfg.IMAP, r.imapTr, r.creds), &r.res.IMAP)
+		imapS, _ = imapOpen(ctx, s, r.connector(imapRules, "imap", r.cfg.IMAP, r.imapTr, r.creds), &r.res.IMAP)
 	})
 	imapOK = imapOK && r.step(ctx, StepIMAPAuth, []string{"transcripts/imap.log"}, func(s *stepRec) {
 		imapS.login(ctx, s, r.creds)
@@ -153,14 +153,14 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 
 func (r *runner) timeout() time.Duration { return r.cfg.Timeouts.Step.D() }
 
-func (r *runner) connector(rules protoRules, srv Server, tr *transcript, cr *credentials) *connector {
+func (r *runner) connector(rules protoRules, key string, srv Server, tr *transcript, cr *credentials) *connector {
 	cfg := &tls.Config{RootCAs: r.roots}
 	if cr.cert != nil {
 		cfg.Certificates = []tls.Certificate{*cr.cert}
 	}
 	return &connector{
 		rules: rules, srv: srv, tlsConfig: cfg, tr: tr, timeout: r.timeout(),
-		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now,
+		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key,
 	}
 }
 
@@ -254,8 +254,11 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 		is.drain()
 		news, err := is.scan(ctx)
 		if err != nil {
-			s.fail(RuleReply, check.Textf("Lecture de INBOX impossible pendant l'attente : %s", "Cannot read INBOX while waiting: %s", imapErrText(err)))
-			return
+			if err = is.reconnect(ctx, s, err); err != nil {
+				s.fail(RuleReply, textf("Lecture de INBOX impossible pendant l'attente : %s", "Cannot read INBOX while waiting: %s", errText(err)))
+				return
+			}
+			continue
 		}
 		for _, f := range news {
 			in := classify(f.raw, msg.messageID, r.res.Token)
@@ -306,8 +309,10 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 			return
 		}
 		if err := is.wait(ctx, until); err != nil {
-			s.fail(RuleReply, check.Textf("Attente de la réponse interrompue : %s", "Wait for the reply broken: %s", imapErrText(err)))
-			return
+			if err = is.reconnect(ctx, s, err); err != nil {
+				s.fail(RuleReply, textf("Attente de la réponse interrompue : %s", "Wait for the reply broken: %s", errText(err)))
+				return
+			}
 		}
 	}
 }

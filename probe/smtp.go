@@ -75,7 +75,7 @@ func smtpOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*sm
 	ss := &smtpSession{c: c, raw: d.raw}
 	if err := bounded(ctx, cn.timeout, d.raw, func() error { return c.Hello(cn.ehloName) }); err != nil {
 		ss.close()
-		s.fail(RuleSMTPTCP, check.Textf("Le serveur SMTP refuse la session après TLS : %v", "The SMTP server refuses the session after TLS: %v", smtpErrText(err)))
+		s.fail(RuleSMTPTCP, textf("Session SMTP refusée ou interrompue après TLS (accueil, EHLO) : %s", "SMTP session refused or broken after TLS (greeting, EHLO): %s", errText(err)))
 		return nil, false
 	}
 	if !s.has(RuleSMTPTCP) {
@@ -126,27 +126,38 @@ func smtpAuth(ctx context.Context, s *stepRec, ss *smtpSession, cr *credentials,
 	}
 	s.pass(RuleSMTPAuthMech, check.Textf("AUTH %s proposé (%s)", "AUTH %s offered (%s)", mech, adv))
 	err := bounded(ctx, timeout, ss.raw, func() error { return ss.c.Auth(client) })
-	if err != nil {
+	var se *smtp.SMTPError
+	switch {
+	case err == nil:
+	case !errors.As(err, &se):
+		s.fail(RuleSMTPAuth, textf("AUTH %s interrompue : %s", "AUTH %s broken off: %s", mech, errText(err)))
+		return false
+	case se.Code/100 == 4:
+		s.fail(RuleSMTPAuth, check.Textf("AUTH %s refusée temporairement : %s. Un code 4xx est temporaire (serveur d'authentification indisponible) : relancez dans quelques minutes.",
+			"AUTH %s temporarily refused: %s. A 4xx code is temporary (authentication backend unavailable): run again in a few minutes.", mech, smtpErrText(err)))
+		return false
+	default:
 		msg := smtpErrText(err)
 		if x, isX := client.(*xoauth2Client); isX && x.serverErr != "" {
 			msg += " ; " + x.serverErr
 		}
-		s.fail(RuleSMTPAuth, check.Textf("Authentification %s refusée pour %s : %s. Vérifiez l'identifiant et le secret (%s).",
-			"%s authentication refused for %s: %s. Check the user name and the secret (%s).", mech, cr.username, msg, secretHint(cr.mech)))
+		s.fail(RuleSMTPAuth, textf("Authentification %s refusée pour %s : %s. Vérifiez l'identifiant et le secret (%s).",
+			"%s authentication refused for %s: %s. Check the user name and the secret (%s).", mech, cr.username, msg, secretHint(cr)))
 		return false
 	}
 	s.pass(RuleSMTPAuth, check.Textf("Authentifié par %s en tant que %s", "Authenticated with %s as %s", mech, cr.username))
 	return true
 }
 
-func secretHint(mech string) string {
-	switch mech {
+// secretHint names the keys holding the secret of a login.
+func secretHint(c *credentials) check.Text {
+	switch c.mech {
 	case MechXOAuth2:
-		return "auth.token_env / auth.token_file; a Pro Santé Connect token expires quickly"
+		return check.Textf("%[1]s.token_env / %[1]s.token_file ; un jeton Pro Santé Connect expire vite", "%[1]s.token_env / %[1]s.token_file; a Pro Santé Connect token expires quickly", c.key)
 	case MechCertificate:
-		return "auth.cert_file / auth.p12_file"
+		return check.Textf("%[1]s.cert_file / %[1]s.p12_file", "%[1]s.cert_file / %[1]s.p12_file", c.key)
 	}
-	return "auth.password_env / auth.password_file"
+	return check.Textf("%[1]s.password_env / %[1]s.password_file", "%[1]s.password_env / %[1]s.password_file", c.key)
 }
 
 var queuedRE = regexp.MustCompile(`(?i)(?:queued as|id=|queue id:?)\s*<?([A-Za-z0-9._@-]+)`)
@@ -207,12 +218,17 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 	})
 	if err != nil {
 		text := smtpErrText(err)
+		id := map[string]string{"MAIL": RuleSMTPMail, "RCPT": RuleSMTPRcpt}[phase]
+		if id == "" {
+			id = RuleSMTPData
+		}
 		var se *smtp.SMTPError
-		if errors.As(err, &se) && se.Code/100 == 4 {
-			id := map[string]string{"MAIL": RuleSMTPMail, "RCPT": RuleSMTPRcpt}[phase]
-			if id == "" {
-				id = RuleSMTPData
-			}
+		if !errors.As(err, &se) {
+			s.fail(id, textf("%s interrompu : %s. Le message n'a pas été accepté : relancez la sonde ; si cela se répète, voyez avec l'opérateur.",
+				"%s broken off: %s. The message was not accepted: run the probe again; if it happens again, ask the operator.", phase, errText(err)))
+			return nil, false
+		}
+		if se.Code/100 == 4 {
 			s.fail(id, check.Textf("%s refusé temporairement : %s. Un code 4xx (liste grise, surcharge) est temporaire : relancez la sonde dans quelques minutes.",
 				"%s temporarily refused: %s. A 4xx code (greylisting, overload) is temporary: run the probe again in a few minutes.", phase, text))
 			return nil, false
@@ -225,8 +241,8 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 			s.fail(RuleSMTPRcpt, check.Textf("RCPT TO:<%s> refusé : %s. Vérifiez l'adresse citoyenne (target : matricule INS de 15 caractères avec sa clé, @patient.mssante.fr).",
 				"RCPT TO:<%s> refused: %s. Check the citizen address (target: 15-character INS matricule with its key, @patient.mssante.fr).", to, text))
 		default:
-			s.fail(RuleSMTPData, check.Textf("Message refusé ou connexion perdue pendant DATA : %s. Le code et le texte du serveur disent ce qu'il reproche au message.",
-				"Message refused or connection lost during DATA: %s. The server's code and text say what it objects to.", text))
+			s.fail(RuleSMTPData, check.Textf("Message refusé (DATA) : %s. Le code et le texte du serveur disent ce qu'il reproche au message.",
+				"Message refused (DATA): %s. The server's code and text say what it objects to.", text))
 		}
 		return nil, false
 	}

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
@@ -37,9 +39,35 @@ type stepRec struct {
 	evidence []string // pointers added to every check of the step
 }
 
+// add records a check. A step holds one check per rule (JUnit names are
+// rule IDs, and GitLab keeps only the first of duplicates): a later
+// outcome of the same rule replaces an earlier one unless that one is
+// worse, e.g. a session that connected and then broke after TLS.
 func (s *stepRec) add(id string, st Status, msg check.Text) {
 	r, _ := Rules.Lookup(id)
-	s.step.Checks = append(s.step.Checks, Check{ID: id, Status: st, Message: msg, Source: r.Source, Evidence: s.evidence})
+	c := Check{ID: id, Status: st, Message: msg, Source: r.Source, Evidence: s.evidence}
+	i := slices.IndexFunc(s.step.Checks, func(c Check) bool { return c.ID == id })
+	switch {
+	case i < 0:
+		s.step.Checks = append(s.step.Checks, c)
+	case statusRank[st] >= statusRank[s.step.Checks[i].Status]:
+		s.step.Checks[i] = c
+	}
+}
+
+// textf is check.Textf where check.Text arguments (such as errText) are
+// rendered in the message's own language.
+func textf(fr, en string, args ...any) check.Text {
+	in := func(l check.Lang) []any {
+		out := slices.Clone(args)
+		for i, a := range out {
+			if t, ok := a.(check.Text); ok {
+				out[i] = t.In(l)
+			}
+		}
+		return out
+	}
+	return check.Text{FR: fmt.Sprintf(fr, in(check.FR)...), EN: fmt.Sprintf(en, in(check.EN)...)}
 }
 
 func (s *stepRec) pass(id string, msg check.Text) { s.add(id, Pass, msg) }
@@ -69,12 +97,14 @@ func (s *stepRec) has(id string) bool {
 // ok reports whether no check failed so far.
 func (s *stepRec) ok() bool { return worst(s.step.Checks) != Fail }
 
-// worst orders statuses fail > warn > pass > skip.
+// statusRank orders statuses fail > warn > pass > skip.
+var statusRank = map[Status]int{Skip: 0, Pass: 1, Warn: 2, Fail: 3}
+
+// worst returns the worst status of cs.
 func worst(cs []Check) Status {
-	rank := map[Status]int{Skip: 0, Pass: 1, Warn: 2, Fail: 3}
 	w := Skip
 	for _, c := range cs {
-		if rank[c.Status] > rank[w] {
+		if statusRank[c.Status] > statusRank[w] {
 			w = c.Status
 		}
 	}
