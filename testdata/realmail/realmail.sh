@@ -16,6 +16,10 @@
 #                       makes Dovecot behave as on the Internet (gotcha 1)
 #   REALMAIL_PORT_BASE  ports are BASE+25, +587, +465, +143, +993 (10000)
 #   REALMAIL_IPV6=1     also listen on [::1]
+#   REALMAIL_EXTRA_ACCOUNTS=N  also N load-test mailboxes bench01..benchNN
+#                       @hopital.realmail.test (0; at most 999), listed
+#                       with their passwords in a root-only file (env:
+#                       REALMAIL_EXTRA_ACCOUNTS_FILE) for bench/mock.sh
 #
 # Needs root (apt, Postfix, Dovecot); no systemd needed. Never touches
 # /etc/postfix or /etc/dovecot, never binds anything but loopback, never
@@ -28,6 +32,7 @@ readonly DIR=${REALMAIL_DIR:-/tmp/msscprobe-realmail}
 readonly HOST=${REALMAIL_HOST:-127.0.0.1}
 readonly BASE=${REALMAIL_PORT_BASE:-10000}
 readonly IPV6=${REALMAIL_IPV6:-0}
+readonly EXTRA=${REALMAIL_EXTRA_ACCOUNTS:-0}
 
 T0=$(date +%s%N)
 log() { printf 'realmail: [%5d ms] %s\n' $((($(date +%s%N) - T0) / 1000000)) "$*" >&2; }
@@ -45,6 +50,7 @@ validate() {
 		die "REALMAIL_PORT_BASE=$BASE must be a number from 1024 to 64000"
 	fi
 	[[ $IPV6 == 0 || $IPV6 == 1 ]] || die "REALMAIL_IPV6=$IPV6 must be 0 or 1"
+	[[ $EXTRA =~ ^(0|[1-9][0-9]{0,2})$ ]] || die "REALMAIL_EXTRA_ACCOUNTS=$EXTRA must be a number from 0 to 999"
 }
 
 validate
@@ -144,15 +150,39 @@ make_secret() {
 	(umask 077 && openssl rand -hex 16 | tr -d '\n' >"$f")
 }
 
+# extra_accounts prints "name address" for the REALMAIL_EXTRA_ACCOUNTS
+# load-test mailboxes: bench01..benchNN (three digits from 100 on).
+extra_accounts() {
+	local i width=2
+	((EXTRA >= 100)) && width=3
+	for ((i = 1; i <= EXTRA; i++)); do
+		printf 'bench%0*d bench%0*d@%s\n' "$width" "$i" "$width" "$i" "$ETAB_DOMAIN"
+	done
+}
+
 make_accounts() {
 	mkdir -p "$DIR/secrets" "$DIR/dovecot"
 	chmod 700 "$DIR/secrets"
-	make_secret probe
-	make_secret citizen
-	make_secret replier
-	local users=$DIR/dovecot/users addr name line
+	local accounts=("probe $PROBE_ADDR" "citizen $CITIZEN_ADDR" "replier $REPLIER_ADDR") users=$DIR/dovecot/users addr name line
+	if ((EXTRA > 0)); then
+		mapfile -t -O 3 accounts < <(extra_accounts)
+	fi
+	for line in "${accounts[@]}"; do
+		make_secret "${line%% *}"
+	done
+	# Load tools read the extra mailboxes as "address password" lines.
+	rm -f "$DIR/secrets/extra-accounts"
+	if ((EXTRA > 0)); then
+		(
+			umask 077
+			for line in "${accounts[@]:3}"; do
+				read -r name addr <<<"$line"
+				printf '%s %s\n' "$addr" "$(<"$DIR/secrets/$name.password")"
+			done >"$DIR/secrets/extra-accounts"
+		)
+	fi
 	: >"$users.new"
-	for line in "probe $PROBE_ADDR" "citizen $CITIZEN_ADDR" "replier $REPLIER_ADDR"; do
+	for line in "${accounts[@]}"; do
 		read -r name addr <<<"$line"
 		# openssl reads the password on stdin, not argv.
 		printf '%s:{SHA512-CRYPT}%s::::::\n' "$addr" \
@@ -162,12 +192,14 @@ make_accounts() {
 	chmod 640 "$users.new"
 	mv "$users.new" "$users"
 	# Postfix: virtual recipients, and which login owns which sender address.
-	printf '%s %s\n' "$PROBE_ADDR" "$PROBE_ADDR" "$CITIZEN_ADDR" "$CITIZEN_ADDR" \
-		"$REPLIER_ADDR" "$REPLIER_ADDR" >"$DIR/postfix/vmailbox"
+	for line in "${accounts[@]}"; do
+		printf '%s %s\n' "${line#* }" "${line#* }"
+	done >"$DIR/postfix/vmailbox"
 	backdate "$DIR/postfix/vmailbox"
 
 	local home
-	for addr in "$PROBE_ADDR" "$CITIZEN_ADDR" "$REPLIER_ADDR"; do
+	for line in "${accounts[@]}"; do
+		addr=${line#* }
 		home=$DIR/mail/${addr#*@}/${addr%@*}
 		mkdir -p "$home/Maildir"
 	done
@@ -337,7 +369,13 @@ wait_until() {
 	log "$what"
 }
 
-settings() { echo "host=$HOST base=$BASE ipv6=$IPV6"; }
+# settings names what a running instance was started with; extra= only when
+# set, so instances started without it keep their settings line.
+settings() {
+	local s="host=$HOST base=$BASE ipv6=$IPV6"
+	((EXTRA == 0)) || s+=" extra=$EXTRA"
+	echo "$s"
+}
 
 cmd_start() {
 	need_root
@@ -440,6 +478,7 @@ REALMAIL_REPLIER_PASSWORD_FILE=$DIR/secrets/replier.password
 REALMAIL_POSTFIX_LOG=$DIR/log/postfix.log
 REALMAIL_DOVECOT_LOG=$DIR/log/dovecot.log
 EOV
+	((EXTRA == 0)) || printf 'export REALMAIL_EXTRA_ACCOUNTS_FILE=%q\n' "$DIR/secrets/extra-accounts"
 }
 
 # imap_search URL QUERY prints the UIDs that an IMAP SEARCH finds in the
