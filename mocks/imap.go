@@ -210,6 +210,9 @@ func (s *imapSession) uids(numSet imap.NumSet) (imap.UIDSet, error) {
 func (s *imapSession) mutate(numSet imap.NumSet, r record, f func() error) error {
 	s.box.mu.Lock()
 	defer s.box.mu.Unlock()
+	if err := s.box.writable(); err != nil {
+		return err
+	}
 	uids, err := s.uids(numSet)
 	if err != nil {
 		return err
@@ -253,6 +256,9 @@ func (s *imapSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) er
 	}
 	s.box.mu.Lock()
 	defer s.box.mu.Unlock()
+	if err := s.box.writable(); err != nil {
+		return err
+	}
 	data, err := s.UserSession.Search(imapserver.NumKindUID, c, &imap.SearchOptions{})
 	if err != nil {
 		return err

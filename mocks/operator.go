@@ -38,6 +38,7 @@ type Operator struct {
 
 	serving sync.WaitGroup
 	pending pendingMail
+	done    chan struct{} // closed when shutdown starts: ends fault delays
 
 	closeOnce sync.Once
 	closeErr  error
@@ -60,7 +61,7 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock configuration: %w", err)
 	}
-	o := &Operator{cfg: c, rec: newRecorder(c.Log), accounts: map[string]Account{}, addrs: map[string]string{}}
+	o := &Operator{cfg: c, rec: newRecorder(c.Log), accounts: map[string]Account{}, addrs: map[string]string{}, done: make(chan struct{})}
 	if o.faults, err = newFaults(c.Faults); err != nil {
 		return nil, fmt.Errorf("mock configuration: %w", err)
 	}
@@ -158,8 +159,14 @@ func (o *Operator) listen() error {
 		o.addrs[s.name] = raw.Addr().String()
 		o.listeners = append(o.listeners, raw)
 		var ln net.Listener = raw
-		if s.name == lnSMTPS || s.name == lnIMAPS {
-			ln = tls.NewListener(raw, o.tlsConf)
+		switch s.name {
+		case lnSMTPS:
+			ln = tls.NewListener(raw, o.tlsConf) // go-smtp bounds the handshake with its timeouts
+		case lnIMAPS:
+			// imapserver sets no deadline before its greeting, which runs
+			// the handshake: a client that never sends a ClientHello
+			// would hold the connection forever.
+			ln = tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf)
 		}
 		switch s.name {
 		case lnSMTP, lnSMTPS:
@@ -188,6 +195,36 @@ func (o *Operator) serve(f func() error) {
 			o.rec.add(Event{Proto: "mock", Kind: "error", Detail: err.Error()})
 		}
 	}()
+}
+
+// handshakeTimeout bounds what a connection may do before a server sets
+// its own deadlines (the implicit TLS handshake of IMAPS); a variable so
+// tests can shorten it.
+var handshakeTimeout = 30 * time.Second
+
+// deadlineListener gives every accepted connection a first deadline.
+type deadlineListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.SetDeadline(time.Now().Add(l.d))
+	}
+	return c, err
+}
+
+// sleep waits d, or less when the operator shuts down, so that a delay
+// fault never outlives Close.
+func (o *Operator) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-o.done:
+	}
 }
 
 // Addresses of the listeners ("127.0.0.1:port"), "" when disabled.
@@ -295,6 +332,7 @@ func (o *Operator) Close() error {
 }
 
 func (o *Operator) shutdown() error {
+	close(o.done)
 	var errs []error
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())

@@ -29,6 +29,11 @@ func (l smtpLog) Println(v ...any) {
 	l.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: "error", Detail: strings.TrimSpace(fmt.Sprintln(v...))})
 }
 
+// smtpReadTimeout is the server timeout of RFC 5321 §4.5.3.2.7 (5
+// minutes) for each command line, the DATA block and the implicit TLS
+// handshake; a variable so tests can shorten it.
+var smtpReadTimeout = 5 * time.Minute
+
 func (o *Operator) newSMTPServer(name string, starttls *tls.Config) *smtp.Server {
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return o.newSMTPSession(name, c) }))
 	s.Domain = "localhost"
@@ -41,7 +46,7 @@ func (o *Operator) newSMTPServer(name string, starttls *tls.Config) *smtp.Server
 	s.MaxRecipients = 100
 	s.EnableDSN = true
 	s.EnableSMTPUTF8 = true
-	s.ReadTimeout = 5 * time.Minute
+	s.ReadTimeout = smtpReadTimeout
 	s.WriteTimeout = time.Minute
 	s.ErrorLog = smtpLog{o.rec, name}
 	return s
@@ -73,7 +78,7 @@ func (l *faultListener) Accept() (net.Conn, error) {
 		}
 		if f, ok := l.o.faults.fire(FaultDelayConnect); ok {
 			l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: KindFault, Fault: f.String(), Remote: c.RemoteAddr().String()})
-			return &delayedConn{Conn: c, delay: f.Delay}, nil
+			return &delayedConn{Conn: c, delay: f.Delay, sleep: l.o.sleep}, nil
 		}
 		return c, nil
 	}
@@ -83,11 +88,12 @@ func (l *faultListener) Accept() (net.Conn, error) {
 type delayedConn struct {
 	net.Conn
 	delay time.Duration
+	sleep func(time.Duration)
 	once  sync.Once
 }
 
 func (c *delayedConn) Write(b []byte) (int, error) {
-	c.once.Do(func() { time.Sleep(c.delay) })
+	c.once.Do(func() { c.sleep(c.delay) })
 	return c.Conn.Write(b)
 }
 
@@ -158,7 +164,7 @@ func (s *smtpSession) event(e Event) {
 func (s *smtpSession) delay(name string) {
 	if f, ok := s.o.faults.fire(name); ok {
 		s.event(Event{Kind: KindFault, Fault: f.String()})
-		time.Sleep(f.Delay)
+		s.o.sleep(f.Delay)
 	}
 }
 

@@ -35,8 +35,9 @@ type store struct {
 	dir      string
 	onAppend func(owner, mailbox string, raw []byte) // thread bookkeeping, also run on replay
 
-	mu    sync.RWMutex
-	users map[string]*mailUser
+	mu     sync.RWMutex
+	users  map[string]*mailUser
+	closed bool
 
 	stopSync chan struct{}
 	syncDone chan struct{}
@@ -48,10 +49,15 @@ type mailUser struct {
 	addr string
 	mem  *imapmemserver.User
 
-	mu    sync.Mutex
-	j     *os.File
-	dirty bool
+	mu     sync.Mutex
+	j      *os.File
+	dirty  bool
+	closed bool // journal closed: no more mutations (see store.close)
 }
+
+// errStoreClosed refuses a mutation that could no longer be journaled, so
+// nothing is acknowledged that a restart would lose.
+var errStoreClosed = errors.New("mailbox store closed")
 
 // Standard mailboxes every user gets.
 var defaultMailboxes = []struct {
@@ -245,6 +251,9 @@ func (u *mailUser) apply(r record, body []byte) error {
 
 // journal appends r (and body) to the user's journal; u.mu must be held.
 func (u *mailUser) journal(r record, body []byte) error {
+	if err := u.writable(); err != nil {
+		return err
+	}
 	if u.j == nil {
 		return nil
 	}
@@ -264,11 +273,22 @@ func (u *mailUser) journal(r record, body []byte) error {
 	return nil
 }
 
+// writable says whether a mutation may start; u.mu must be held.
+func (u *mailUser) writable() error {
+	if u.closed {
+		return errStoreClosed
+	}
+	return nil
+}
+
 // do applies r live and journals it, atomically with respect to the user's
 // other mutations.
 func (u *mailUser) do(r record, body []byte) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if err := u.writable(); err != nil {
+		return err
+	}
 	if err := u.apply(r, body); err != nil {
 		return err
 	}
@@ -288,6 +308,9 @@ func (s *store) user(addr string, create bool) (*mailUser, error) {
 	defer s.mu.Unlock()
 	if u := s.users[addr]; u != nil {
 		return u, nil
+	}
+	if s.closed {
+		return nil, errStoreClosed
 	}
 	u = &mailUser{addr: addr, mem: imapmemserver.NewUser(addr, "")}
 	if s.dir != "" {
@@ -386,12 +409,14 @@ func (s *store) close() error {
 	err := s.syncAll()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for _, u := range s.users {
 		u.mu.Lock()
 		if u.j != nil {
 			err = errors.Join(err, u.j.Close())
 			u.j = nil
 		}
+		u.closed = true
 		u.mu.Unlock()
 	}
 	return err
