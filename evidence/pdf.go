@@ -45,12 +45,14 @@ const (
 	labelW       = 150.0
 )
 
-// pdfDoc lays text out top to bottom, breaking pages as needed.
+// pdfDoc lays text out top to bottom, breaking pages as needed. y is the
+// top of the next line; page counts the pages started.
 type pdfDoc struct {
 	gp   *gopdf.GoPdf
 	lang check.Lang
 	y    float64
 	size float64
+	page int
 	err  error
 }
 
@@ -75,50 +77,72 @@ func (d *pdfDoc) font(bold bool, size float64) {
 func (d *pdfDoc) newPage() {
 	d.gp.AddPage()
 	d.y = margin
+	d.page++
+}
+
+func (d *pdfDoc) lineHeight() float64 { return d.size * 1.35 }
+
+// wrap splits s into the lines that fit width w in the current font.
+func (d *pdfDoc) wrap(w float64, s string) []string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		if strings.TrimSpace(para) == "" {
+			out = append(out, "")
+			continue
+		}
+		lines, err := d.gp.SplitTextWithWordWrap(para, w)
+		if err != nil {
+			// A word wider than the column: fall back to hard breaks.
+			if lines, err = d.gp.SplitText(para, w); err != nil && d.err == nil {
+				d.err = err
+			}
+		}
+		out = append(out, lines...)
+	}
+	return out
 }
 
 // text writes s wrapped in a column of width w starting at x.
 func (d *pdfDoc) text(x, w float64, s string) {
-	lh := d.size * 1.35
-	for _, para := range strings.Split(s, "\n") {
-		lines := []string{""}
-		if strings.TrimSpace(para) != "" {
-			var err error
-			if lines, err = d.gp.SplitTextWithWordWrap(para, w); err != nil {
-				// A word wider than the column: fall back to hard breaks.
-				if lines, err = d.gp.SplitText(para, w); err != nil {
-					d.err = err
-					return
-				}
+	lh := d.lineHeight()
+	for _, l := range d.wrap(w, s) {
+		if d.y+lh > pageH-margin {
+			d.newPage()
+		}
+		// gopdf's Text draws on the baseline: put it one font size below
+		// the line's top so nothing rises above y.
+		d.gp.SetXY(x, d.y+d.size)
+		if l != "" {
+			if err := d.gp.Text(l); err != nil && d.err == nil {
+				d.err = err
 			}
 		}
-		for _, l := range lines {
-			if d.y+lh > pageH-margin {
-				d.newPage()
-			}
-			d.gp.SetXY(x, d.y)
-			if l != "" {
-				if err := d.gp.Text(l); err != nil && d.err == nil {
-					d.err = err
-				}
-			}
-			d.y += lh
-		}
+		d.y += lh
 	}
 }
 
 func (d *pdfDoc) para(s string) { d.text(margin, colW, s) }
 
-// kv writes a label in bold and its value beside it.
+// kv writes a label in bold and its value beside it, on a new page when
+// the pair would not fit on this one (unless it is longer than a page).
 func (d *pdfDoc) kv(label, value string) {
-	y := d.y
+	d.font(true, d.size)
+	n := len(d.wrap(labelW-8, label))
+	d.font(false, d.size)
+	n = max(n, len(d.wrap(colW-labelW, value)))
+	if need := float64(n) * d.lineHeight(); d.y+need > pageH-margin && need <= pageH-2*margin {
+		d.newPage()
+	}
+	y, page := d.y, d.page
 	d.font(true, d.size)
 	d.text(margin, labelW-8, label)
 	end := d.y
 	d.y = y
 	d.font(false, d.size)
 	d.text(margin+labelW, colW-labelW, value)
-	d.y = max(d.y, end)
+	if d.page == page {
+		d.y = max(d.y, end)
+	}
 }
 
 func (d *pdfDoc) heading(s string) {
@@ -168,15 +192,17 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 		r, g, b = 0xb0, 0x1e, 0x1e
 	}
 	gp.SetFillColor(r, g, b)
-	if err := gp.Rectangle(margin, d.y, pageW-margin, d.y+40, "F", 0, 0); err != nil {
+	const bannerH = 40.0
+	top := d.y
+	if err := gp.Rectangle(margin, top, pageW-margin, top+bannerH, "F", 0, 0); err != nil {
 		return nil, err
 	}
 	gp.SetTextColor(255, 255, 255)
 	d.font(true, 18)
-	d.y += 11
+	d.y = top + 8 // capitals centred in the banner
 	d.text(margin+12, colW-24, strings.ToUpper(res.Verdict.In(d.lang)))
 	gp.SetTextColor(0, 0, 0)
-	d.y += 12
+	d.y = top + bannerH + 8
 	d.font(false, 10)
 	if why := verdictReason(p, d.lang); why != "" {
 		d.para(why)

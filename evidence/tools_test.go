@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +169,86 @@ func TestReportText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Nothing on any page rises above or falls below the margins or runs off
+// the right edge, the verdict sits inside its banner (not clipped at its
+// top edge), and a label never leaves a page nearly empty by breaking
+// away from its value: every page but the last is at least half full.
+func TestReportLayout(t *testing.T) {
+	needTools(t, "pdftotext")
+	res := loadResult(t)
+	for i := range res.Steps { // enough checks for several page breaks
+		for range 3 {
+			res.Steps[i].Checks = append(res.Steps[i].Checks, res.Steps[i].Checks...)
+		}
+	}
+	var pdf []byte
+	for _, f := range members(t, writeBundle(t, res, Options{})) {
+		if f.name == nameReport {
+			pdf = f.data
+		}
+	}
+	p := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(p, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-bbox", p, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	word := regexp.MustCompile(`<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>`)
+	pages := strings.Split(string(out), "<page ")[1:]
+	if len(pages) < 3 {
+		t.Fatalf("%d pages, want several", len(pages))
+	}
+	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	var prevBottom, verdictTop, verdictBottom float64
+	var bottoms []float64 // of the words of page 1, in order
+	for i, pg := range pages {
+		bottom := 0.0
+		for _, m := range word.FindAllStringSubmatch(pg, -1) {
+			x0, y0, x1, y1 := num(m[1]), num(m[2]), num(m[3]), num(m[4])
+			if y0 < margin-1 || y1 > pageH-margin+1 || x0 < margin-1 || x1 > pageW-margin+1 {
+				t.Errorf("page %d: %q at (%.0f,%.0f)-(%.0f,%.0f) outside the margins", i+1, m[5], x0, y0, x1, y1)
+			}
+			if i == 0 && m[5] == "ATTEINT" && verdictTop == 0 && len(bottoms) > 2 {
+				verdictTop, verdictBottom, prevBottom = y0, y1, bottoms[len(bottoms)-3] // the word before "PS 4.1"
+			}
+			bottoms = append(bottoms, y1)
+			bottom = max(bottom, y1)
+		}
+		if i < len(pages)-1 && bottom < pageH/2 {
+			t.Errorf("page %d is nearly empty (text ends at %.0f of %.0f)", i+1, bottom, pageH)
+		}
+	}
+	// The verdict's text box lies inside the coloured banner: the pixels
+	// just above and below it are the banner's, not the white page.
+	if verdictTop == 0 || prevBottom >= verdictTop {
+		t.Fatalf("verdict not found below the subtitle on page 1")
+	}
+	needTools(t, "pdftoppm")
+	ppm, err := exec.Command("pdftoppm", "-r", "72", "-f", "1", "-l", "1", p).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, w := ppmPixels(t, ppm)
+	x := int(margin) + 4
+	for _, y := range []int{int(verdictTop) - 2, int(verdictBottom) + 2} {
+		if px := img[3*(y*w+x):][:3]; px[0] > 200 && px[1] > 200 && px[2] > 200 {
+			t.Errorf("page 1 is white at (%d,%d), next to the verdict text: the text is not inside its banner", x, y)
+		}
+	}
+}
+
+// ppmPixels returns the RGB bytes and width of a binary PPM (P6, 8 bits).
+func ppmPixels(t *testing.T, ppm []byte) ([]byte, int) {
+	t.Helper()
+	f := strings.Fields(string(ppm[:min(len(ppm), 32)]))
+	if len(f) < 4 || f[0] != "P6" || f[3] != "255" {
+		t.Fatalf("not an 8-bit P6 PPM: %q", f)
+	}
+	w, _ := strconv.Atoi(f[1])
+	h, _ := strconv.Atoi(f[2])
+	return ppm[len(ppm)-3*w*h:], w
 }
