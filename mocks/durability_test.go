@@ -199,3 +199,59 @@ func TestStoreTornTailAndCorruption(t *testing.T) {
 		t.Fatalf("corrupt journal: %v", err)
 	}
 }
+
+// TestCloseEndsDelayFaults: a session sleeping in a delay fault ends with
+// Close instead of acting, much later, on a closed operator.
+func TestCloseEndsDelayFaults(t *testing.T) {
+	op := faultOp(t, "delay-data=1h")
+	c := mustSMTP(t, op, doctor)
+	go send(c, doctor, []string{nurse}, msg(doctor, nurse, "<late@x>", "s", ""), nil)
+	waitEvent(t, op, func(e Event) bool { return e.Kind == KindFault })
+	start := time.Now()
+	if err := op.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, op, func(e Event) bool { return e.Kind == "data" })
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the delayed DATA ended %s after Close", d)
+	}
+	if n := countMailbox(t, op, nurse, "INBOX"); n != 0 {
+		t.Errorf("%d messages delivered after Close", n)
+	}
+}
+
+// TestStoreRefusesWritesAfterClose: once the journals are closed nothing
+// can be acknowledged that a restart would lose.
+func TestStoreRefusesWritesAfterClose(t *testing.T) {
+	cfg := testConfig()
+	cfg.StoreDir = t.TempDir()
+	op := startOp(t, cfg)
+	if err := op.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{nurse, patientB} {
+		if _, err := op.store.deliver(addr, "INBOX", []byte(msg(doctor, addr, "<x@x>", "s", "")), nil); err == nil {
+			t.Errorf("delivery to %s accepted after Close", addr)
+		}
+	}
+	u, _ := op.store.user(nurse, false)
+	if err := u.do(record{Op: opCreate, Mbox: "Late"}, nil); err == nil {
+		t.Error("CREATE accepted after Close")
+	}
+}
+
+// waitEvent waits up to 10 s for an event matching ok.
+func waitEvent(t *testing.T, op *Operator, ok func(Event) bool) Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range op.Events() {
+			if ok(e) {
+				return e
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("expected event not recorded")
+	return Event{}
+}

@@ -332,7 +332,6 @@ func (o *Operator) Close() error {
 }
 
 func (o *Operator) shutdown() error {
-	close(o.done)
 	var errs []error
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
@@ -343,6 +342,9 @@ func (o *Operator) shutdown() error {
 	for _, l := range o.listeners {
 		errs = append(errs, l.Close())
 	}
+	// Delay faults end once the connections are closed, so a session
+	// woken here cannot read more from its client.
+	close(o.done)
 	o.serving.Wait()
 	o.pending.flush()
 	errs = append(errs, o.store.close())
