@@ -35,7 +35,7 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent SMTP clients")
 	perClient := flag.Int("messages", 100, "messages per client")
 	size := flag.Int("size", 2048, "body size in bytes")
-	timeout := flag.Duration("timeout", 5*time.Minute, "overall deadline")
+	timeout := flag.Duration("timeout", 5*time.Minute, "deadline for sending and for the messages to become visible; a message not visible by then counts as lost")
 	flag.Parse()
 	if err := run(*smtpAddr, *imapAddr, *caFile, *accFile, *clients, *perClient, *size, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "mockload:", err)
@@ -60,7 +60,10 @@ func run(smtpAddr, imapAddr, caFile, accFile string, clients, perClient, size in
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// The IMAP connections outlive the send deadline by a margin, so that
+	// messages still missing at the deadline are counted as lost rather
+	// than ending the run without figures.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
 	defer cancel()
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 	body := strings.Repeat(strings.Repeat("x", 76)+"\r\n", size/78+1)[:size]
@@ -95,19 +98,24 @@ func run(smtpAddr, imapAddr, caFile, accFile string, clients, perClient, size in
 	var sendErrs atomic.Int64
 	errOnce := sync.Once{}
 	var firstErr error
+	sendCtx, cancelSend := context.WithTimeout(ctx, timeout)
+	defer cancelSend()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := client(ctx, smtpAddr, conf, accs[i], run, i, perClient, body); err != nil {
+			if err := client(sendCtx, smtpAddr, conf, accs[i], run, i, perClient, body); err != nil {
+				if sendCtx.Err() != nil {
+					err = fmt.Errorf("sending stopped at the %s deadline: %w", timeout, err)
+				}
 				sendErrs.Add(1)
 				errOnce.Do(func() { firstErr = err })
 				return
 			}
 			// Visible over IMAP: poll until the mailbox holds them all.
-			for ctx.Err() == nil {
+			for sendCtx.Err() == nil {
 				n, err := count(imaps[i])
 				if err != nil || n-base[i] >= uint32(perClient) {
 					return
@@ -195,8 +203,12 @@ func count(c *imapclient.Client) (uint32, error) {
 }
 
 func runIDs(c *imapclient.Client, run string) ([]string, error) {
-	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
 		return nil, err
+	}
+	if sel.NumMessages == 0 { // "1:*" is an error on an empty mailbox (Dovecot)
+		return nil, nil
 	}
 	msgs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Envelope: true}).Collect()
 	if err != nil {
