@@ -72,6 +72,20 @@ func errText(err error) check.Text {
 	return check.Text{FR: msg, EN: msg}
 }
 
+// retryHint is what to do after a server stopped answering or went away;
+// nothing for a cancelled run or a server's explicit answer.
+func retryHint(err error) check.Text {
+	var es *errStep
+	if errors.As(err, &es) && es.interrupted {
+		return check.Text{}
+	}
+	if errors.As(err, &es) || closedByPeer(err) {
+		return check.Text{FR: " Relancez ; si cela se répète, voyez avec l'opérateur (ou augmentez timeouts.step).",
+			EN: " Run again; if it happens again, ask the operator (or raise timeouts.step)."}
+	}
+	return check.Text{}
+}
+
 // closedByPeer reports whether err means the server went away.
 func closedByPeer(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -115,7 +129,8 @@ type connector struct {
 	now       func() time.Time
 	// key is the configuration key of the server ("smtp",
 	// "reply.mailbox.imap"), named in what-to-fix messages.
-	key string
+	key      string
+	resolver *net.Resolver
 }
 
 // resolve is the DNS check. An IP literal needs no resolution.
@@ -127,7 +142,7 @@ func (cn *connector) resolve(ctx context.Context, s *stepRec) ([]string, bool) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, cn.timeout)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupHost(lctx, host)
+	addrs, err := cn.resolver.LookupHost(lctx, host)
 	if err != nil {
 		s.fail(cn.rules.dns, check.Textf("Le nom %s ne se résout pas (%v) : vérifiez %s.host et la configuration DNS.",
 			"Host name %s does not resolve (%v): check %s.host and DNS.", host, err, cn.key))
@@ -354,11 +369,11 @@ func (cn *connector) preambleFailed(s *stepRec, cmd string, err error) {
 	case errors.As(err, &rf):
 		s.fail(id, rf.msg)
 	case !greeted && errors.As(err, &es) && !es.interrupted:
-		s.fail(id, textf("Le serveur %s n'envoie pas d'accueil (%s) : si ce port est en TLS implicite (465, 993), mettez %s.tls: implicit ; sinon vérifiez que c'est bien un serveur %s.",
-			"The %s server sends no greeting (%s): if this port uses implicit TLS (465, 993), set %s.tls: implicit; otherwise check that it is an %s server.",
-			cn.rules.name, es.text(), cn.key, cn.rules.name))
+		s.fail(id, textf("Le serveur %s n'envoie pas d'accueil : %s. Si ce port est en TLS implicite (%d), mettez %s.tls: implicit ; sinon vérifiez que c'est bien un serveur %s.",
+			"The %s server sends no greeting: %s. If this port uses implicit TLS (%d), set %s.tls: implicit; otherwise check that it is an %s server.",
+			cn.rules.name, es.text(), map[string]int{"SMTP": 465, "IMAP": 993}[cn.rules.name], cn.key, cn.rules.name))
 	default:
-		s.fail(id, textf("Session %s interrompue pendant %s : %s", "%s session broken during %s: %s", cn.rules.name, during, errText(err)))
+		s.fail(id, textf("Session %s interrompue pendant %s : %s.%s", "%s session broken during %s: %s.%s", cn.rules.name, during, errText(err), retryHint(err)))
 	}
 }
 

@@ -227,7 +227,7 @@ func TestMockFaults(t *testing.T) {
 		{"data=554", RuleSMTPData, Fail, "554", false},
 		{"greylist=1", RuleSMTPRcpt, Fail, "temporary", false},
 		{"drop-data", RuleSMTPData, Fail, "DATA broken off: the server closed the connection", false},
-		{"delay-connect=5s", RuleSMTPTCP, Fail, "sends no greeting (no answer within 300ms (timeouts.step)): if this port uses implicit TLS", false},
+		{"delay-connect=5s", RuleSMTPTCP, Fail, "sends no greeting: no answer within 300ms (timeouts.step). If this port uses implicit TLS (465)", false},
 		{"delay-ehlo=5s", RuleSMTPStartTLS, Fail, "SMTP session broken during EHLO: no answer within 300ms", false},
 		{"delay-auth=5s", RuleSMTPAuth, Fail, "AUTH PLAIN broken off: no answer within 300ms", false},
 		{"delay-mail=5s", RuleSMTPMail, Fail, "MAIL broken off: no answer within 300ms", false},

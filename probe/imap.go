@@ -71,7 +71,7 @@ func imapOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*im
 	err := bounded(ctx, cn.timeout, d.raw, func() error { greetErr = is.c.WaitGreeting(); return greetErr })
 	if err != nil {
 		is.close()
-		s.fail(RuleIMAPTCP, textf("Session IMAP refusée ou interrompue (accueil) : %s", "IMAP session refused or broken (greeting): %s", errText(err)))
+		s.fail(RuleIMAPTCP, textf("Session IMAP refusée ou interrompue (accueil) : %s.%s", "IMAP session refused or broken (greeting): %s.%s", errText(err), retryHint(err)))
 		return nil, false
 	}
 	if !s.has(RuleIMAPTCP) {
@@ -142,7 +142,7 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 		switch {
 		case err == nil:
 		case !errors.As(err, &ie):
-			s.fail(is.rules.auth, textf("Authentification IMAP (%s) interrompue : %s", "IMAP authentication (%s) broken off: %s", mech, errText(err)))
+			s.fail(is.rules.auth, textf("Authentification IMAP (%s) interrompue : %s.%s", "IMAP authentication (%s) broken off: %s.%s", mech, errText(err), retryHint(err)))
 			return false
 		default:
 			msg := errText(err).EN
@@ -161,7 +161,7 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 		data, err = is.c.Select("INBOX", nil).Wait()
 		return err
 	}); err != nil {
-		s.fail(is.rules.inbox, textf("Impossible d'ouvrir INBOX : %s", "Cannot select INBOX: %s", errText(err)))
+		s.fail(is.rules.inbox, textf("Impossible d'ouvrir INBOX : %s.%s", "Cannot select INBOX: %s.%s", errText(err), retryHint(err)))
 		return false
 	}
 	is.uidNext, is.uidValidity, is.cr = data.UIDNext, data.UIDValidity, cr

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +22,8 @@ type Options struct {
 	Observer Observer
 	// Now is the clock for certificate checks; nil is time.Now.
 	Now func() time.Time
+	// Resolver looks up server names; nil is net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
 // Run performs the PS 4.1 round trip. It returns a Result even when checks
@@ -36,6 +39,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
 	}
 	if err := cfg.Validate(opts.Getenv); err != nil {
 		return nil, err
@@ -160,7 +166,7 @@ func (r *runner) connector(rules protoRules, key string, srv Server, tr *transcr
 	}
 	return &connector{
 		rules: rules, srv: srv, tlsConfig: cfg, tr: tr, timeout: r.timeout(),
-		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key,
+		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key, resolver: r.opts.Resolver,
 	}
 }
 

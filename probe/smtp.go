@@ -75,7 +75,7 @@ func smtpOpen(ctx context.Context, s *stepRec, cn *connector, ep *Endpoint) (*sm
 	ss := &smtpSession{c: c, raw: d.raw}
 	if err := bounded(ctx, cn.timeout, d.raw, func() error { return c.Hello(cn.ehloName) }); err != nil {
 		ss.close()
-		s.fail(RuleSMTPTCP, textf("Session SMTP refusée ou interrompue après TLS (accueil, EHLO) : %s", "SMTP session refused or broken after TLS (greeting, EHLO): %s", errText(err)))
+		s.fail(RuleSMTPTCP, textf("Session SMTP refusée ou interrompue après TLS (accueil, EHLO) : %s.%s", "SMTP session refused or broken after TLS (greeting, EHLO): %s.%s", errText(err), retryHint(err)))
 		return nil, false
 	}
 	if !s.has(RuleSMTPTCP) {
@@ -130,7 +130,7 @@ func smtpAuth(ctx context.Context, s *stepRec, ss *smtpSession, cr *credentials,
 	switch {
 	case err == nil:
 	case !errors.As(err, &se):
-		s.fail(RuleSMTPAuth, textf("AUTH %s interrompue : %s", "AUTH %s broken off: %s", mech, errText(err)))
+		s.fail(RuleSMTPAuth, textf("AUTH %s interrompue : %s.%s", "AUTH %s broken off: %s.%s", mech, errText(err), retryHint(err)))
 		return false
 	case se.Code/100 == 4:
 		s.fail(RuleSMTPAuth, check.Textf("AUTH %s refusée temporairement : %s. Un code 4xx est temporaire (serveur d'authentification indisponible) : relancez dans quelques minutes.",
@@ -224,8 +224,8 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 		}
 		var se *smtp.SMTPError
 		if !errors.As(err, &se) {
-			s.fail(id, textf("%s interrompu : %s. Le message n'a pas été accepté : relancez la sonde ; si cela se répète, voyez avec l'opérateur.",
-				"%s broken off: %s. The message was not accepted: run the probe again; if it happens again, ask the operator.", phase, errText(err)))
+			s.fail(id, textf("%s interrompu : %s. Le message n'a pas été accepté.%s",
+				"%s broken off: %s. The message was not accepted.%s", phase, errText(err), retryHint(err)))
 			return nil, false
 		}
 		if se.Code/100 == 4 {
