@@ -425,4 +425,3 @@ func TestInterruptWhileServerSilent(t *testing.T) {
 	}
 	checkMessages(t, res)
 }
-
