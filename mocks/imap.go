@@ -3,7 +3,9 @@ package mocks
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"time"
@@ -149,11 +151,22 @@ func (s *imapSession) Create(name string, options *imap.CreateOptions) error {
 	return s.box.do(r, nil)
 }
 
+// errKeepInbox refuses DELETE INBOX (an error by RFC 9051 §6.3.4) and
+// RENAME INBOX (its special semantics are not implemented): either would
+// leave the account without the mailbox every delivery goes to.
+var errKeepInbox = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "INBOX cannot be deleted or renamed"}
+
 func (s *imapSession) Delete(name string) error {
+	if strings.EqualFold(name, "INBOX") {
+		return errKeepInbox
+	}
 	return s.box.do(record{Op: opDelete, Mbox: name}, nil)
 }
 
 func (s *imapSession) Rename(name, newName string, _ *imap.RenameOptions) error {
+	if strings.EqualFold(name, "INBOX") {
+		return errKeepInbox
+	}
 	return s.box.do(record{Op: opRename, Mbox: name, To: strings.TrimRight(newName, "/")}, nil)
 }
 
@@ -179,12 +192,21 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 		}
 	}
 	uid, err := s.box.appendMsg(mailbox, buf.Bytes(), flags, t, s.o.store.onAppend)
-	if err != nil {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: err.Error()}
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+	} else if err != nil {
+		return nil, err
 	}
 	s.event(Event{Kind: "append", Detail: fmt.Sprintf("%s UID %d, %d bytes", mailbox, uid, buf.Len())})
 	st, _ := s.box.mem.Status(mailbox, &imap.StatusOptions{UIDValidity: true})
 	return &imap.AppendData{UID: uid, UIDValidity: st.UIDValidity}, nil
+}
+
+// AppendLimit makes APPEND refuse a literal over the message size limit
+// before reading it (imapserver's default is 100 MiB, buffered in memory).
+func (s *imapSession) AppendLimit() uint32 {
+	return uint32(min(s.o.cfg.MaxMessageBytes, math.MaxUint32))
 }
 
 // uids resolves a sequence or UID set of the selected mailbox to UIDs, as
@@ -312,3 +334,4 @@ func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) err
 
 var _ imapserver.SessionIMAP4rev2 = (*imapSession)(nil)
 var _ imapserver.SessionSASL = (*imapSession)(nil)
+var _ imapserver.SessionAppendLimit = (*imapSession)(nil)

@@ -2,6 +2,8 @@ package mocks
 
 import (
 	"bufio"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -44,5 +46,85 @@ func TestSilentClientsAreCut(t *testing.T) {
 				t.Errorf("server said %q, want %q before closing", got.String(), tc.want)
 			}
 		})
+	}
+}
+
+// rawIMAP is a logged-in IMAPS connection spoken to by hand.
+type rawIMAP struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRawIMAP(t *testing.T, op *Operator, user string) *rawIMAP {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.IMAPSAddr(), clientTLS(op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
+	r.line() // greeting
+	if got := r.cmd("L LOGIN "+user+" "+pw, ""); !strings.HasPrefix(got, "L OK") {
+		t.Fatalf("LOGIN: %s", got)
+	}
+	return r
+}
+
+func (r *rawIMAP) line() string {
+	r.t.Helper()
+	l, err := r.br.ReadString('\n')
+	if err != nil {
+		r.t.Fatalf("IMAP read: %v", err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+// cmd sends a command (and literal after a continuation request) and
+// returns the tagged reply, or the continuation the server did not expect
+// to send.
+func (r *rawIMAP) cmd(line, literal string) string {
+	r.t.Helper()
+	tag, _, _ := strings.Cut(line, " ")
+	fmt.Fprintf(r.c, "%s\r\n", line)
+	for {
+		l := r.line()
+		switch {
+		case strings.HasPrefix(l, "+") && literal != "":
+			fmt.Fprintf(r.c, "%s\r\n", literal)
+			literal = ""
+		case strings.HasPrefix(l, "+"):
+			return l
+		case strings.HasPrefix(l, tag+" "):
+			return l
+		}
+	}
+}
+
+func TestIMAPCommandsThatWouldBreakDelivery(t *testing.T) {
+	op := startOp(t, testConfig())
+	r := dialRawIMAP(t, op, doctor)
+	for _, tc := range []struct{ line, literal, want string }{
+		{"a DELETE INBOX", "", "a NO [CANNOT]"},
+		{"b RENAME INBOX Old", "", "b NO [CANNOT]"},
+		{"c DELETE inbox", "", "c NO [CANNOT]"},
+		{"d APPEND Nope {3}", "abc", "d NO [TRYCREATE] No such mailbox"},
+		{"e APPEND INBOX {99999999}", "", "e NO [TOOBIG]"},
+		{"f SELECT Nope", "", "f NO [NONEXISTENT]"},
+		{"g DELETE Nope", "", "g NO"},
+		{"h FETCH 1 (FLAGS)", "", "h BAD"},
+		{"i CREATE Archives", "", "i OK"},
+	} {
+		if got := r.cmd(tc.line, tc.literal); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	c := mustSMTP(t, op, doctor)
+	if err := send(c, doctor, []string{doctor}, msg(doctor, doctor, "<after@x>", "s", ""), nil); err != nil {
+		t.Fatalf("delivery after the refused commands: %v", err)
+	}
+	if n := countMailbox(t, op, doctor, "INBOX"); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1", n)
 	}
 }
