@@ -4,21 +4,29 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/textproto"
 	"github.com/msscprobe/msscprobe/cda"
 	"github.com/msscprobe/msscprobe/check"
 )
 
-// productionINS lists the INS values of documents whose INS has a
-// production OID (.8 NIR, .9 NIA): real patients (research cda-ins.md §1).
-// Test and demo OIDs (.10, .11) are fictitious identities.
-func productionINS(rep *cda.Report) []string {
+// personalValues lists, for documents whose INS has a production OID (.8
+// NIR, .9 NIA: real patients, research cda-ins.md §1), the INS value and
+// the patient's birth names and birth date, longest first. The probe puts
+// the names and date in the message subject (Ref#2 ECO.2.1.3), so they
+// travel in headers, check messages and reports. Test and demo OIDs (.10,
+// .11) are fictitious identities. Names shorter than 3 characters are not
+// masked on their own: they would mask unrelated text everywhere.
+func personalValues(rep *cda.Report) []string {
 	if rep == nil {
 		return nil
 	}
@@ -27,26 +35,38 @@ func productionINS(rep *cda.Report) []string {
 		if d.INS == nil {
 			continue
 		}
-		if k, ok := cda.KindOf(d.INS.OID); ok && !k.Fictitious() && d.INS.Value != "" {
-			vals = append(vals, d.INS.Value)
+		if k, ok := cda.KindOf(d.INS.OID); !ok || k.Fictitious() || d.INS.Value == "" {
+			continue
+		}
+		vals = append(vals, d.INS.Value)
+		if m := d.Meta; m != nil {
+			for _, v := range []string{m.BirthFamily, strings.ToUpper(m.BirthFamily), m.BirthGiven, m.BirthTime, m.BirthTime[:min(8, len(m.BirthTime))]} {
+				if v = strings.TrimSpace(v); utf8.RuneCountInString(v) >= 3 && !slices.Contains(vals, v) {
+					vals = append(vals, v)
+				}
+			}
 		}
 	}
+	slices.SortStableFunc(vals, func(a, b string) int { return len(b) - len(a) })
 	return vals
 }
 
-// maskedReport copies rep with every value in ins replaced by stars, in
-// the INS fields and in finding messages, so the CDA results can enter the
-// bundle without the patient's number.
-func maskedReport(rep *cda.Report, ins []string) *cda.Report {
+// mask replaces every value in vals by as many stars as it has characters.
+func mask(s string, vals []string) string {
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, strings.Repeat("*", utf8.RuneCountInString(v)))
+	}
+	return s
+}
+
+// maskedReport copies rep with every value in vals replaced by stars, in
+// the INS, the patient's names and birth date and the finding messages, so
+// the CDA results can enter the bundle without the patient's identity.
+func maskedReport(rep *cda.Report, vals []string) *cda.Report {
 	if rep == nil {
 		return nil
 	}
-	mask := func(s string) string {
-		for _, v := range ins {
-			s = strings.ReplaceAll(s, v, strings.Repeat("*", len(v)))
-		}
-		return s
-	}
+	mask := func(s string) string { return mask(s, vals) }
 	out := *rep
 	out.Documents = make([]cda.Document, len(rep.Documents))
 	for i, d := range rep.Documents {
@@ -62,6 +82,11 @@ func maskedReport(rep *cda.Report, ins []string) *cda.Report {
 			fs[j] = f
 		}
 		d.Findings = fs
+		if d.Meta != nil {
+			m := *d.Meta
+			m.BirthFamily, m.BirthGiven, m.BirthTime = mask(m.BirthFamily), mask(m.BirthGiven), mask(m.BirthTime)
+			d.Meta = &m
+		}
 		out.Documents[i] = d
 	}
 	return &out
@@ -80,16 +105,80 @@ var keptMediaTypes = map[string]bool{
 // withholdAttachments rewrites a raw message so that every part that may
 // carry the document (any attachment, any non-text leaf, an embedded
 // message/rfc822 as bounces carry) is replaced by a short text naming its
-// type, size and SHA-256. Headers and text parts are kept byte for byte.
-func withholdAttachments(raw []byte) ([]byte, error) {
+// type, size and SHA-256. Headers and text parts are kept byte for byte,
+// except those that, once decoded (RFC 2047 words, quoted-printable,
+// base64), show a value of vals: these are rewritten decoded, masked.
+func withholdAttachments(raw []byte, vals []string) ([]byte, error) {
 	var out bytes.Buffer
-	if err := rewriteEntity(&out, bufio.NewReader(bytes.NewReader(raw)), 0); err != nil {
+	if err := rewriteEntity(&out, bufio.NewReader(bytes.NewReader(raw)), vals, 0); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
 }
 
-func rewriteEntity(w io.Writer, r *bufio.Reader, depth int) error {
+// decodedText is how a reader sees header text: unfolded, RFC 2047 words
+// decoded (adjacent words joined).
+func decodedText(s string) string {
+	s = strings.NewReplacer("\r\n ", " ", "\r\n\t", " ", "\n ", " ", "\n\t", " ").Replace(s)
+	if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
+		return d
+	}
+	return s
+}
+
+func containsAny(s string, vals []string) bool {
+	return slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(s, v) })
+}
+
+// maskHeader rewrites, decoded and masked, each field of h that shows a
+// value of vals (such fields move to the top of the header).
+func maskHeader(h *textproto.Header, vals []string) {
+	var keys []string
+	for f := h.Fields(); f.Next(); {
+		if containsAny(decodedText(f.Value()), vals) && !slices.Contains(keys, f.Key()) {
+			keys = append(keys, f.Key())
+		}
+	}
+	for _, k := range keys {
+		var values []string
+		for f := h.FieldsByKey(k); f.Next(); {
+			v := f.Value()
+			if d := decodedText(v); containsAny(d, vals) {
+				v = mime.QEncoding.Encode("utf-8", mask(d, vals))
+			}
+			values = append(values, v)
+		}
+		h.Del(k)
+		for i := len(values) - 1; i >= 0; i-- { // Add prepends
+			h.Add(k, values[i])
+		}
+	}
+}
+
+// maskedBody returns body unchanged when, decoded per cte, it shows no
+// value of vals; otherwise the decoded text masked, to be sent as 8bit.
+func maskedBody(body []byte, cte string, vals []string) ([]byte, bool) {
+	var text []byte
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "quoted-printable":
+		text, _ = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+	case "base64":
+		text, _ = io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, body))))
+	default:
+		text = body
+	}
+	if d := decodedText(string(text)); containsAny(d, vals) {
+		return []byte(mask(d, vals)), true
+	}
+	return body, false
+}
+
+func rewriteEntity(w io.Writer, r *bufio.Reader, vals []string, depth int) error {
 	if depth > 20 {
 		return fmt.Errorf("MIME nesting deeper than 20")
 	}
@@ -97,6 +186,7 @@ func rewriteEntity(w io.Writer, r *bufio.Reader, depth int) error {
 	if err != nil {
 		return fmt.Errorf("reading MIME header: %w", err)
 	}
+	maskHeader(&h, vals)
 	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	if mt == "" {
 		mt = "text/plain"
@@ -131,17 +221,25 @@ func rewriteEntity(w io.Writer, r *bufio.Reader, depth int) error {
 			if _, err := io.WriteString(w, delim); err != nil {
 				return err
 			}
-			if err := rewriteEntity(w, bufio.NewReader(&part), depth+1); err != nil {
+			if err := rewriteEntity(w, bufio.NewReader(&part), vals, depth+1); err != nil {
 				return err
 			}
 		}
 		_, err := io.WriteString(w, "\r\n--"+b+"--\r\n")
 		return err
 	case keptMediaTypes[mt] && disp != "attachment":
+		body, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		body, masked := maskedBody(body, h.Get("Content-Transfer-Encoding"), vals)
+		if masked {
+			h.Set("Content-Transfer-Encoding", "8bit")
+		}
 		if err := textproto.WriteHeader(w, h); err != nil {
 			return err
 		}
-		_, err := io.Copy(w, r)
+		_, err = w.Write(body)
 		return err
 	}
 	body, err := io.ReadAll(r)
@@ -154,7 +252,7 @@ func rewriteEntity(w io.Writer, r *bufio.Reader, depth int) error {
 	if err := textproto.WriteHeader(w, h); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "[msscprobe] Partie retirée du bundle (données personnelles : INS de production) / part withheld (personal data: production INS).\r\nType: %s, %d octets/bytes (encodés/encoded), SHA-256: %x\r\n", mt, len(body), sum)
+	_, err = fmt.Fprintf(w, "[msscprobe] Partie retirée du dossier de preuve (données personnelles : INS de production) / part withheld (personal data: production INS).\r\nType: %s, %d octets/bytes (encodés/encoded), SHA-256: %x\r\n", mt, len(body), sum)
 	return err
 }
 

@@ -86,15 +86,18 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 		return errors.New("evidence: a certificate chain was given without its key")
 	}
 
-	ins := productionINS(res.Document)
-	withhold := len(ins) > 0 && !opts.IncludePersonalData
-	files, err := dataFiles(res, lang, withhold, ins)
+	personal := personalValues(res.Document)
+	withhold := len(personal) > 0 && !opts.IncludePersonalData
+	files, err := dataFiles(res, lang, withhold, personal)
 	if err != nil {
 		return err
 	}
 	r := *res
 	if withhold {
-		r.Document = maskedReport(res.Document, ins)
+		r.Document = maskedReport(res.Document, personal)
+		for i := range files {
+			files[i].data = []byte(mask(string(files[i].data), personal))
+		}
 	}
 	results := Results{
 		Schema: SchemaResults, Generated: now().UTC(), Lang: lang,
@@ -106,14 +109,25 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 		return fmt.Errorf("evidence: results.json: %w", err)
 	}
 	resultsJSON = append(resultsJSON, '\n')
+	if withhold {
+		// The subject, check messages and message list repeat the
+		// patient's names and birth date (personalValues).
+		resultsJSON = []byte(mask(string(resultsJSON), personal))
+	}
+	// The report is drawn from results.json as written, so the two show
+	// the same facts.
+	var shown Results
+	if err := json.Unmarshal(resultsJSON, &shown); err != nil {
+		return fmt.Errorf("evidence: results.json: %w", err)
+	}
 	sum := sha256.Sum256(resultsJSON)
-	pdf, err := renderReport(&results, reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}, hex.EncodeToString(sum[:]))
+	pdf, err := renderReport(&shown, reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}, hex.EncodeToString(sum[:]))
 	if err != nil {
 		return fmt.Errorf("evidence: report.pdf: %w", err)
 	}
 	files = append(files, file{nameResults, resultsJSON}, file{nameReport, pdf})
 	if withhold {
-		if err := noneContains(files, ins); err != nil {
+		if err := noneContains(files, personal); err != nil {
 			return err
 		}
 	}
@@ -148,7 +162,7 @@ const (
 )
 
 // dataFiles renders everything but results.json and report.pdf.
-func dataFiles(res *probe.Result, lang check.Lang, withhold bool, ins []string) ([]file, error) {
+func dataFiles(res *probe.Result, lang check.Lang, withhold bool, personal []string) ([]file, error) {
 	var junit bytes.Buffer
 	if err := res.JUnit(lang).Write(&junit); err != nil {
 		return nil, fmt.Errorf("evidence: %s: %w", nameJUnit, err)
@@ -181,7 +195,7 @@ func dataFiles(res *probe.Result, lang check.Lang, withhold bool, ins []string) 
 		}
 		raw := m.Raw
 		if withhold {
-			if raw, err = withholdAttachments(m.Raw); err != nil {
+			if raw, err = withholdAttachments(m.Raw, personal); err != nil {
 				return nil, fmt.Errorf("evidence: %s: %w", name, err)
 			}
 		}
@@ -203,7 +217,7 @@ func dataFiles(res *probe.Result, lang check.Lang, withhold bool, ins []string) 
 	if res.Document != nil {
 		rep := res.Document
 		if withhold {
-			rep = maskedReport(rep, ins)
+			rep = maskedReport(rep, personal)
 		}
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
@@ -238,14 +252,13 @@ func safeFileName(name string) string {
 	return n
 }
 
-// noneContains refuses to build a bundle in which a production INS would
-// survive the withholding: fail closed rather than leak.
-func noneContains(files []file, ins []string) error {
+// noneContains refuses to build a bundle in which a production INS or the
+// patient's names or birth date would survive the withholding, as bytes or
+// as decoded header text: fail closed rather than leak.
+func noneContains(files []file, personal []string) error {
 	for _, f := range files {
-		for _, v := range ins {
-			if bytes.Contains(f.data, []byte(v)) {
-				return fmt.Errorf("evidence: %s still holds a production INS after withholding personal data; not writing the bundle (use --include-personal-data to keep it deliberately)", f.name)
-			}
+		if containsAny(string(f.data), personal) || containsAny(decodedText(string(f.data)), personal) {
+			return fmt.Errorf("evidence: %s still holds personal data (production INS, patient name or birth date) after withholding it; not writing the bundle (use --include-personal-data to keep it deliberately)", f.name)
 		}
 	}
 	return nil

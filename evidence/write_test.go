@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"mime"
 	"slices"
 	"strings"
 	"testing"
@@ -168,7 +169,7 @@ func TestWithholdAttachmentsKeepsTextAndDSN(t *testing.T) {
 		"--r\r\nContent-Type: text/plain\r\n\r\nUndelivered\r\n" +
 		"--r\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n" +
 		"--r\r\nContent-Type: message/rfc822\r\n\r\nSubject: original\r\n\r\nsecret body\r\n--r--\r\n"
-	out, err := withholdAttachments([]byte(raw))
+	out, err := withholdAttachments([]byte(raw), []string{testNIR})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +180,54 @@ func TestWithholdAttachmentsKeepsTextAndDSN(t *testing.T) {
 	}
 	if bytes.Contains(out, []byte("secret body")) {
 		t.Errorf("embedded message kept:\n%s", out)
+	}
+}
+
+// A production-INS document withheld also takes the patient's names and
+// birth date out of every file: the probe writes them into the subject
+// (Ref#2 ECO.2.1.3), which headers (RFC 2047 words split mid-name), check
+// messages, the message list, the MDN's returned headers and quoted-
+// printable text all repeat.
+func TestPersonalDataWithheldIdentity(t *testing.T) {
+	const family, given, born = "DURAND-LÉGER", "Éloïse", "19850312"
+	subject := "XDM/1.0/DDM+Lettre de liaison " + family + " " + given + " " + born + " [MSSCPROBE-7F3A9C]"
+	encoded := mime.QEncoding.Encode("utf-8", subject)
+	if !strings.Contains(encoded, "?= =?") {
+		t.Fatalf("subject not split into several encoded words: %s", encoded)
+	}
+	res := loadResult(t)
+	res.Document.Documents[0].Meta = &cda.Meta{Title: "Lettre de liaison", BirthFamily: family, BirthGiven: given, BirthTime: born}
+	res.Messages[0].Subject = subject
+	res.Messages[0].Raw = bytes.Replace(res.Messages[0].Raw, []byte("Subject: XDM/1.0/DDM+msscprobe 7f3a9c"), []byte("Subject: "+encoded), 1)
+	res.Steps[2].Checks[0].Message.FR += " ; objet « " + subject + " »"
+	qp := "Votre message =C2=AB " + subject[:40] + "=\r\n" + subject[40:] + " =C2=BB a =C3=A9t=C3=A9 re=C3=A7u."
+	res.Messages[1].Raw = []byte("From: reponse.automatique-test@patient.mssante.fr\r\nMessage-ID: <reply-1@patient.mssante.fr>\r\nSubject: Re: " + encoded +
+		"\r\nContent-Type: multipart/report; report-type=disposition-notification; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp + "\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: " + encoded + "\r\n" +
+		"--b--\r\n")
+	b := writeBundle(t, res, Options{})
+	for _, f := range members(t, b) {
+		for _, view := range []string{string(f.data), decodedText(string(f.data))} {
+			for _, v := range []string{family, given, born, testNIR} {
+				if strings.Contains(view, v) {
+					t.Errorf("%s still holds %q", f.name, v)
+				}
+			}
+		}
+		if strings.HasPrefix(f.name, "messages/") && !bytes.Contains(f.data, []byte("Message-ID: <")) {
+			t.Errorf("%s lost its Message-ID", f.name)
+		}
+		if f.name == "messages/reply.eml" && !strings.Contains(decodedText(string(f.data)), "Lettre de liaison ************ ****** ********") {
+			t.Errorf("reply subject not masked in place:\n%s", f.data)
+		}
+	}
+	if v := verifyBytes(t, b, VerifyOptions{}); !v.Valid {
+		t.Errorf("bundle invalid: %v", v.Problems)
+	}
+	// With --include-personal-data nothing is masked.
+	fs := members(t, writeBundle(t, res, Options{IncludePersonalData: true}))
+	if !slices.ContainsFunc(fs, func(f file) bool { return f.name == nameResults && bytes.Contains(f.data, []byte(family)) }) {
+		t.Error("--include-personal-data: patient name masked anyway")
 	}
 }
