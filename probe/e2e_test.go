@@ -324,31 +324,38 @@ func TestSecretsNeverLeak(t *testing.T) {
 			if res.Met != (tc.secret != wrong) {
 				t.Fatalf("met = %v\n%s", res.Met, dump(res))
 			}
-			var all bytes.Buffer
-			all.Write(res.SMTPTranscript)
-			all.Write(res.IMAPTranscript)
-			for _, m := range res.Messages {
-				all.Write(m.Raw)
-			}
-			if err := res.WriteJSON(&all); err != nil {
-				t.Fatal(err)
-			}
-			for _, l := range []check.Lang{check.FR, check.EN} {
-				res.WriteText(&all, l)
-				res.JUnit(l).Write(&all)
-			}
-			forms := []string{tc.secret, base64.StdEncoding.EncodeToString([]byte(tc.secret)),
-				base64.StdEncoding.EncodeToString([]byte("\x00" + testAccount + "\x00" + tc.secret)),
-				base64.StdEncoding.EncodeToString([]byte("user=" + testAccount + "\x01auth=Bearer " + tc.secret + "\x01\x01"))}
-			for _, f := range forms {
-				if bytes.Contains(all.Bytes(), []byte(f)) {
-					t.Errorf("secret form %q leaked", f)
-				}
-			}
+			assertNoSecret(t, res, tc.secret)
 			if !bytes.Contains(res.SMTPTranscript, []byte("AUTH")) || !bytes.Contains(res.SMTPTranscript, []byte(redacted)) {
 				t.Errorf("SMTP transcript lacks the redacted AUTH:\n%s", res.SMTPTranscript)
 			}
 		})
+	}
+}
+
+// assertNoSecret fails when secret, plain or in a base64 SASL payload,
+// appears in the transcripts, messages, JSON, text or JUnit of res.
+func assertNoSecret(t *testing.T, res *Result, secret string) {
+	t.Helper()
+	var all bytes.Buffer
+	all.Write(res.SMTPTranscript)
+	all.Write(res.IMAPTranscript)
+	for _, m := range res.Messages {
+		all.Write(m.Raw)
+	}
+	if err := res.WriteJSON(&all); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []check.Lang{check.FR, check.EN} {
+		res.WriteText(&all, l)
+		res.JUnit(l).Write(&all)
+	}
+	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)),
+		base64.StdEncoding.EncodeToString([]byte("\x00" + testAccount + "\x00" + secret)),
+		base64.StdEncoding.EncodeToString([]byte("user=" + testAccount + "\x01auth=Bearer " + secret + "\x01\x01"))}
+	for _, f := range forms {
+		if bytes.Contains(all.Bytes(), []byte(f)) {
+			t.Errorf("secret form %q leaked", f)
+		}
 	}
 }
 

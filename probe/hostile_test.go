@@ -123,8 +123,9 @@ func smtpUntil(c net.Conn, exts string, answer func(verb string) string) {
 	}
 }
 
-// smtpServeTLS speaks just enough SMTP after STARTTLS for a submission.
-func smtpServeTLS(c net.Conn, cfg *tls.Config) {
+// smtpServeTLS speaks just enough SMTP after STARTTLS for a submission;
+// authAnswer answers the AUTH line (nil: accept).
+func smtpServeTLS(c net.Conn, cfg *tls.Config, authAnswer func(line string) string) {
 	tc := tls.Server(c, cfg)
 	if tc.Handshake() != nil {
 		return
@@ -137,8 +138,12 @@ func smtpServeTLS(c net.Conn, cfg *tls.Config) {
 		}
 		switch strings.ToUpper(strings.Fields(line + " x")[0]) {
 		case "EHLO":
-			io.WriteString(tc, "250-hostile\r\n250 AUTH PLAIN\r\n")
+			io.WriteString(tc, "250-hostile\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n")
 		case "AUTH":
+			if authAnswer != nil {
+				io.WriteString(tc, authAnswer(line))
+				continue
+			}
 			io.WriteString(tc, "235 2.7.0 ok\r\n")
 		case "DATA":
 			io.WriteString(tc, "354 go\r\n")
@@ -227,7 +232,7 @@ func TestMisbehavingServers(t *testing.T) {
 					switch verb {
 					case "STARTTLS":
 						io.WriteString(c, "220 go ahead\r\n")
-						smtpServeTLS(c, cfg)
+						smtpServeTLS(c, cfg, nil)
 						return ""
 					case "QUIT":
 						return "221 bye\r\n"
@@ -424,4 +429,42 @@ func TestInterruptWhileServerSilent(t *testing.T) {
 		t.Errorf("interrupted %v in %s; %s %q\n%s", res.Interrupted, res.Duration(), c.Status, c.Message.EN, dump(res))
 	}
 	checkMessages(t, res)
+}
+
+// TestSecretsEchoedByServer: a server that quotes the AUTH payload in its
+// refusal does not make the secret appear in check messages or outputs.
+func TestSecretsEchoedByServer(t *testing.T) {
+	for _, mech := range []string{MechPlain, MechLogin, MechXOAuth2} {
+		t.Run(mech, func(t *testing.T) {
+			te := startMock(t, mocks.Config{})
+			cfg := testPKI(t, te)
+			secret := testPassword
+			if mech == MechXOAuth2 {
+				secret = testToken
+			}
+			te.yaml["auth"] = te.authBlock(t, mech)
+			te.yaml["smtp"] = rawServer(t, "starttls", func(c net.Conn) {
+				smtpUntil(c, "250-STARTTLS\r\n", func(verb string) string {
+					if verb != "STARTTLS" {
+						return "530 5.7.0 STARTTLS first\r\n"
+					}
+					io.WriteString(c, "220 go ahead\r\n")
+					smtpServeTLS(c, cfg, func(line string) string {
+						if mech == MechLogin {
+							return "535 5.7.8 no such user " + secret + "\r\n"
+						}
+						return "535 5.7.8 rejected: " + strings.TrimSpace(line) + "\r\n"
+					})
+					return ""
+				})
+			})
+			te.yaml["timeouts"] = "{step: 1s, reply: 1s}"
+			res := te.run(t, context.Background())
+			c, _ := checkStatus(res, RuleSMTPAuth)
+			if c.Status != Fail || !strings.Contains(c.Message.EN, redacted) {
+				t.Errorf("%s %q\n%s\n%s", c.Status, c.Message.EN, dump(res), res.SMTPTranscript)
+			}
+			assertNoSecret(t, res, secret)
+		})
+	}
 }

@@ -195,6 +195,11 @@ func (r *runner) stepIf(ctx context.Context, cond bool, id string, evidence []st
 	}
 	st.Duration = time.Since(st.Started)
 	st.Status = worst(st.Checks)
+	// Messages quote server answers, which may echo what we sent.
+	for i := range st.Checks {
+		m := &st.Checks[i].Message
+		m.FR, m.EN = r.smtpTr.scrub(m.FR), r.smtpTr.scrub(m.EN)
+	}
 	if st.Status == Fail && r.failed == "" {
 		r.failed = id
 	}

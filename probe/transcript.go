@@ -48,16 +48,17 @@ func newTranscript(imap bool, start time.Time) *transcript {
 	return &transcript{imap: imap, start: start}
 }
 
-// addSecret registers a secret to scrub wherever it appears, with its
-// base64 forms, in case a server echoes it or a mechanism is unknown to the
-// line rules.
+// addSecret registers a secret to scrub wherever it appears, plainly or
+// inside base64 (a SASL payload), in case a server echoes it or a
+// mechanism is unknown to the line rules. Secrets are registered before
+// any connection opens.
 func (t *transcript) addSecret(s string) {
 	if len(s) < 3 {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.secrets = append(t.secrets, s, base64.StdEncoding.EncodeToString([]byte(s)))
+	t.secrets = append(t.secrets, s)
 }
 
 // note writes an annotation line (connection opened, TLS established).
@@ -80,10 +81,30 @@ func (t *transcript) Bytes() []byte {
 	return bytes.Clone(t.out.Bytes())
 }
 
-func (t *transcript) emit(prefix, text string) {
+var base64RE = regexp.MustCompile(`[A-Za-z0-9+/]{4,}={0,2}`)
+
+// scrub replaces the registered secrets in text, and base64 words that
+// decode to something holding one.
+func (t *transcript) scrub(text string) string {
 	for _, s := range t.secrets {
 		text = strings.ReplaceAll(text, s, redacted)
 	}
+	return base64RE.ReplaceAllStringFunc(text, func(w string) string {
+		b, err := base64.StdEncoding.DecodeString(w)
+		if err != nil {
+			b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(w, "="))
+		}
+		for _, s := range t.secrets {
+			if err == nil && bytes.Contains(b, []byte(s)) {
+				return redacted
+			}
+		}
+		return w
+	})
+}
+
+func (t *transcript) emit(prefix, text string) {
+	text = t.scrub(text)
 	fmt.Fprintf(&t.out, "%8.3f %s %s\n", time.Since(t.start).Seconds(), prefix, text)
 }
 
