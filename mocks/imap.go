@@ -82,7 +82,7 @@ var errIMAPAuth = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.Respon
 func (s *imapSession) loginAs(addr, how string) error {
 	u, err := s.o.store.user(addr, true)
 	if err != nil {
-		return err
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: err.Error()}
 	}
 	s.box = u
 	s.UserSession = imapmemserver.NewUserSession(u.mem)
@@ -108,7 +108,7 @@ func (s *imapSession) AuthenticateMechanisms() []string {
 }
 
 func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
-	srv := saslFor(mech, func(kind, user, secret string) error {
+	srv := saslFor(mech, s.AuthenticateMechanisms(), func(kind, user, secret string) error {
 		addr, ok := "", false
 		if kind == mechExternal {
 			if tc, isTLS := s.conn.NetConn().(*tls.Conn); isTLS {
@@ -123,6 +123,13 @@ func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
 			return errIMAPAuth
 		}
 		return s.loginAs(addr, kind)
+	}, func(err error) error {
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			return err
+		}
+		s.event(Event{Kind: "login", Detail: mech + " malformed response"})
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Malformed " + mech + " response"}
 	})
 	if srv == nil {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}

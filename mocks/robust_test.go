@@ -3,6 +3,7 @@ package mocks
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"strings"
@@ -49,13 +50,15 @@ func TestSilentClientsAreCut(t *testing.T) {
 	}
 }
 
-// rawIMAP is a logged-in IMAPS connection spoken to by hand.
+// rawIMAP is an IMAPS connection spoken to by hand.
 type rawIMAP struct {
 	t  *testing.T
 	c  net.Conn
 	br *bufio.Reader
 }
 
+// dialRawIMAP connects over IMAPS and logs in as user ("": stays
+// unauthenticated).
 func dialRawIMAP(t *testing.T, op *Operator, user string) *rawIMAP {
 	t.Helper()
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.IMAPSAddr(), clientTLS(op))
@@ -66,6 +69,9 @@ func dialRawIMAP(t *testing.T, op *Operator, user string) *rawIMAP {
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	r := &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
 	r.line() // greeting
+	if user == "" {
+		return r
+	}
 	if got := r.cmd("L LOGIN "+user+" "+pw, ""); !strings.HasPrefix(got, "L OK") {
 		t.Fatalf("LOGIN: %s", got)
 	}
@@ -126,5 +132,49 @@ func TestIMAPCommandsThatWouldBreakDelivery(t *testing.T) {
 	}
 	if n := countMailbox(t, op, doctor, "INBOX"); n != 1 {
 		t.Errorf("INBOX has %d messages, want 1", n)
+	}
+}
+
+// TestMalformedAuth: unadvertised mechanisms get 504, malformed SASL
+// responses a syntax error (not go-smtp's 454, which clients retry), and
+// nothing the client sent is logged.
+func TestMalformedAuth(t *testing.T) {
+	var log strings.Builder
+	cfg := testConfig()
+	cfg.Log = &log
+	op := startOp(t, cfg)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	const marker = "S3CRET-MARKER"
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.SMTPSAddr(), clientTLS(op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := smtpDialogue(t, c, "EHLO client.test",
+		"AUTH EXTERNAL", // no client certificate: not offered
+		"AUTH CRAM-MD5",
+		"AUTH PLAIN "+b64(marker),
+		"AUTH XOAUTH2 "+b64("user="+doctor+"\x01"+marker), "",
+		"AUTH LOGIN "+b64(doctor), b64(marker),
+	)
+	for i, want := range []string{"220", "250", "504 5.5.4", "504 5.5.4", "501 5.5.2", "334", "501 5.5.2", "334", "535 5.7.8"} {
+		if !strings.HasPrefix(got[i], want) {
+			t.Errorf("reply %d = %q, want %s", i, got[i], want)
+		}
+	}
+	r := dialRawIMAP(t, op, "")
+	for _, tc := range []struct{ line, want string }{
+		{"a AUTHENTICATE EXTERNAL", "a NO"},
+		{"b AUTHENTICATE PLAIN " + b64(marker), "b BAD"},
+		{"c AUTHENTICATE PLAIN " + b64("\x00"+doctor+"\x00"+marker), "c NO [AUTHENTICATIONFAILED]"},
+	} {
+		if got := r.cmd(tc.line, ""); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	if ev := eventsOf(op, "auth"); len(ev) < 4 {
+		t.Errorf("SMTP AUTH failures recorded: %+v", ev)
+	}
+	if strings.Contains(log.String(), marker) || strings.Contains(log.String(), b64(marker)) {
+		t.Errorf("the log holds what the client sent as a secret:\n%s", log.String())
 	}
 }

@@ -23,6 +23,13 @@ func rawSMTP(t *testing.T, addr string, lines ...string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return smtpDialogue(t, c, lines...)
+}
+
+// smtpDialogue speaks lines on c and returns each reply's first line,
+// the greeting first.
+func smtpDialogue(t *testing.T, c net.Conn, lines ...string) []string {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)

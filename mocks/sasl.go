@@ -2,6 +2,7 @@ package mocks
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-sasl"
@@ -131,23 +132,48 @@ func (s *externalServer) Next(resp []byte) ([]byte, bool, error) {
 	return nil, false, errBadSASL
 }
 
-// saslFor returns the server side of mech. check verifies a (user, secret)
-// pair of the given kind and returns the protocol's own error.
-func saslFor(mech string, check func(kind, user, secret string) error) sasl.Server {
+// strictSASL passes a mechanism's errors through bad, which keeps the
+// protocol's own answers (from check) and turns the others, a malformed
+// client response, into a syntax error: go-smtp would answer those with
+// 454, a temporary failure clients retry forever.
+type strictSASL struct {
+	sasl.Server
+	bad func(error) error
+}
+
+func (s strictSASL) Next(resp []byte) ([]byte, bool, error) {
+	challenge, done, err := s.Server.Next(resp)
+	if err != nil {
+		err = s.bad(err)
+	}
+	return challenge, done, err
+}
+
+// saslFor returns the server side of mech, nil when mech is not one of
+// offered (a mechanism that was not advertised is refused, RFC 4954 §4).
+// check verifies a (user, secret) pair of the given kind and returns the
+// protocol's own error; bad maps the other errors, see strictSASL.
+func saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
+	if !slices.Contains(offered, mech) {
+		return nil
+	}
+	var srv sasl.Server
 	switch mech {
 	case mechPlain:
-		return sasl.NewPlainServer(func(identity, user, pass string) error {
+		srv = sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && !strings.EqualFold(identity, user) {
 				return check(mechPlain, identity, "\x00mismatch")
 			}
 			return check(mechPlain, user, pass)
 		})
 	case mechLogin:
-		return &loginServer{auth: func(u, p string) error { return check(mechLogin, u, p) }}
+		srv = &loginServer{auth: func(u, p string) error { return check(mechLogin, u, p) }}
 	case mechXOAuth2:
-		return &xoauth2Server{auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
+		srv = &xoauth2Server{auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
 	case mechExternal:
-		return &externalServer{auth: func(z string) error { return check(mechExternal, z, "") }}
+		srv = &externalServer{auth: func(z string) error { return check(mechExternal, z, "") }}
+	default:
+		return nil
 	}
-	return nil
+	return strictSASL{srv, bad}
 }

@@ -199,7 +199,7 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 	if err := s.phaseFault(FaultAuth); err != nil {
 		return nil, err
 	}
-	srv := saslFor(mech, func(kind, user, secret string) error {
+	srv := saslFor(mech, s.AuthMechanisms(), func(kind, user, secret string) error {
 		addr, ok := "", false
 		if kind == mechExternal {
 			st, _ := s.conn.TLSConnectionState()
@@ -216,8 +216,16 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 		s.user = addr
 		s.event(Event{Kind: "auth", Code: 235, Detail: kind})
 		return nil
+	}, func(err error) error {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return err
+		}
+		s.event(Event{Kind: "auth", Code: 501, Detail: mech + " malformed response"})
+		return smtpErr(501, smtp.EnhancedCode{5, 5, 2}, "Malformed %s response", mech)
 	})
 	if srv == nil {
+		s.event(Event{Kind: "auth", Code: 504, Detail: mech + " not offered"})
 		return nil, smtpErr(504, smtp.EnhancedCode{5, 5, 4}, "Unrecognized authentication type %s", mech)
 	}
 	return srv, nil
