@@ -397,12 +397,18 @@ type validator struct {
 }
 
 func (v *validator) bad(key, format string, args ...any) {
-	line := v.c.lines[key]
+	v.errs = append(v.errs, v.c.keyError(key, format, args...))
+}
+
+// keyError is a problem with the value of key, located at its line (or its
+// nearest parent's, when the key is absent).
+func (c Config) keyError(key, format string, args ...any) error {
+	line := c.lines[key]
 	for k := key; line == 0 && strings.Contains(k, "."); {
 		k = k[:strings.LastIndex(k, ".")]
-		line = v.c.lines[k]
+		line = c.lines[k]
 	}
-	v.errs = append(v.errs, &ConfigError{File: v.c.name, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)})
+	return &ConfigError{File: c.name, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)}
 }
 
 func (v *validator) required(key, val string) {

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,38 @@ func TestValidate(t *testing.T) {
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunConfigErrors: what Run reads at start (trust roots, secrets,
+// client certificates, the attachment) fails with file:line: key: problem,
+// and no secret in the text.
+func TestRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{"garbage.pem": "not a certificate\n", "empty.txt": "\n", "garbage.p12": "not pkcs12"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "establishment: {name: H, address: a@b.fr}\nsmtp: {host: 127.0.0.1}\nimap: {host: 127.0.0.1}\n"
+	env := func(k string) string { return map[string]string{"PW": "p12-Secret-Pa55"}[k] }
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"ca not PEM", base + "auth: {username: u, password_env: PW}\ntrust: {ca_file: garbage.pem}\n", "p.yaml:5: trust.ca_file: " + filepath.Join(dir, "garbage.pem") + " holds no PEM certificate"},
+		{"empty password file", base + "auth: {username: u, password_file: empty.txt}\n", "p.yaml:4: auth.password_file: " + filepath.Join(dir, "empty.txt") + " is empty"},
+		{"cert not PEM", base + "auth: {mechanism: certificate,\n  cert_file: garbage.pem, key_file: garbage.pem}\n", "p.yaml:5: auth.cert_file: " + filepath.Join(dir, "garbage.pem") + " with auth.key_file"},
+		{"p12 garbage", base + "auth: {mechanism: certificate, p12_file: garbage.p12, p12_password_env: PW}\n", "p.yaml:4: auth.p12_file: " + filepath.Join(dir, "garbage.p12")},
+		{"attach dir", base + "auth: {username: u, password_env: PW}\nattach: empty.txt/x\n", "p.yaml:5: attach: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfig([]byte(tc.yaml), filepath.Join(dir, "p.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Run(context.Background(), cfg, Options{Getenv: env})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "p12-Secret-Pa55") {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})

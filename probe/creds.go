@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -39,7 +38,7 @@ func loadCredentials(cfg Config, key string, a Auth, getenv func(string) string)
 	case MechCertificate:
 		c.cert, err = loadClientCert(cfg, key, a, getenv)
 	default:
-		err = fmt.Errorf("%s.mechanism: %q: want plain, login, xoauth2 or certificate", key, a.Mechanism)
+		err = cfg.keyError(key+".mechanism", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
 	}
 	if err != nil {
 		return nil, err
@@ -55,15 +54,15 @@ func readSecret(cfg Config, key, env, file string, getenv func(string) string) (
 		if v := getenv(env); v != "" {
 			return v, nil
 		}
-		return "", fmt.Errorf("%s_env: environment variable %s is not set or empty", key, env)
+		return "", cfg.keyError(key+"_env", "environment variable %s is not set or empty", env)
 	case file != "":
 		b, err := os.ReadFile(cfg.Path(file))
 		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", key, unwrapPathError(err))
+			return "", cfg.keyError(key+"_file", "%v", unwrapPathError(err))
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", fmt.Errorf("%s_file: %s is empty", key, cfg.Path(file))
+			return "", cfg.keyError(key+"_file", "%s is empty", cfg.Path(file))
 		}
 		return v, nil
 	}
@@ -77,13 +76,13 @@ func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) 
 	if a.P12File == "" {
 		cert, err := tls.LoadX509KeyPair(cfg.Path(a.CertFile), cfg.Path(a.KeyFile))
 		if err != nil {
-			return nil, fmt.Errorf("%s.cert_file/key_file: %w", key, unwrapPathError(err))
+			return nil, cfg.keyError(key+".cert_file", "%s with %s.key_file: %v", cfg.Path(a.CertFile), key, unwrapPathError(err))
 		}
 		return &cert, nil
 	}
 	data, err := os.ReadFile(cfg.Path(a.P12File))
 	if err != nil {
-		return nil, fmt.Errorf("%s.p12_file: %w", key, unwrapPathError(err))
+		return nil, cfg.keyError(key+".p12_file", "%v", unwrapPathError(err))
 	}
 	pass, err := readSecret(cfg, key+".p12_password", a.P12PasswordEnv, a.P12PasswordFile, getenv)
 	if err != nil {
@@ -92,9 +91,9 @@ func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) 
 	priv, leaf, chain, err := pkcs12.DecodeChain(data, pass)
 	if err != nil {
 		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, fmt.Errorf("%s.p12_file: wrong password (%s)", key, strings.TrimPrefix(err.Error(), "pkcs12: "))
+			return nil, cfg.keyError(key+".p12_file", "%s: wrong password (%s)", cfg.Path(a.P12File), strings.TrimPrefix(err.Error(), "pkcs12: "))
 		}
-		return nil, fmt.Errorf("%s.p12_file: %w", key, err)
+		return nil, cfg.keyError(key+".p12_file", "%s: %v", cfg.Path(a.P12File), err)
 	}
 	cert := &tls.Certificate{PrivateKey: priv, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
 	for _, c := range chain {
@@ -110,11 +109,11 @@ func loadRoots(cfg Config) (*x509.CertPool, error) {
 	}
 	pem, err := os.ReadFile(cfg.Path(cfg.Trust.CAFile))
 	if err != nil {
-		return nil, fmt.Errorf("trust.ca_file: %w", unwrapPathError(err))
+		return nil, cfg.keyError("trust.ca_file", "%v", unwrapPathError(err))
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("trust.ca_file: %s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
+		return nil, cfg.keyError("trust.ca_file", "%s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
 	}
 	return pool, nil
 }

@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	var attach []byte
 	if cfg.Attach != "" {
 		if attach, err = os.ReadFile(cfg.Path(cfg.Attach)); err != nil {
-			return nil, fmt.Errorf("attach: %w", unwrapPathError(err))
+			return nil, cfg.keyError("attach", "%v", unwrapPathError(err))
 		}
 	}
 	r.run(ctx, attach)
