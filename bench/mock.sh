@@ -101,15 +101,14 @@ mock store --store "$tmp/store"
 
 # reference_skip REASON: why there is no reference figure.
 reference_skip() {
-	echo "== reference SKIPPED: $1"
-	echo "   (no ratio; run bench/mock.sh as root on Debian for Postfix + Dovecot from testdata/realmail)"
+	echo "== reference SKIPPED, no ratio: $1"
 }
 
 # reference runs the same load against Postfix + Dovecot; returns 1 after
 # printing why when they cannot run.
 reference() {
 	if [ "$(id -u)" != 0 ]; then
-		reference_skip "not root (realmail installs and starts Postfix and Dovecot)"
+		reference_skip "not root (testdata/realmail installs and starts Postfix and Dovecot: run as root on Debian)"
 		return 1
 	fi
 	if ! command -v postconf >/dev/null || ! command -v dovecot >/dev/null; then

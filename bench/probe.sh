@@ -55,7 +55,7 @@ tools_missing() {
 }
 missing=$(tools_missing)
 if [ -n "$missing" ]; then
-	echo "== reference SKIPPED: ${missing//$'\n'/; } (run as root to install)"
+	echo "== reference SKIPPED, no ratio: ${missing//$'\n'/; } (installed automatically when run as root with apt)"
 	exit 0
 fi
 
