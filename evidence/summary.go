@@ -13,17 +13,27 @@ import (
 func (v *Verification) WriteText(w io.Writer, lang check.Lang) error {
 	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
 	var b strings.Builder
-	if v.Valid {
-		b.WriteString(t("DOSSIER DE PREUVE VALIDE", "VALID EVIDENCE BUNDLE") + "\n")
-	} else {
+	switch {
+	case !v.Valid:
 		b.WriteString(t("DOSSIER DE PREUVE INVALIDE", "INVALID EVIDENCE BUNDLE") + "\n")
+	case v.Signer != nil && v.Signer.Trusted:
+		b.WriteString(t("DOSSIER DE PREUVE VALIDE", "VALID EVIDENCE BUNDLE") + "\n")
+	default:
+		// Anyone can sign with a key of their own: say it in the headline,
+		// not only in a warning a reviewer may skip.
+		b.WriteString(t("DOSSIER DE PREUVE VALIDE : intégrité seulement, identité du signataire non vérifiée",
+			"VALID EVIDENCE BUNDLE: integrity only, signer identity not checked") + "\n")
 	}
 	for _, p := range v.Problems {
 		where := ""
 		if p.File != "" {
-			where = p.File + ": "
+			where = p.File + t(" : ", ": ")
 		}
 		fmt.Fprintf(&b, "  %s [%s] %s%s\n", p.Severity.Label(lang), p.Code, where, p.Message.In(lang))
+	}
+	if v.Verdict.FR != "" && !v.Valid {
+		b.WriteString(t("Ce que le dossier déclare ci-dessous n'est pas fiable : il a été modifié ou n'est pas correctement signé.\n",
+			"What the bundle states below cannot be relied on: it was modified or is not properly signed.\n"))
 	}
 	if v.Verdict.FR != "" {
 		fmt.Fprintf(&b, "%-22s %s\n", t("Verdict :", "Verdict:"), v.Verdict.In(lang))

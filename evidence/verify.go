@@ -332,9 +332,12 @@ func (v *Verification) checkResults(byName map[string][]byte) {
 	p := res.Probe
 	v.PS41Met, v.Verdict, v.Establishment, v.Date, v.Target = res.PS41Met, verdictText(res.PS41Met), p.Establishment, p.Started, p.Target
 	v.PersonalDataWithheld = res.PersonalDataWithheld
-	for _, e := range []probe.Endpoint{p.SMTP, p.IMAP} {
+	for _, e := range []struct {
+		proto string
+		probe.Endpoint
+	}{{"SMTP", p.SMTP}, {"IMAP", p.IMAP}} {
 		if e.Host != "" {
-			v.Servers = append(v.Servers, fmt.Sprintf("%s:%d", e.Host, e.Port))
+			v.Servers = append(v.Servers, fmt.Sprintf("%s %s:%d", e.proto, e.Host, e.Port))
 		}
 	}
 	sum := sha256.Sum256(data)

@@ -318,18 +318,42 @@ func patchCentralSize(t *testing.T, b []byte, name string, size uint64) {
 }
 
 func TestWriteTextSummary(t *testing.T) {
-	v := verifyBytes(t, writeBundle(t, loadResult(t), Options{}), VerifyOptions{})
-	for lang, want := range map[check.Lang][]string{
-		check.FR: {"DOSSIER DE PREUVE VALIDE", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test", "FINESS 010000016", "2026-05-04 10:00:00 UTC", "127.0.0.1:587", "clé éphémère", "intégrité seulement"},
-		check.EN: {"VALID EVIDENCE BUNDLE", "PS 4.1 met", "ephemeral key", "integrity only"},
+	pki := validPKI(t)
+	eph := verifyBytes(t, writeBundle(t, loadResult(t), Options{}), VerifyOptions{})
+	trusted := verifyBytes(t, writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain}), VerifyOptions{Roots: pki.pool()})
+	fs := members(t, writeBundle(t, loadResult(t), Options{}))
+	for i, f := range fs {
+		if f.name == nameReport {
+			fs[i].data = append(bytes.Clone(f.data), ' ')
+		}
+	}
+	tampered := verifyBytes(t, rezip(t, fs), VerifyOptions{})
+	for _, tc := range []struct {
+		name   string
+		v      *Verification
+		lang   check.Lang
+		want   []string
+		unwant []string
+	}{
+		{"ephemeral fr", eph, check.FR, []string{"DOSSIER DE PREUVE VALIDE : intégrité seulement, identité du signataire non vérifiée", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test",
+			"FINESS 010000016", "2026-05-04 10:00:00 UTC", "Testé :                SMTP 127.0.0.1:587, IMAP 127.0.0.1:143 → reponse.automatique-test@patient.mssante.fr",
+			"clé éphémère", "META-INF/signature.p7s : signé"}, []string{"non fiable"}},
+		{"ephemeral en", eph, check.EN, []string{"VALID EVIDENCE BUNDLE: integrity only", "PS 4.1 met", "ephemeral key", "META-INF/signature.p7s: signed"}, nil},
+		{"trusted fr", trusted, check.FR, []string{"DOSSIER DE PREUVE VALIDE\n", "rattaché aux autorités fournies"}, []string{"intégrité seulement"}},
+		{"tampered fr", tampered, check.FR, []string{"DOSSIER DE PREUVE INVALIDE", "report.pdf : contenu modifié", "n'est pas fiable"}, nil},
 	} {
 		var b strings.Builder
-		if err := v.WriteText(&b, lang); err != nil {
+		if err := tc.v.WriteText(&b, tc.lang); err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range want {
+		for _, w := range tc.want {
 			if !strings.Contains(b.String(), w) {
-				t.Errorf("%s summary lacks %q:\n%s", lang, w, b.String())
+				t.Errorf("%s: summary lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
+		for _, w := range tc.unwant {
+			if strings.Contains(b.String(), w) {
+				t.Errorf("%s: summary has %q:\n%s", tc.name, w, b.String())
 			}
 		}
 	}
