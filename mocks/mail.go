@@ -111,7 +111,9 @@ func (o *Operator) dataRules(from, to string, h textproto.Header, refs []string)
 func (o *Operator) afterAccept(d *delivery) {
 	var failed []failure
 	for _, f := range d.failed {
-		if !slices.Contains(f.opts.Notify, smtp.DSNNotifyNever) {
+		// No NOTIFY means FAILURE (RFC 3461 §4.1); NOTIFY=SUCCESS alone
+		// or NEVER asks for no failure report.
+		if len(f.opts.Notify) == 0 || slices.Contains(f.opts.Notify, smtp.DSNNotifyFailure) {
 			failed = append(failed, f)
 		}
 	}
@@ -268,7 +270,7 @@ func (o *Operator) sendDSN(d *delivery, failed []failure, success []rcpt) {
 	perRcpt := func(r rcpt, action, status, diag string) {
 		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\n", r.addr)
 		if r.opts.OriginalRecipient != "" {
-			fmt.Fprintf(&b, "Original-Recipient: %s; %s\r\n", orDefault(string(r.opts.OriginalRecipientType), "rfc822"), r.opts.OriginalRecipient)
+			fmt.Fprintf(&b, "Original-Recipient: %s; %s\r\n", orDefault(strings.ToLower(string(r.opts.OriginalRecipientType)), "rfc822"), r.opts.OriginalRecipient)
 		}
 		fmt.Fprintf(&b, "Action: %s\r\nStatus: %s\r\n", action, status)
 		if diag != "" {

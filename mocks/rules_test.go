@@ -461,3 +461,55 @@ func TestAutoReplyCitizens(t *testing.T) {
 		t.Fatalf("citizen auto-reply: %d", len(r))
 	}
 }
+
+// TestDSNNotify: a recipient refused after DATA gets a failure DSN only
+// when its NOTIFY asks for one (RFC 3461 §4.1), with its ENVID and ORCPT.
+func TestDSNNotify(t *testing.T) {
+	cfg := testConfig()
+	cfg.NILMode = NILRefuse
+	op := startOp(t, cfg)
+	c := mustSMTP(t, op, doctor)
+	noNIL := strings.Replace(msg(doctor, patientA, "<n@x>", "s", ""), "X-MSS-NIL: msscprobe-test\r\n", "", 1)
+	for i, tc := range []struct {
+		notify []smtp.DSNNotify
+		dsn    bool
+	}{
+		{nil, true},
+		{[]smtp.DSNNotify{smtp.DSNNotifyFailure}, true},
+		{[]smtp.DSNNotify{smtp.DSNNotifySuccess}, false},
+		{[]smtp.DSNNotify{smtp.DSNNotifyDelayed}, false},
+		{[]smtp.DSNNotify{smtp.DSNNotifyNever}, false},
+	} {
+		envid := fmt.Sprintf("env-%d", i)
+		if err := c.Mail(doctor, &smtp.MailOptions{EnvelopeID: envid}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt(nurse, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt(patientA, &smtp.RcptOptions{Notify: tc.notify, OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "orig+" + patientA}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(noNIL))
+		if err := w.Close(); err != nil {
+			t.Fatalf("NOTIFY %v: %v", tc.notify, err)
+		}
+		var got []string
+		for _, m := range withHeader(inbox(t, op, doctor), "report-type=delivery-status") {
+			if strings.Contains(m, fmt.Sprintf("env-%d", i)) {
+				got = append(got, m)
+			}
+		}
+		if len(got) != map[bool]int{true: 1}[tc.dsn] {
+			t.Errorf("NOTIFY %v: %d DSNs, want DSN=%v", tc.notify, len(got), tc.dsn)
+			continue
+		}
+		if tc.dsn && (!strings.Contains(got[0], "Original-Envelope-Id: "+envid+"\r\n") || !strings.Contains(got[0], "Original-Recipient: rfc822; orig+"+patientA+"\r\n")) {
+			t.Errorf("DSN lacks ENVID or ORCPT:\n%s", got[0])
+		}
+	}
+}
