@@ -79,16 +79,21 @@ func retryHint(err error) check.Text {
 	if errors.As(err, &es) && es.interrupted {
 		return check.Text{}
 	}
-	if errors.As(err, &es) || closedByPeer(err) {
+	switch {
+	case errors.As(err, &es):
 		return check.Text{FR: " Relancez ; si cela se répète, voyez avec l'opérateur (ou augmentez timeouts.step).",
 			EN: " Run again; if it happens again, ask the operator (or raise timeouts.step)."}
+	case closedByPeer(err):
+		return check.Text{FR: " Relancez ; si cela se répète, voyez avec l'opérateur.", EN: " Run again; if it happens again, ask the operator."}
 	}
 	return check.Text{}
 }
 
-// closedByPeer reports whether err means the server went away.
+// closedByPeer reports whether err means the server went away. A closed
+// connection that bounded did not close (it returns *errStep then) was
+// closed by the client library after the server's end of stream.
 func closedByPeer(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 

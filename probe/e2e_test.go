@@ -242,7 +242,7 @@ func TestMockFaults(t *testing.T) {
 		{"tls-wrong-host", RuleSMTPChain, Fail, "does not cover the name", false},
 		{"tls-legacy", RuleSMTPTLSVersion, Fail, "TLS 1.2 or later", false},
 		// One drop: one reconnect, the reply is still found (a warning).
-		{"imap-idle-drop#1", RuleIMAPReconnect, Warn, "reconnected once, waiting on from UID", true},
+		{"imap-idle-drop#1", RuleIMAPReconnect, Warn, "lost while waiting (the server closed the connection); reconnected once, waiting on from UID", true},
 		// Every IDLE dropped: the reconnect is bounded to one.
 		{"imap-idle-drop", RuleReply, Fail, "IMAP connection lost again after reconnecting", false},
 	} {

@@ -160,15 +160,19 @@ func secretHint(c *credentials) check.Text {
 	return check.Textf("%[1]s.password_env / %[1]s.password_file", "%[1]s.password_env / %[1]s.password_file", c.key)
 }
 
-var queuedRE = regexp.MustCompile(`(?i)(?:queued as|id=|queue id:?)\s*<?([A-Za-z0-9._@-]+)`)
+var (
+	queuedRE   = regexp.MustCompile(`(?i)(?:queued as|id=|queue id:?)\s*<?([A-Za-z0-9._@-]+)`)
+	enhancedRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\s+`)
+)
 
 // queueID extracts the queue id from a DATA answer such as "2.0.0 Ok:
-// queued as 4Bx1" ; the whole text when the server uses another form.
+// queued as 4Bx1"; the whole text, without its enhanced status code, when
+// the server uses another form.
 func queueID(text string) string {
 	if m := queuedRE.FindStringSubmatch(text); m != nil {
 		return m[1]
 	}
-	return strings.TrimSpace(text)
+	return enhancedRE.ReplaceAllString(strings.TrimSpace(text), "")
 }
 
 // submitResult is what the server said about the message.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks"
@@ -59,7 +61,8 @@ timeouts: {step: 2s, reply: 2s}
 func TestProbeCommandFormatsAndExitCodes(t *testing.T) {
 	cfg, getenv := probeSetup(t)
 	code, out, errs := runCLI(t, "", getenv, "probe", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "Verdict : PS 4.1 ATTEINT") || strings.Contains(out, cliPassword) || strings.Contains(errs, cliPassword) {
+	// Off a terminal, progress never reaches stderr.
+	if code != exitOK || !strings.Contains(out, "Verdict : PS 4.1 ATTEINT") || strings.Contains(out, cliPassword) || errs != "" {
 		t.Errorf("text: code %d\n%s\nstderr %s", code, out, errs)
 	}
 	code, out, _ = runCLI(t, "", getenv, "probe", "--config", cfg, "--lang", "en")
@@ -130,5 +133,29 @@ func TestInitTemplateLoads(t *testing.T) {
 	}
 	if err := cfg.Validate(func(k string) string { return map[string]string{"MSSCPROBE_PASSWORD": "x"}[k] }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProbeCommandInterrupted: Ctrl-C while waiting for the reply prints
+// the partial result (text or JSON, on stdout) and exits 130.
+func TestProbeCommandInterrupted(t *testing.T) {
+	cfg, getenv := probeSetup(t, "no-reply")
+	for _, format := range []string{"text", "json"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(500*time.Millisecond, cancel)
+		var out, errb bytes.Buffer
+		start := time.Now()
+		code := run(ctx, []string{"probe", "-c", cfg, "--format", format}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv})
+		cancel()
+		if d := time.Since(start); code != exitSignals || d > 1500*time.Millisecond {
+			t.Errorf("%s: code %d after %s, stderr %q", format, code, d, errb.String())
+		}
+		var res probe.Result
+		switch {
+		case format == "text" && (!strings.Contains(out.String(), "Exécution interrompue : résultat partiel.") || !strings.Contains(out.String(), "SMTP-SUB-003")):
+			t.Errorf("text:\n%s", out.String())
+		case format == "json" && (json.Unmarshal(out.Bytes(), &res) != nil || !res.Interrupted || res.QueueID == ""):
+			t.Errorf("json: %s", out.String())
+		}
 	}
 }
