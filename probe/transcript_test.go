@@ -101,7 +101,7 @@ func TestTranscriptRedaction(t *testing.T) {
 
 func TestQueueID(t *testing.T) {
 	for in, want := range map[string]string{
-		"2.0.0 Ok: queued as 4Bx1Yz":      "4Bx1Yz",
+		"2.0.0 Ok: queued as 4Bx1Yz":       "4Bx1Yz",
 		"Queued mail for delivery, id=AB1": "AB1",
 		"2.0.0 OK: queued":                 "OK: queued",
 		"ok":                               "ok",
