@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smallstep/pkcs7"
+
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks"
 )
@@ -460,4 +462,66 @@ func localEntry(name string, data []byte) []byte {
 	le.PutUint32(h[22:], uint32(len(data)))
 	le.PutUint16(h[26:], uint16(len(name)))
 	return append(append(h, name...), data...)
+}
+
+// A signature with a second signer, or with extra certificates, is judged
+// on the one signer the format allows; extra certificates never make an
+// untrusted signer trusted.
+func TestVerifyHostileSignature(t *testing.T) {
+	pki, other := validPKI(t), validPKI(t)
+	var data []file
+	var manifest []byte
+	for _, f := range members(t, writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})) {
+		switch {
+		case f.name == nameManifest:
+			manifest = f.data
+		case !containerFile(f.name):
+			data = append(data, f)
+		}
+	}
+	bundle := func(sign func(sd *pkcs7.SignedData)) []byte {
+		sd, err := pkcs7.NewSignedData(manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+		sign(sd)
+		sd.Detach()
+		sig, err := sd.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := append([]file{{nameMimetype, []byte(mimetypeASiCE)}}, data...)
+		return rezip(t, append(all, file{nameManifest, manifest}, file{nameSignature, sig}))
+	}
+	add := func(sd *pkcs7.SignedData, p *signerPKI, extra ...*x509.Certificate) {
+		cfg := pkcs7.SignerInfoConfig{ExtraSignedAttributes: []pkcs7.Attribute{essAttribute(p.chain[0])}}
+		if err := sd.AddSignerChain(p.chain[0], p.key, p.chain[1:], cfg); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range extra {
+			sd.AddCertificate(c)
+		}
+	}
+	twoSigners := bundle(func(sd *pkcs7.SignedData) { add(sd, pki); add(sd, other) })
+	if v := verifyBytes(t, twoSigners, VerifyOptions{Roots: pki.pool()}); v.Valid || !hasCode(v, CodeSignatureInvalid) {
+		t.Errorf("two signers: valid=%v %v", v.Valid, codes(v))
+	}
+	// The other PKI's root and intermediate ride along: the signer still
+	// does not chain to the roots it was checked against.
+	extraCerts := bundle(func(sd *pkcs7.SignedData) { add(sd, other, pki.root, pki.chain[1]) })
+	if v := verifyBytes(t, extraCerts, VerifyOptions{Roots: pki.pool()}); v.Valid || !hasCode(v, CodeSignerUntrusted) {
+		t.Errorf("extra certificates: valid=%v %v", v.Valid, codes(v))
+	}
+	noESS := bundle(func(sd *pkcs7.SignedData) {
+		if err := sd.AddSignerChain(pki.chain[0], pki.key, pki.chain[1:], pkcs7.SignerInfoConfig{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if v := verifyBytes(t, noESS, VerifyOptions{Roots: pki.pool()}); v.Valid || !hasCode(v, CodeSignatureInvalid) {
+		t.Errorf("no ESS attribute: valid=%v %v", v.Valid, codes(v))
+	}
+	if v := verifyBytes(t, bundle(func(sd *pkcs7.SignedData) { add(sd, pki) }), VerifyOptions{Roots: pki.pool()}); !v.Valid {
+		t.Errorf("control: %v", v.Problems)
+	}
 }
