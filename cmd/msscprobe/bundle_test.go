@@ -262,30 +262,6 @@ func TestRoundTripProbeBundleVerify(t *testing.T) {
 	}
 	acct := op.Accounts()[0]
 	dir := t.TempDir()
-	cda, err := os.ReadFile("demodata/cda-demo.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostPort := func(addr string) (string, string) { h, p, _ := net.SplitHostPort(addr); return h, p }
-	sh, sp := hostPort(op.SMTPAddr())
-	ih, ip := hostPort(op.IMAPAddr())
-	cfgYAML := fmt.Sprintf(`establishment: {name: "Hôpital de test", finess: "010000016", address: %q}
-smtp: {host: %q, port: %s, tls: starttls}
-imap: {host: %q, port: %s, tls: starttls}
-auth: {mechanism: plain, username: %q, password_env: RT_MAILBOX_PASSWORD}
-trust: {ca_file: ca.pem}
-target: %s@%s
-attach: cda.xml
-reply: {mode: auto}
-timeouts: {step: 10s, reply: 20s}
-`, acct.Address, sh, sp, ih, ip, acct.Address, mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
-	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "cda.xml": cda, "probe.yaml": []byte(cfgYAML)} {
-		os.WriteFile(filepath.Join(dir, name), data, 0o600)
-	}
-	cfg, err := probe.LoadConfig(filepath.Join(dir, "probe.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := newTestSigner(t)
 	getenv := func(k string) string {
 		switch k {
@@ -296,10 +272,7 @@ timeouts: {step: 10s, reply: 20s}
 		}
 		return ""
 	}
-	res, err := probe.Run(ctx, cfg, probe.Options{ToolVersion: "test", Getenv: getenv})
-	if err != nil || !res.Met {
-		t.Fatalf("probe against the mock: met=%v err=%v", res != nil && res.Met, err)
-	}
+	res := runMockProbe(ctx, t, op, fmt.Sprintf("{mechanism: plain, username: %q, password_env: RT_MAILBOX_PASSWORD}", acct.Address), getenv)
 	out := filepath.Join(dir, "bundle.zip")
 	if _, err := writeWithFlags(t, res, getenv, "--out", out, "--sign-p12", s.p12File, "--sign-p12-password-env", "RT_P12_PASSWORD", "--tsa", tsa.URL); err != nil {
 		t.Fatal(err)
@@ -357,5 +330,97 @@ timeouts: {step: 10s, reply: 20s}
 		"-content", filepath.Join(ex, "ASiCManifest.xml"), "-CAfile", s.rootFile, "-purpose", "any", "-out", os.DevNull).CombinedOutput()
 	if err != nil || !strings.Contains(string(o), "CMS Verification successful") {
 		t.Errorf("openssl cms -verify: %v\n%s", err, o)
+	}
+}
+
+// runMockProbe runs the probe with the demo CDA against op, logging in as
+// its first account with the YAML auth mapping given; PS 4.1 must be met.
+func runMockProbe(ctx context.Context, t *testing.T, op *mocks.Operator, auth string, getenv func(string) string) *probe.Result {
+	t.Helper()
+	acct := op.Accounts()[0]
+	dir := t.TempDir()
+	cda, err := os.ReadFile("demodata/cda-demo.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := func(addr string) (string, string) { h, p, _ := net.SplitHostPort(addr); return h, p }
+	sh, sp := hostPort(op.SMTPAddr())
+	ih, ip := hostPort(op.IMAPAddr())
+	cfgYAML := fmt.Sprintf(`establishment: {name: "Hôpital de test", finess: "010000016", address: %q}
+smtp: {host: %q, port: %s, tls: starttls}
+imap: {host: %q, port: %s, tls: starttls}
+auth: %s
+trust: {ca_file: ca.pem}
+target: %s@%s
+attach: cda.xml
+reply: {mode: auto}
+timeouts: {step: 10s, reply: 20s}
+`, acct.Address, sh, sp, ih, ip, auth, mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
+	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "cda.xml": cda, "probe.yaml": []byte(cfgYAML)} {
+		os.WriteFile(filepath.Join(dir, name), data, 0o600)
+	}
+	cfg, err := probe.LoadConfig(filepath.Join(dir, "probe.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := probe.Run(ctx, cfg, probe.Options{ToolVersion: "test", Getenv: getenv})
+	if err != nil || !res.Met {
+		t.Fatalf("probe against the mock (%s): met=%v err=%v", auth, res != nil && res.Met, err)
+	}
+	return res
+}
+
+// LOGIN sends the password alone in base64 and XOAUTH2 a bearer token:
+// neither, in any form, reaches a byte of the bundle.
+func TestBundleHoldsNoMailboxSecret(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const pw, token = "Mailbox-Pässword-7d1e", "psc-bearer-token-0b9f3a"
+	addr := mocks.DefaultAccountLocalPart + "@hopital.test.mssante.fr"
+	op, err := mocks.Start(ctx, mocks.Config{Accounts: []mocks.Account{{Address: addr, Password: pw, Token: token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	getenv := func(k string) string { return map[string]string{"RT_PW": pw, "RT_TOKEN": token}[k] }
+	b64 := base64.StdEncoding.EncodeToString
+	for _, tc := range []struct {
+		mech    string
+		auth    string
+		secrets []string
+	}{
+		{"login", fmt.Sprintf("{mechanism: login, username: %q, password_env: RT_PW}", addr), []string{pw, b64([]byte(pw))}},
+		{"xoauth2", fmt.Sprintf("{mechanism: xoauth2, username: %q, token_env: RT_TOKEN}", addr),
+			[]string{token, b64([]byte("user=" + addr + "\x01auth=Bearer " + token + "\x01\x01"))}},
+	} {
+		t.Run(tc.mech, func(t *testing.T) {
+			res := runMockProbe(ctx, t, op, tc.auth, getenv)
+			out := filepath.Join(t.TempDir(), "b.zip")
+			if _, err := writeWithFlags(t, res, getenv, "--out", out); err != nil {
+				t.Fatal(err)
+			}
+			bundle, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scan := [][]byte{bundle}
+			zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range zr.File {
+				rc, _ := f.Open()
+				data, _ := io.ReadAll(rc)
+				rc.Close()
+				scan = append(scan, data)
+			}
+			for _, secret := range tc.secrets {
+				for _, data := range scan {
+					if bytes.Contains(data, []byte(secret)) {
+						t.Errorf("%q found in the bundle", secret)
+					}
+				}
+			}
+		})
 	}
 }
