@@ -19,7 +19,8 @@
 // Write with a nil Chain signs with an ephemeral self-signed key: the
 // bundle then proves integrity only, and both the report and Verify say so.
 // A document with a production INS (OID .8/.9) is withheld, and its INS
-// masked, unless Options.IncludePersonalData.
+// and the patient's birth names and date masked in every file, unless
+// Options.IncludePersonalData.
 //
 // Verify returns an error only for input that is not a readable ZIP; every
 // other defect is a Problem with a stable code and French and English text,
