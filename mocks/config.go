@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
@@ -155,6 +156,12 @@ func (cfg Config) normalize() (Config, error) {
 					return nil, fmt.Errorf("citizen account %q is not on the citizen domain %s", a.Address, c.CitizenDomain)
 				}
 				return nil, fmt.Errorf("account %q is on the citizen domain: list it in CitizenAccounts", a.Address)
+			}
+			// Mail to a mailbox outside the establishment domains would
+			// be refused as relaying, and its sender is outside the trust
+			// space by default: say so now rather than at the first RCPT.
+			if !citizen && !slices.Contains(doms, domainOf(a.Address)) {
+				return nil, fmt.Errorf("account %q is not on an establishment domain (%s)", a.Address, strings.Join(doms, ", "))
 			}
 			out = append(out, a)
 		}

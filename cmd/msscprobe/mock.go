@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -31,27 +30,27 @@ func newMockCmd(e *env) *cobra.Command {
 // mockFile is the YAML --config of mock serve; flags given on the command
 // line override it.
 type mockFile struct {
-	ListenSMTP           string   `yaml:"listen_smtp"`
-	ListenSMTPS          string   `yaml:"listen_smtps"`
-	ListenIMAP           string   `yaml:"listen_imap"`
-	ListenIMAPS          string   `yaml:"listen_imaps"`
-	EstablishmentDomains []string `yaml:"establishment_domains"`
-	CitizenDomain        string   `yaml:"citizen_domain"`
-	Accounts             string   `yaml:"accounts"`
-	CitizenAccounts      string   `yaml:"citizen_accounts"`
-	PasswordOut          string   `yaml:"password_out"`
-	CAOut                string   `yaml:"ca_out"`
-	Cert                 string   `yaml:"cert"`
-	Key                  string   `yaml:"key"`
-	AutoReplyDelay       string   `yaml:"auto_reply_delay"`
-	AutoReplyCitizens    bool     `yaml:"auto_reply_citizens"`
-	TrustedDomains       []string `yaml:"trusted_domains"`
-	Whitelist            string   `yaml:"whitelist"`
-	NILMode              string   `yaml:"nil_mode"`
-	MaxMessageBytes      int64    `yaml:"max_message_bytes"`
-	Faults               []string `yaml:"faults"`
-	Store                string   `yaml:"store"`
-	Log                  string   `yaml:"log"`
+	ListenSMTP           string        `yaml:"listen_smtp"`
+	ListenSMTPS          string        `yaml:"listen_smtps"`
+	ListenIMAP           string        `yaml:"listen_imap"`
+	ListenIMAPS          string        `yaml:"listen_imaps"`
+	EstablishmentDomains []string      `yaml:"establishment_domains"`
+	CitizenDomain        string        `yaml:"citizen_domain"`
+	Accounts             string        `yaml:"accounts"`
+	CitizenAccounts      string        `yaml:"citizen_accounts"`
+	PasswordOut          string        `yaml:"password_out"`
+	CAOut                string        `yaml:"ca_out"`
+	Cert                 string        `yaml:"cert"`
+	Key                  string        `yaml:"key"`
+	AutoReplyDelay       time.Duration `yaml:"auto_reply_delay"`
+	AutoReplyCitizens    bool          `yaml:"auto_reply_citizens"`
+	TrustedDomains       []string      `yaml:"trusted_domains"`
+	Whitelist            string        `yaml:"whitelist"`
+	NILMode              string        `yaml:"nil_mode"`
+	MaxMessageBytes      int64         `yaml:"max_message_bytes"`
+	Faults               []string      `yaml:"faults"`
+	Store                string        `yaml:"store"`
+	Log                  string        `yaml:"log"`
 }
 
 func newMockServeCmd(e *env) *cobra.Command {
@@ -106,7 +105,7 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 	fl.StringVar(&f.CAOut, "ca-out", "", "write the CA certificate (PEM) to this file")
 	fl.StringVar(&f.Cert, "cert", "", "server certificate PEM (with --key); generated otherwise")
 	fl.StringVar(&f.Key, "key", "", "server private key PEM")
-	fl.StringVar(&f.AutoReplyDelay, "auto-reply-delay", "0s", "delay before the citizen auto-reply")
+	fl.DurationVar(&f.AutoReplyDelay, "auto-reply-delay", 0, "delay before the citizen auto-reply (e.g. 300ms, 2s)")
 	fl.BoolVar(&f.AutoReplyCitizens, "auto-reply-citizens", false, "every citizen mailbox auto-replies, not only reponse.automatique-test@")
 	fl.StringSliceVar(&f.TrustedDomains, "trusted-domain", nil, "trust-space sender domain (repeatable; default: establishment and citizen domains)")
 	fl.StringVar(&f.Whitelist, "whitelist", "", "ANS whitelist XML (listeblanchemssante.xml) giving the trust space")
@@ -147,7 +146,6 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	set("ca-out", &f.CAOut, y.CAOut)
 	set("cert", &f.Cert, y.Cert)
 	set("key", &f.Key, y.Key)
-	set("auto-reply-delay", &f.AutoReplyDelay, y.AutoReplyDelay)
 	set("whitelist", &f.Whitelist, y.Whitelist)
 	set("nil-mode", &f.NILMode, y.NILMode)
 	set("store", &f.Store, y.Store)
@@ -161,6 +159,9 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("auto-reply-citizens") && y.AutoReplyCitizens {
 		f.AutoReplyCitizens = true
 	}
+	if !cmd.Flags().Changed("auto-reply-delay") && y.AutoReplyDelay != 0 {
+		f.AutoReplyDelay = y.AutoReplyDelay
+	}
 	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
 		f.MaxMessageBytes = y.MaxMessageBytes
 	}
@@ -173,13 +174,13 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	cfg := mocks.Config{
 		ListenSMTP: f.ListenSMTP, ListenSMTPS: f.ListenSMTPS, ListenIMAP: f.ListenIMAP, ListenIMAPS: f.ListenIMAPS,
 		EstablishmentDomains: f.EstablishmentDomains, CitizenDomain: f.CitizenDomain,
-		CertFile: f.Cert, KeyFile: f.Key, AutoReplyCitizens: f.AutoReplyCitizens,
+		CertFile: f.Cert, KeyFile: f.Key, AutoReplyDelay: f.AutoReplyDelay, AutoReplyCitizens: f.AutoReplyCitizens,
 		TrustedDomains: f.TrustedDomains, NILMode: f.NILMode, MaxMessageBytes: f.MaxMessageBytes, StoreDir: f.Store,
 	}
 	closeLog := func() error { return nil }
 	var err error
-	if cfg.AutoReplyDelay, err = time.ParseDuration(f.AutoReplyDelay); err != nil {
-		return cfg, closeLog, fmt.Errorf("--auto-reply-delay %q: %w", f.AutoReplyDelay, err)
+	if f.AutoReplyDelay < 0 {
+		return cfg, closeLog, fmt.Errorf("--auto-reply-delay %s: must not be negative", f.AutoReplyDelay)
 	}
 	for _, s := range f.Faults {
 		ft, err := mocks.ParseFault(s)
@@ -297,7 +298,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		if f.Accounts == "" && a.Address == op.Config().Accounts[0].Address {
 			path, err := writePassword(f.PasswordOut, a.Password)
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			how = "generated password in " + path
 		}
@@ -313,23 +314,16 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		}
 		fmt.Fprintf(w, "account %s (%s)\n", a.Address, strings.Join(auth, ", "))
 	}
-	fmt.Fprintf(w, "auto-reply %s@%s\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
+	fmt.Fprintf(w, "auto-reply %s@%s (delay %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, cfg.AutoReplyDelay)
 	for _, ft := range cfg.Faults {
 		fmt.Fprintf(w, "fault %s\n", ft)
 	}
 	if cfg.StoreDir != "" {
 		fmt.Fprintf(w, "store %s\n", cfg.StoreDir)
 	}
-	for _, addr := range []string{op.SMTPAddr(), op.SMTPSAddr(), op.IMAPAddr(), op.IMAPSAddr()} {
-		if addr == "" {
-			continue
-		}
-		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listener %s does not accept connections: %w", addr, err)
-		}
-		c.Close()
-	}
+	// Start has bound every listener, so connections are accepted now. No
+	// test connection: it would consume a connect fault and show in the
+	// event log.
 	fmt.Fprintln(w, "ready")
 	<-ctx.Done()
 	if err := op.Close(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -150,11 +151,12 @@ func TestMockServeAccountsFileAndConfig(t *testing.T) {
 	accounts := filepath.Join(dir, "accounts")
 	os.WriteFile(accounts, []byte("# test accounts\ndr@clinique.test.mssante.fr Secret-Pass-1 token=tok-XYZ\napp@clinique.test.mssante.fr - client-cert\n"), 0o600)
 	cfg := filepath.Join(dir, "mock.yaml")
-	os.WriteFile(cfg, []byte("establishment_domains: [clinique.test.mssante.fr]\naccounts: "+accounts+"\nfaults: [no-reply]\nnil_mode: refuse\nstore: "+filepath.Join(dir, "store")+"\n"), 0o600)
+	os.WriteFile(cfg, []byte("establishment_domains: [clinique.test.mssante.fr]\naccounts: "+accounts+"\nfaults: [no-reply]\nnil_mode: refuse\nauto_reply_delay: 250ms\nstore: "+filepath.Join(dir, "store")+"\n"), 0o600)
 	out, _ := serveMock(t, "--config", cfg, "--fault", "rcpt=550@0.5")
 	s := out.String()
 	for _, want := range []string{"account dr@clinique.test.mssante.fr (password from accounts file, XOAUTH2 token)",
-		"account app@clinique.test.mssante.fr (client certificate)", "fault no-reply", "fault rcpt=550@0.5", "store "} {
+		"account app@clinique.test.mssante.fr (client certificate)", "fault no-reply", "fault rcpt=550@0.5", "store ",
+		"auto-reply reponse.automatique-test@patient.mssante.fr (delay 250ms)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
@@ -170,21 +172,69 @@ func TestMockServeBadInput(t *testing.T) {
 	os.WriteFile(badAccounts, []byte("lonely@x.fr\n"), 0o600)
 	badYAML := filepath.Join(dir, "c.yaml")
 	os.WriteFile(badYAML, []byte("listen_smpt: 1\n"), 0o600)
+	badDelay := filepath.Join(dir, "d.yaml")
+	os.WriteFile(badDelay, []byte("auto_reply_delay: soon\n"), 0o600)
+	otherDomain := filepath.Join(dir, "other")
+	os.WriteFile(otherDomain, []byte("dr@clinique.test.mssante.fr pw\n"), 0o600)
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o600)
+	missing := filepath.Join(dir, "missing")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--fault", "explode"}, "unknown fault"},
-		{[]string{"--auto-reply-delay", "soon"}, "--auto-reply-delay"},
-		{[]string{"--accounts", filepath.Join(dir, "missing")}, "accounts file"},
+		{[]string{"--auto-reply-delay", "soon"}, `"soon" for "--auto-reply-delay"`},
+		{[]string{"--auto-reply-delay", "-1s"}, "--auto-reply-delay -1s: must not be negative"},
+		{[]string{"--config", badDelay}, "soon"},
+		{[]string{"--config", missing}, "--config"},
+		{[]string{"--accounts", missing}, "accounts file"},
 		{[]string{"--accounts", badAccounts}, "line 1"},
+		{[]string{"--accounts", otherDomain}, "dr@clinique.test.mssante.fr"},
+		{[]string{"--citizen-accounts", otherDomain}, "not on the citizen domain"},
 		{[]string{"--config", badYAML}, "listen_smpt"},
 		{[]string{"--nil-mode", "maybe"}, "NIL mode"},
+		{[]string{"--max-message-bytes", "-5"}, "-5"},
+		{[]string{"--establishment-domain", "x_y"}, `"x_y"`},
 		{[]string{"--listen-smtp", "127.0.0.1:99999"}, "listen smtp"},
+		{[]string{"--whitelist", missing}, "--whitelist"},
+		{[]string{"--cert", missing, "--key", missing}, missing},
+		{[]string{"--store", notDir}, notDir},
+		{[]string{"--log", filepath.Join(missing, "log")}, "--log"},
+		{[]string{"--ca-out", filepath.Join(missing, "ca.pem")}, "--ca-out"},
+		{[]string{"--password-out", filepath.Join(missing, "pw")}, "--password-out"},
+		{[]string{"extra-argument"}, "extra-argument"},
 	} {
 		code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: code %d, stderr %q, want %q", tc.args, code, errs, tc.want)
 		}
+	}
+}
+
+// TestMockServeFirstConnectionGetsConnectFault: "ready" is printed without
+// connecting to the listeners, so the first client, not the mock itself,
+// meets a connect fault and the event log starts with that client.
+func TestMockServeFirstConnectionGetsConnectFault(t *testing.T) {
+	logFile := filepath.Join(t.TempDir(), "events.jsonl")
+	out, stop := serveMock(t, "--fault", "connect=554#1", "--log", logFile)
+	c, err := net.DialTimeout("tcp", listenAddr(out.String(), "smtp"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	greeting, _ := bufio.NewReader(c).ReadString('\n')
+	if !strings.HasPrefix(greeting, "554 ") {
+		t.Errorf("first connection greeted with %q, want the 554 fault", greeting)
+	}
+	c.Close()
+	stop()
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"kind":"connect"`); n != 1 {
+		t.Errorf("%d connect events, want the client's only:\n%s", n, b)
 	}
 }
