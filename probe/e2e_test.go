@@ -269,6 +269,10 @@ func TestMockFaults(t *testing.T) {
 			if res.Met != tc.met {
 				t.Errorf("met = %v\n%s", res.Met, dump(res))
 			}
+			// The chain is recorded even when it is refused (evidence).
+			if strings.HasPrefix(tc.fault, "tls-") && tc.fault != "tls-legacy" && (len(res.SMTP.PeerChain) == 0 || len(res.IMAP.PeerChain) == 0) {
+				t.Error("server chain not recorded")
+			}
 			checkMessages(t, res)
 		})
 	}
