@@ -2,6 +2,7 @@ package mocks
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 )
@@ -26,5 +27,22 @@ func TestCloseRightAfterStart(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Close did not return (iteration %d)", i)
 		}
+	}
+}
+
+// TestStartWithCancelledContext: a context already done closes the
+// operator at once, without racing with Start (run with -race).
+func TestStartWithCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o, err := Start(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.DialTimeout("tcp", o.SMTPAddr(), time.Second); err == nil {
+		t.Error("SMTP still accepting after the context was done")
 	}
 }

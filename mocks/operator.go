@@ -92,7 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		o.shutdown()
 		return nil, err
 	}
-	o.stopCtx = context.AfterFunc(ctx, func() { o.Close() })
+	o.stopCtx = context.AfterFunc(ctx, func() { o.close() })
 	return o, nil
 }
 
@@ -322,12 +322,14 @@ func (o *Operator) trusted(addr string) bool {
 // Close stops the listeners, delivers the auto-replies still waiting for
 // their delay (so a restart loses none), then closes the store.
 func (o *Operator) Close() error {
-	o.closeOnce.Do(func() {
-		if o.stopCtx != nil {
-			o.stopCtx()
-		}
-		o.closeErr = o.shutdown()
-	})
+	o.stopCtx()
+	return o.close()
+}
+
+// close is Close for the context's AfterFunc, which may run while Start
+// is still setting stopCtx.
+func (o *Operator) close() error {
+	o.closeOnce.Do(func() { o.closeErr = o.shutdown() })
 	return o.closeErr
 }
 

@@ -8,12 +8,15 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -236,5 +239,92 @@ func TestMockServeFirstConnectionGetsConnectFault(t *testing.T) {
 	}
 	if n := strings.Count(string(b), `"kind":"connect"`); n != 1 {
 		t.Errorf("%d connect events, want the client's only:\n%s", n, b)
+	}
+}
+
+// TestMockServeSignals runs the real main() in a child process, sends it
+// SIGINT or SIGTERM with an auto-reply still waiting for its delay, and
+// checks it exits 0 after "stopped" and that the restarted mock (same
+// --store) still has the message and the reply.
+func TestMockServeSignals(t *testing.T) {
+	if args := os.Getenv("MSSCPROBE_MOCK_CHILD"); args != "" {
+		os.Args = append([]string{"msscprobe"}, strings.Split(args, "\x1f")...)
+		main()
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			accounts, ca, store := filepath.Join(dir, "accounts"), filepath.Join(dir, "ca.pem"), filepath.Join(dir, "store")
+			os.WriteFile(accounts, []byte("medecin@hopital.test.mssante.fr pw-1\n"), 0o600)
+			args := []string{"mock", "serve", "--accounts", accounts, "--ca-out", ca, "--store", store, "--auto-reply-delay", "1h",
+				"--listen-smtps", "off", "--listen-imaps", "off"}
+			cmd := exec.Command(exe, "-test.run=^TestMockServeSignals$")
+			cmd.Env = append(os.Environ(), "MSSCPROBE_MOCK_CHILD="+strings.Join(args, "\x1f"))
+			out := &syncBuffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			defer func() { cmd.Process.Kill(); <-exited }()
+			for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "\nready\n"); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("child not ready:\n%s", out)
+				}
+			}
+			pem, _ := os.ReadFile(ca)
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			conn, err := net.DialTimeout("tcp", listenAddr(out.String(), "smtp"), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := smtp.NewClientStartTLS(conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.CommandTimeout, c.SubmissionTimeout = 10*time.Second, 10*time.Second
+			body := "From: <medecin@hopital.test.mssante.fr>\r\nTo: <reponse.automatique-test@patient.mssante.fr>\r\nSubject: s\r\nMessage-ID: <sig@x>\r\nX-MSS-NIL: t\r\n\r\nx\r\n"
+			err = c.Hello("t.test")
+			if err == nil {
+				err = c.Auth(sasl.NewPlainClient("", "medecin@hopital.test.mssante.fr", "pw-1"))
+			}
+			if err == nil {
+				err = c.SendMail("medecin@hopital.test.mssante.fr", []string{"reponse.automatique-test@patient.mssante.fr"}, strings.NewReader(body))
+			}
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Process.Signal(sig)
+			select {
+			case err := <-exited:
+				exited <- err
+				if err != nil || !strings.HasSuffix(out.String(), "stopped\n") {
+					t.Fatalf("after %s: %v\n%s", sig, err, out)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("still running 20 s after %s", sig)
+			}
+			again, _ := serveMock(t, "--accounts", accounts, "--store", store, "--listen-smtps", "off", "--listen-imaps", "off")
+			ic, err := imapclient.DialStartTLS(listenAddr(again.String(), "imap"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ic.Close()
+			if err := ic.Login("medecin@hopital.test.mssante.fr", "pw-1").Wait(); err != nil {
+				t.Fatal(err)
+			}
+			sel, err := ic.Select("INBOX", nil).Wait()
+			if err != nil || sel.NumMessages != 1 {
+				t.Fatalf("INBOX after restart: %v %v, want the auto-reply pending at %s", sel, err, sig)
+			}
+		})
 	}
 }
