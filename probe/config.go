@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,7 +182,7 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	cfg := Config{name: name, dir: filepath.Dir(name), lines: map[string]int{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, &ConfigError{File: name, Problem: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return Config{}, yamlError(name, data, err)
 	}
 	if len(root.Content) == 0 {
 		return Config{}, &ConfigError{File: name, Problem: "empty configuration"}
@@ -196,10 +197,31 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, &ConfigError{File: name, Problem: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return Config{}, yamlError(name, data, err)
 	}
 	cfg.setDefaults()
 	return cfg, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError turns a YAML syntax error into file:line: problem.
+func yamlError(name string, data []byte, err error) *ConfigError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &ConfigError{File: name, Problem: msg}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Problem = msg[len(m[0]):]
+	}
+	if strings.Contains(msg, "cannot start any token") {
+		for i, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
+				e.Line, e.Problem = i+1, e.Problem+" (a tab: YAML indents with spaces only)"
+				break
+			}
+		}
+	}
+	return e
 }
 
 var durationType = reflect.TypeOf(Duration(0))
@@ -235,9 +257,16 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[strin
 			bad(n.Line, "want a mapping of keys (%s)", strings.Join(yamlKeys(t), ", "))
 			return
 		}
+		first := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			path := prefix + "." + k.Value
+			if l, dup := first[k.Value]; dup {
+				*errs = append(*errs, &ConfigError{File: file, Line: k.Line, Key: strings.TrimPrefix(path, "."),
+					Problem: fmt.Sprintf("given twice (first at line %d): keep one", l)})
+				continue
+			}
+			first[k.Value] = k.Line
 			f, ok := fieldByTag(t, k.Value)
 			if !ok {
 				hint := "known keys: " + strings.Join(yamlKeys(t), ", ")
@@ -258,6 +287,8 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[strin
 	case t.Kind() == reflect.Int:
 		if _, err := strconv.Atoi(n.Value); n.Kind != yaml.ScalarNode || err != nil {
 			bad(n.Line, "%q is not a whole number", n.Value)
+		} else if n.Tag != "!!int" {
+			bad(n.Line, "%q: write the number without quotes", n.Value)
 		}
 	case t.Kind() == reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {

@@ -47,7 +47,11 @@ func TestConfigErrors(t *testing.T) {
 		{"duration", "timeouts: {step: 30}\n", `timeouts.step: "30" is not a positive duration`},
 		{"bool", "message: {mdn: maybe}\n", `message.mdn: "maybe" is not true or false`},
 		{"mapping", "smtp: localhost\n", "smtp: want a mapping"},
-		{"syntax", "smtp: {host: [\n", "p.yaml"},
+		{"syntax", "smtp: {host: h}\nimap: {host: [\n", "p.yaml:2: did not find expected node content"},
+		{"tab", "smtp:\n\thost: h\n", "p.yaml:2: found character that cannot start any token (a tab: YAML indents with spaces only)"},
+		{"duplicate", "smtp: {host: a}\nimap: {host: b}\nsmtp: {host: c}\n", "p.yaml:3: smtp: given twice (first at line 1): keep one"},
+		{"duplicate nested", "auth:\n  username: a\n  username: b\n", "p.yaml:3: auth.username: given twice (first at line 2)"},
+		{"quoted port", "smtp: {host: h, port: \"587\"}\n", `p.yaml:1: smtp.port: "587": write the number without quotes`},
 		{"empty", "", "empty configuration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
