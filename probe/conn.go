@@ -317,19 +317,19 @@ func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, roots *x509
 		var invalid x509.CertificateInvalidError
 		switch {
 		case errors.As(err, &hostErr):
-			s.fail(cn.rules.chain, check.Textf("Le certificat de %s ne couvre pas le nom %s (%v) : installez un certificat pour ce nom, ou corrigez %s.server_name.",
+			s.fail(cn.rules.chain, check.Textf("Le certificat du serveur %s ne couvre pas le nom %s (%v) : installez un certificat pour ce nom, ou corrigez %s.server_name.",
 				"The %s certificate does not cover the name %s (%v): install a certificate for that name, or fix %s.server_name.",
 				cn.rules.name, name, err, strings.ToLower(cn.rules.name)))
 		case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-			s.fail(cn.rules.chain, check.Textf("Le certificat de %s n'est pas valide à cette date (valide du %s au %s) : renouvelez-le.",
+			s.fail(cn.rules.chain, check.Textf("Le certificat du serveur %s n'est pas valide à cette date (valide du %s au %s) : renouvelez-le.",
 				"The %s certificate is not valid now (valid from %s to %s): renew it.",
 				cn.rules.name, leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly)))
 		case errors.As(err, &unknown):
-			s.fail(cn.rules.chain, check.Textf("Le certificat de %s (émis par %q) ne remonte pas à une autorité de confiance : installez la chaîne complète sur le serveur, ou donnez l'autorité dans trust.ca_file.",
+			s.fail(cn.rules.chain, check.Textf("Le certificat du serveur %s (émis par %q) ne remonte pas à une autorité de confiance : installez la chaîne complète sur le serveur, ou donnez l'autorité dans trust.ca_file.",
 				"The %s certificate (issued by %q) does not chain to a trusted root: install the full chain on the server, or give the CA in trust.ca_file.",
 				cn.rules.name, leaf.Issuer.String()))
 		default:
-			s.fail(cn.rules.chain, check.Textf("Certificat de %s refusé : %v", "%s certificate rejected: %v", cn.rules.name, err))
+			s.fail(cn.rules.chain, check.Textf("Certificat du serveur %s refusé : %v", "%s certificate rejected: %v", cn.rules.name, err))
 		}
 		return false
 	}
@@ -337,7 +337,7 @@ func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, roots *x509
 		leaf.Subject.String(), name, leaf.Issuer.String()))
 	left := leaf.NotAfter.Sub(now)
 	if left < expiryWarning {
-		s.fail(cn.rules.exp, check.Textf("Le certificat de %s expire le %s (dans %d jours) : renouvelez-le.",
+		s.fail(cn.rules.exp, check.Textf("Le certificat du serveur %s expire le %s (dans %d jours) : renouvelez-le.",
 			"The %s certificate expires on %s (in %d days): renew it.", cn.rules.name, leaf.NotAfter.UTC().Format(time.DateOnly), int(left.Hours()/24)))
 	} else {
 		s.pass(cn.rules.exp, check.Textf("Expire le %s", "Expires on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
