@@ -141,3 +141,16 @@ func TestRunConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsListEveryRule keeps docs/probe.md in step with the catalog.
+func TestDocsListEveryRule(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "probe.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules.Rules() {
+		if !strings.Contains(string(doc), "`"+r.ID+"`") {
+			t.Errorf("docs/probe.md does not mention %s", r.ID)
+		}
+	}
+}
