@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,6 +193,18 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 	}
 	ep.Addr = raw.RemoteAddr().String()
 	cn.tr.note("connection to %s (%s)", ep.Addr, cn.srv.TLS)
+	if cn.rules.name == "SMTP" && cn.srv.TLS == TLSStartTLS {
+		// After the session, secured or not, and only if the server
+		// greeted it: a server that does not answer costs one step
+		// deadline, not two.
+		defer func() {
+			if i := slices.IndexFunc(s.step.Checks, func(c Check) bool { return c.ID == cn.rules.tcp }); i >= 0 && s.step.Checks[i].Status == Pass {
+				cn.cleartextMail(ctx, s, addrs)
+			} else {
+				s.skip(RuleSMTPCleartext, check.Textf("Test MAIL FROM en clair non fait : pas de session SMTP", "Cleartext MAIL FROM test not run: no SMTP session"))
+			}
+		}()
+	}
 	rec := recConn{Conn: raw, t: cn.tr}
 	if cn.srv.TLS == TLSStartTLS {
 		var cmd string
@@ -241,11 +254,7 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 		raw.Close()
 		return nil, false
 	}
-	if cn.rules.name == "SMTP" && cn.srv.TLS == TLSStartTLS {
-		// Only now: a server that does not answer costs one step
-		// deadline, not two.
-		cn.cleartextMail(ctx, s, addrs)
-	}
+
 	conn := net.Conn(recConn{Conn: tc, t: cn.tr})
 	if cn.srv.TLS == TLSStartTLS {
 		if cn.rules.name == "SMTP" {

@@ -213,6 +213,9 @@ func TestMisbehavingServers(t *testing.T) {
 			RuleSMTPStartTLS, Fail, "STARTTLS refused: 454 4.7.0 TLS not available"},
 		{"smtp no STARTTLS", "smtp", smtp("starttls", "", func(string) string { return "" }),
 			RuleSMTPStartTLS, Fail, "does not offer STARTTLS: enable STARTTLS on port"},
+		// Without STARTTLS, accepting MAIL in clear is still reported.
+		{"smtp no STARTTLS, MAIL accepted", "smtp", smtp("starttls", "", func(string) string { return "250 ok\r\n" }),
+			RuleSMTPCleartext, Warn, "accepts MAIL FROM without TLS"},
 		{"smtp closes after STARTTLS", "smtp", raw("starttls", func(c net.Conn) {
 			smtpUntil(c, starttls, func(string) string { c.Write([]byte("220 go ahead\r\n")); c.Close(); return "" })
 		}), RuleSMTPStartTLS, Fail, "closed the connection during the TLS handshake"},
