@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -63,11 +64,13 @@ func TestPhaseFaults(t *testing.T) {
 	for _, tc := range []struct {
 		fault string
 		code  int
+		ec    smtp.EnhancedCode
 	}{
-		{"auth=454", 454},
-		{"mail=451", 451},
-		{"rcpt=550", 550},
-		{"data=554", 554},
+		{"auth=454", 454, smtp.EnhancedCode{4, 7, 0}},
+		{"auth=535", 535, smtp.EnhancedCode{5, 7, 8}},
+		{"mail=451", 451, smtp.EnhancedCode{4, 3, 0}},
+		{"rcpt=550", 550, smtp.EnhancedCode{5, 3, 0}},
+		{"data=554", 554, smtp.EnhancedCode{5, 3, 0}},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			op := faultOp(t, tc.fault)
@@ -79,8 +82,8 @@ func TestPhaseFaults(t *testing.T) {
 			if err == nil {
 				err = send(c, doctor, []string{patientA}, msg(doctor, patientA, "<f@x>", "s", ""), nil)
 			}
-			if smtpCode(err) != tc.code {
-				t.Fatalf("got %v, want %d", err, tc.code)
+			if se, ok := err.(*smtp.SMTPError); !ok || se.Code != tc.code || se.EnhancedCode != tc.ec {
+				t.Fatalf("got %v, want %d %v", err, tc.code, tc.ec)
 			}
 			if ev := eventsOf(op, KindFault); len(ev) != 1 || ev[0].Code != tc.code {
 				t.Errorf("fault events %+v", ev)
@@ -94,11 +97,27 @@ func TestPhaseFaults(t *testing.T) {
 
 func TestConnectFault(t *testing.T) {
 	op := faultOp(t, "connect=554#1")
-	if _, err := dialSMTP(t, op, clientTLS(op), false); smtpCode(err) != 554 {
-		t.Fatalf("first connection: %v, want 554 greeting", err)
+	// 554: the server waits for QUIT and answers 503 meanwhile (RFC 5321 §3.1).
+	got := rawSMTP(t, op.SMTPAddr(), "EHLO client.test", "MAIL FROM:<"+doctor+">", "QUIT")
+	for i, want := range []string{"554 5.3.2", "503 5.5.1", "503 5.5.1", "221"} {
+		if !strings.HasPrefix(got[i], want) {
+			t.Errorf("reply %d = %q, want %s", i, got[i], want)
+		}
 	}
 	if _, err := dialSMTP(t, op, clientTLS(op), false); err != nil {
 		t.Fatalf("second connection (count 1 exhausted): %v", err)
+	}
+	// 421: the server closes at once (RFC 5321 §3.8).
+	op = faultOp(t, "connect=421")
+	c, err := net.DialTimeout("tcp", op.SMTPAddr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(b), "421 4.3.2 ") || strings.Count(string(b), "\n") != 1 {
+		t.Errorf("connect=421: %q then %v, want one 421 line then EOF", b, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mocks
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"errors"
@@ -69,11 +70,7 @@ func (l *faultListener) Accept() (net.Conn, error) {
 		l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: "connect", Remote: c.RemoteAddr().String()})
 		if f, ok := l.o.faults.fire(FaultConnect); ok {
 			l.o.rec.add(Event{Proto: "smtp", Listener: l.name, Kind: KindFault, Fault: f.String(), Code: f.Code, Remote: c.RemoteAddr().String()})
-			go func() {
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				fmt.Fprintf(c, "%d %s mock fault: connection refused\r\n", f.Code, enhanced(f.Code))
-				c.Close()
-			}()
+			go l.refuse(c, f)
 			continue
 		}
 		if f, ok := l.o.faults.fire(FaultDelayConnect); ok {
@@ -97,14 +94,57 @@ func (c *delayedConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// enhanced returns a plausible enhanced status code for a fault reply.
-func enhanced(code int) string {
-	switch {
-	case code >= 500:
-		return "5.3.0"
-	default:
-		return "4.3.0"
+// refuse greets with the connect fault's code. After 554 the server must
+// wait for QUIT and answer 503 meanwhile (RFC 5321 §3.1); after 421 it
+// closes (§3.8).
+func (l *faultListener) refuse(c net.Conn, f Fault) {
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-l.o.done:
+		case <-finished:
+		}
+		c.Close()
+	}()
+	c.SetDeadline(time.Now().Add(smtpReadTimeout))
+	ec := faultCode(f)
+	fmt.Fprintf(c, "%d %d.%d.%d mock fault %s: connection refused\r\n", f.Code, ec[0], ec[1], ec[2], f)
+	if f.Code < 500 {
+		return
 	}
+	br := bufio.NewReader(c)
+	for range 100 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		c.SetDeadline(time.Now().Add(smtpReadTimeout))
+		if strings.EqualFold(strings.TrimSpace(line), "QUIT") {
+			fmt.Fprint(c, "221 2.0.0 Bye\r\n")
+			return
+		}
+		fmt.Fprint(c, "503 5.5.1 Bad sequence of commands: this server refused the connection\r\n")
+	}
+}
+
+// faultCode is the enhanced status code (RFC 3463) of a fault reply: X.3.2
+// "system not accepting network messages" on connect, X.7.0 on AUTH (as
+// 454 4.7.0 in RFC 4954 §6; 535 is 5.7.8), X.3.0 otherwise.
+func faultCode(f Fault) smtp.EnhancedCode {
+	class := 4
+	if f.Code >= 500 {
+		class = 5
+	}
+	switch {
+	case f.Name == FaultConnect:
+		return smtp.EnhancedCode{class, 3, 2}
+	case f.Name == FaultAuth && f.Code == 535:
+		return smtp.EnhancedCode{5, 7, 8}
+	case f.Name == FaultAuth:
+		return smtp.EnhancedCode{class, 7, 0}
+	}
+	return smtp.EnhancedCode{class, 3, 0}
 }
 
 func smtpErr(code int, ec smtp.EnhancedCode, format string, args ...any) *smtp.SMTPError {
@@ -112,11 +152,7 @@ func smtpErr(code int, ec smtp.EnhancedCode, format string, args ...any) *smtp.S
 }
 
 func faultErr(f Fault, phase string) *smtp.SMTPError {
-	ec := smtp.EnhancedCode{4, 3, 0}
-	if f.Code >= 500 {
-		ec = smtp.EnhancedCode{5, 3, 0}
-	}
-	return smtpErr(f.Code, ec, "mock fault %s: %s refused", f.String(), phase)
+	return smtpErr(f.Code, faultCode(f), "mock fault %s: %s refused", f.String(), phase)
 }
 
 type rcpt struct {
