@@ -178,3 +178,27 @@ func TestMalformedAuth(t *testing.T) {
 		t.Errorf("the log holds what the client sent as a secret:\n%s", log.String())
 	}
 }
+
+// TestBareLFIsStoredAsCRLF: a body with bare LF line ends (accepted by
+// go-smtp, and "\n.\n" does not end DATA) is delivered with CRLF, so
+// IMAP clients get a well-formed message.
+func TestBareLFIsStoredAsCRLF(t *testing.T) {
+	op := startOp(t, testConfig())
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.SMTPSAddr(), clientTLS(op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + doctor + "\x00" + pw))
+	got := smtpDialogue(t, c, "EHLO client.test", "AUTH PLAIN "+auth, "MAIL FROM:<"+doctor+">", "RCPT TO:<"+nurse+">", "DATA",
+		"Subject: bare\nMessage-ID: <bare@x>\n\nline 1\n.\nline 3\r\n.")
+	if !strings.HasPrefix(got[len(got)-1], "250") {
+		t.Fatalf("DATA: %q", got)
+	}
+	m := inbox(t, op, nurse)
+	if len(m) != 1 {
+		t.Fatalf("%d messages", len(m))
+	}
+	if want := "Subject: bare\r\nMessage-ID: <bare@x>\r\n\r\nline 1\r\n.\r\nline 3\r\n"; !strings.HasSuffix(m[0], want) {
+		t.Errorf("stored message:\n%q", m[0])
+	}
+}

@@ -433,7 +433,24 @@ func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return crlf(buf.Bytes()), nil
+}
+
+// crlf turns bare LF line ends into CRLF, as MTAs do on delivery: go-smtp
+// accepts bare LF in DATA, and IMAP clients expect CRLF (RFC 9051 §2.2).
+func crlf(b []byte) []byte {
+	n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (s *smtpSession) receivedLine() string {
