@@ -240,10 +240,12 @@ func (c recConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write records before writing: the server's answer, read on another
+// goroutine, may otherwise be recorded first, and the redaction state
+// (an AUTHENTICATE ended by its tagged answer) would go wrong.
 func (c recConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.t.record(fromClient, p[:n])
-	return n, err
+	c.t.record(fromClient, p)
+	return c.Conn.Write(p)
 }
 
 // greetedConn replays a greeting before the connection's own bytes. After

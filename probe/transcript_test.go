@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/base64"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,36 @@ func TestQueueID(t *testing.T) {
 		if got := queueID(in); got != want {
 			t.Errorf("queueID(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// answeringConn answers every write at once, as a fast server read on
+// another goroutine would, before Write returns.
+type answeringConn struct {
+	net.Conn
+	t      *transcript
+	answer string
+}
+
+func (c answeringConn) Write(p []byte) (int, error) {
+	tag, _, _ := strings.Cut(string(p), " ")
+	c.t.record(fromServer, []byte(tag+" "+c.answer+"\r\n"))
+	return len(p), nil
+}
+
+// TestTranscriptAnswerBeforeWriteReturns: an answer recorded before the
+// command's Write returns does not leave the transcript redacting every
+// later client line (flaky "[redacted]" IMAP logs in the demo).
+func TestTranscriptAnswerBeforeWriteReturns(t *testing.T) {
+	tr := newTranscript(true, time.Now())
+	c := recConn{Conn: answeringConn{t: tr, answer: "OK done"}, t: tr}
+	for _, cmd := range []string{"T2 AUTHENTICATE PLAIN AGhlbGxvAHNlY3JldA==\r\n", "T3 IDLE\r\n", "DONE\r\n"} {
+		if _, err := c.Write([]byte(cmd)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := string(tr.Bytes())
+	if !strings.Contains(out, "C: T3 IDLE") || !strings.Contains(out, "C: DONE") || strings.Contains(out, "AGhlbGxv") {
+		t.Errorf("transcript:\n%s", out)
 	}
 }
