@@ -255,3 +255,87 @@ func waitEvent(t *testing.T, op *Operator, ok func(Event) bool) Event {
 	t.Fatal("expected event not recorded")
 	return Event{}
 }
+
+// TestOneMailboxConcurrentlyThenRestart: SMTP deliveries, IMAP APPENDs,
+// flag changes and MOVEs race on one mailbox; every message is there
+// exactly once, and the journal replays to the same state.
+func TestOneMailboxConcurrentlyThenRestart(t *testing.T) {
+	const senders, per, appends = 8, 20, 20
+	cfg := testConfig()
+	cfg.StoreDir = t.TempDir()
+	op := startOp(t, cfg)
+	if err := loginIMAP(t, op, nurse).Create("Archives", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, senders+2)
+	for i := range senders {
+		wg.Go(func() {
+			c, err := dialSMTP(t, op, clientTLS(op), false)
+			if err == nil {
+				err = c.Auth(plain(doctor))
+			}
+			for j := 0; err == nil && j < per; j++ {
+				err = send(c, doctor, []string{nurse}, msg(doctor, nurse, fmt.Sprintf("<s%d.%d@x>", i, j), "s", ""), nil)
+			}
+			errs <- err
+		})
+	}
+	wg.Go(func() { // APPENDs
+		c := loginIMAP(t, op, nurse)
+		var err error
+		for j := 0; err == nil && j < appends; j++ {
+			body := msg(nurse, nurse, fmt.Sprintf("<a%d@x>", j), "a", "")
+			ac := c.Append("INBOX", int64(len(body)), nil)
+			ac.Write([]byte(body))
+			ac.Close()
+			_, err = ac.Wait()
+		}
+		errs <- err
+	})
+	wg.Go(func() { // flags and moves on whatever is there
+		c := loginIMAP(t, op, nurse)
+		_, err := c.Select("INBOX", nil).Wait()
+		for j := 0; err == nil && j < 20; j++ {
+			err = c.Store(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close()
+			if err == nil {
+				_, err = c.Move(imap.SeqSetNum(1), "Archives").Wait()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		errs <- err
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[string]int{}
+	c := loginIMAP(t, op, nurse)
+	for _, mbox := range []string{"INBOX", "Archives"} {
+		for _, m := range fetchAll(t, c, mbox) {
+			h, err := readHeader([]byte(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[h.Get("Message-Id")]++
+		}
+	}
+	if len(ids) != senders*per+appends {
+		t.Errorf("%d distinct messages, want %d", len(ids), senders*per+appends)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s seen %d times", id, n)
+		}
+	}
+	before := snapshot(t, op, nurse)
+	if err := op.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshot(t, startOp(t, cfg), nurse); after != before {
+		t.Fatalf("state changed across restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

@@ -13,7 +13,7 @@ type Event struct {
 	Time      time.Time `json:"time"`
 	Proto     string    `json:"proto"`              // smtp, imap, mail (internal delivery), store
 	Listener  string    `json:"listener,omitempty"` // smtp, smtps, imap, imaps
-	Kind      string    `json:"kind"`               // connect, auth, mail, rcpt, data, deliver, auto-reply, mdn, dsn, fault, login, append, idle, ...
+	Kind      string    `json:"kind"`               // connect, auth, mail, rcpt, data, deliver, auto-reply, mdn, dsn, fault, login, append, idle, close (IMAP connection end), ...
 	Remote    string    `json:"remote,omitempty"`
 	User      string    `json:"user,omitempty"`
 	From      string    `json:"from,omitempty"`

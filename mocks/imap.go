@@ -70,6 +70,7 @@ func (s *imapSession) event(e Event) {
 }
 
 func (s *imapSession) Close() error {
+	s.event(Event{Kind: "close"})
 	if s.UserSession != nil {
 		return s.UserSession.Close()
 	}
@@ -190,6 +191,11 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err
 	}
+	// The literal reader ends with a plain EOF when the client goes away
+	// mid-literal: never store the truncated message.
+	if int64(buf.Len()) != r.Size() {
+		return nil, fmt.Errorf("APPEND literal cut after %d of %d bytes", buf.Len(), r.Size())
+	}
 	t := time.Now()
 	var flags []imap.Flag
 	if options != nil {
@@ -235,7 +241,8 @@ func (s *imapSession) uids(numSet imap.NumSet) (imap.UIDSet, error) {
 }
 
 // mutate runs f with the user's store lock held and journals r (with UIDs
-// resolved from numSet) when f succeeds.
+// resolved from numSet) when f succeeds; f does not run when numSet names
+// no message.
 func (s *imapSession) mutate(numSet imap.NumSet, r record, f func() error) error {
 	s.box.mu.Lock()
 	defer s.box.mu.Unlock()
@@ -246,11 +253,16 @@ func (s *imapSession) mutate(numSet imap.NumSet, r record, f func() error) error
 	if err != nil {
 		return err
 	}
+	if len(uids) == 0 {
+		// imapmemserver would answer a COPY or MOVE of nothing with a
+		// COPYUID of empty sets, a syntax error that breaks clients.
+		if _, err := s.box.mem.Status(r.To, &imap.StatusOptions{}); r.To != "" && err != nil {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
+		}
+		return nil
+	}
 	if err := f(); err != nil {
 		return err
-	}
-	if len(uids) == 0 {
-		return nil
 	}
 	r.Mbox, r.UIDs = s.selectedName, uids
 	return s.box.journal(r, nil)

@@ -338,16 +338,19 @@ func (o *Operator) shutdown() error {
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
 	}
-	if o.imapServer != nil {
-		errs = append(errs, o.imapServer.Close())
-	}
 	for _, l := range o.listeners {
 		errs = append(errs, l.Close())
+	}
+	o.serving.Wait()
+	// imapserver's Close waits on a WaitGroup that Serve adds to: called
+	// while a Serve goroutine is still starting, that is a data race, so
+	// it runs once every Serve has returned, to close the connections.
+	if o.imapServer != nil {
+		errs = append(errs, o.imapServer.Close())
 	}
 	// Delay faults end once the connections are closed, so a session
 	// woken here cannot read more from its client.
 	close(o.done)
-	o.serving.Wait()
 	o.pending.flush()
 	errs = append(errs, o.store.close())
 	var out []error

@@ -202,3 +202,60 @@ func TestBareLFIsStoredAsCRLF(t *testing.T) {
 		t.Errorf("stored message:\n%q", m[0])
 	}
 }
+
+// TestClientDisconnectsMidCommand: a client gone in the middle of DATA or
+// of an APPEND literal leaves nothing behind, and the mock keeps serving.
+func TestClientDisconnectsMidCommand(t *testing.T) {
+	cfg := testConfig()
+	cfg.StoreDir = t.TempDir()
+	op := startOp(t, cfg)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.SMTPSAddr(), clientTLS(op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + doctor + "\x00" + pw))
+	smtpDialogue(t, c, "EHLO client.test", "AUTH PLAIN "+auth, "MAIL FROM:<"+doctor+">", "RCPT TO:<"+nurse+">", "DATA")
+	// smtpDialogue closed the connection after the 354: the body never came.
+	r := dialRawIMAP(t, op, nurse)
+	if got := r.cmd("a APPEND INBOX {100}", ""); !strings.HasPrefix(got, "+") {
+		t.Fatalf("APPEND: %q", got)
+	}
+	fmt.Fprint(r.c, "From: half a message")
+	r.c.Close()
+	waitEvent(t, op, func(e Event) bool { return e.Kind == "data" })
+	waitEvent(t, op, func(e Event) bool { return e.Proto == "imap" && e.Kind == "close" })
+	if n := countMailbox(t, op, nurse, "INBOX"); n != 0 {
+		t.Fatalf("%d messages after two aborted submissions", n)
+	}
+	mc := mustSMTP(t, op, doctor)
+	if err := send(mc, doctor, []string{nurse}, msg(doctor, nurse, "<whole@x>", "s", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	op.Close()
+	if got := inbox(t, startOp(t, cfg), nurse); len(got) != 1 || !strings.Contains(got[0], "<whole@x>") {
+		t.Fatalf("after restart: %d messages", len(got))
+	}
+}
+
+// TestCopyMoveOfNothing: COPY, MOVE or STORE naming no message answer a
+// plain OK (imapmemserver alone wrote a COPYUID with empty sets, which
+// clients cannot parse), and a missing destination still gets TRYCREATE.
+func TestCopyMoveOfNothing(t *testing.T) {
+	op := startOp(t, testConfig())
+	r := dialRawIMAP(t, op, doctor)
+	for _, tc := range []struct{ line, want string }{
+		{"a CREATE Archives", "a OK"},
+		{"b SELECT INBOX", "b OK"},
+		{"c MOVE 1 Archives", "c OK"},
+		{"d UID MOVE 77 Archives", "d OK"},
+		{"e COPY 1 Archives", "e OK"},
+		{"f UID COPY 99 Archives", "f OK"},
+		{"g UID MOVE 99 Nope", "g NO [TRYCREATE]"},
+		{"h UID STORE 99 +FLAGS (\\Seen)", "h OK"},
+		{"i NOOP", "i OK"},
+	} {
+		if got := r.cmd(tc.line, ""); !strings.HasPrefix(got, tc.want) || strings.Contains(got, "SERVERBUG") {
+			t.Errorf("%s: %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
