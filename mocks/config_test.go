@@ -1,10 +1,15 @@
 package mocks
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigErrors: every bad configuration is refused by Start with a
@@ -48,5 +53,39 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestServerCertificateFromFiles: CertFile/KeyFile replace the generated
+// certificate on every TLS listener.
+func TestServerCertificateFromFiles(t *testing.T) {
+	p, err := newPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := p.serverCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cfg.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(cfg.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	op := startOp(t, cfg)
+	conf := &tls.Config{RootCAs: p.pool, ServerName: "127.0.0.1"}
+	for _, addr := range []string{op.SMTPSAddr(), op.IMAPSAddr()} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, conf)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		if got := c.ConnectionState().PeerCertificates[0]; !got.Equal(cert.Leaf) {
+			t.Errorf("%s serves %s, not the certificate file", addr, got.Subject)
+		}
+		c.Close()
 	}
 }

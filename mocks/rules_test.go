@@ -194,6 +194,15 @@ func TestIMAPAuthMechanisms(t *testing.T) {
 			}
 		})
 	}
+	c := dialIMAP(t, op, nil)
+	if err := c.Login(doctor, "wrong-"+pw).Wait(); err == nil {
+		t.Error("LOGIN with a wrong password accepted")
+	}
+	for _, e := range op.Events() {
+		if s := fmt.Sprintf("%+v", e); strings.Contains(s, pw) || strings.Contains(s, "psc-token-1") || strings.Contains(s, "stale") {
+			t.Errorf("event leaks a secret: %s", s)
+		}
+	}
 }
 
 func TestRecipientRules(t *testing.T) {
