@@ -28,14 +28,7 @@ func TestConcurrentSendersExactlyOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			from := cfg.Accounts[i].Address
-			c, err := dialSMTP(t, op, clientTLS(op), false)
-			if err == nil {
-				err = c.Auth(plain(from))
-			}
-			for j := 0; err == nil && j < per; j++ {
-				err = send(c, from, []string{from}, msg(from, from, fmt.Sprintf("<%d.%d@load>", i, j), "load", ""), nil)
-			}
-			errs <- err
+			errs <- sendMany(t, op, from, from, per, func(j int) string { return fmt.Sprintf("<%d.%d@load>", i, j) })
 		}()
 	}
 	wg.Wait()
@@ -68,6 +61,18 @@ func TestConcurrentSendersExactlyOnce(t *testing.T) {
 		}
 		c.Logout().Wait()
 	}
+}
+
+// sendMany submits n messages from one session, Message-IDs from id.
+func sendMany(t *testing.T, op *Operator, from, to string, n int, id func(int) string) error {
+	c, err := dialSMTP(t, op, clientTLS(op), false)
+	if err == nil {
+		err = c.Auth(plain(from))
+	}
+	for j := 0; err == nil && j < n; j++ {
+		err = send(c, from, []string{to}, msg(from, to, id(j), "load", ""), nil)
+	}
+	return err
 }
 
 // TestRestartWithStoreLosesNothing exercises every journaled operation,
@@ -271,14 +276,7 @@ func TestOneMailboxConcurrentlyThenRestart(t *testing.T) {
 	errs := make(chan error, senders+2)
 	for i := range senders {
 		wg.Go(func() {
-			c, err := dialSMTP(t, op, clientTLS(op), false)
-			if err == nil {
-				err = c.Auth(plain(doctor))
-			}
-			for j := 0; err == nil && j < per; j++ {
-				err = send(c, doctor, []string{nurse}, msg(doctor, nurse, fmt.Sprintf("<s%d.%d@x>", i, j), "s", ""), nil)
-			}
-			errs <- err
+			errs <- sendMany(t, op, doctor, nurse, per, func(j int) string { return fmt.Sprintf("<s%d.%d@x>", i, j) })
 		})
 	}
 	wg.Go(func() { // APPENDs

@@ -81,6 +81,32 @@ func serveMock(t *testing.T, args ...string) (out *syncBuffer, stop func() (int,
 	return out, stop
 }
 
+// submissionClient connects to the "listen smtp" address printed in out
+// over STARTTLS, trusting the CA file ca, and says EHLO.
+func submissionClient(t *testing.T, out, ca string) *smtp.Client {
+	t.Helper()
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := net.DialTimeout("tcp", listenAddr(out, "smtp"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClientStartTLS(conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CommandTimeout, c.SubmissionTimeout = 10*time.Second, 10*time.Second
+	if err := c.Hello("t.test"); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c
+}
+
 func listenAddr(out, name string) string {
 	for _, l := range strings.Split(out, "\n") {
 		f := strings.Fields(l)
@@ -114,25 +140,8 @@ func TestMockServeDefaultAccount(t *testing.T) {
 		t.Fatal("generated password missing from its file, or printed")
 	}
 	// Submit with the printed CA and the generated password.
-	pem, err := os.ReadFile(ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	conn, err := net.DialTimeout("tcp", listenAddr(out.String(), "smtp"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := smtp.NewClientStartTLS(conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := submissionClient(t, out.String(), ca)
 	defer c.Close()
-	c.CommandTimeout = 10 * time.Second
-	if err := c.Hello("t.test"); err != nil {
-		t.Fatal(err)
-	}
 	if err := c.Auth(sasl.NewPlainClient("", "medecin@hopital.test.mssante.fr", password)); err != nil {
 		t.Fatal(err)
 	}
@@ -278,23 +287,9 @@ func TestMockServeSignals(t *testing.T) {
 					t.Fatalf("child not ready:\n%s", out)
 				}
 			}
-			pem, _ := os.ReadFile(ca)
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			conn, err := net.DialTimeout("tcp", listenAddr(out.String(), "smtp"), 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := smtp.NewClientStartTLS(conn, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.CommandTimeout, c.SubmissionTimeout = 10*time.Second, 10*time.Second
+			c := submissionClient(t, out.String(), ca)
 			body := "From: <medecin@hopital.test.mssante.fr>\r\nTo: <reponse.automatique-test@patient.mssante.fr>\r\nSubject: s\r\nMessage-ID: <sig@x>\r\nX-MSS-NIL: t\r\n\r\nx\r\n"
-			err = c.Hello("t.test")
-			if err == nil {
-				err = c.Auth(sasl.NewPlainClient("", "medecin@hopital.test.mssante.fr", "pw-1"))
-			}
+			err := c.Auth(sasl.NewPlainClient("", "medecin@hopital.test.mssante.fr", "pw-1"))
 			if err == nil {
 				err = c.SendMail("medecin@hopital.test.mssante.fr", []string{"reponse.automatique-test@patient.mssante.fr"}, strings.NewReader(body))
 			}
