@@ -2,7 +2,8 @@ package cda
 
 import (
 	"bytes"
-	"unicode"
+	"encoding/xml"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -22,11 +23,13 @@ import (
 // Char production), which FuzzCheck verifies: whatever it accepts, etree
 // parses.
 type scanner struct {
-	b        []byte
-	i        int
-	maxDepth int
-	stack    [][]byte // raw qualified names of open elements
-	attrs    [][]byte // attribute names of the current start tag
+	b         []byte
+	i         int
+	maxDepth  int
+	stack     [][]byte        // raw qualified names of open elements
+	attrs     [][]byte        // attribute names of the current start tag
+	attrSet   map[string]bool // attrs once a tag has manyAttrs of them
+	nameRunes map[rune]bool   // nameRune's answers (key: rune<<1 | first)
 	// First element named ClinicalDocument (any prefix): its depth, the
 	// byte spans of its direct children that no rule reads (the body and
 	// most of the header), where it ends, and the end tags of its ancestors
@@ -239,7 +242,9 @@ func (s *scanner) badChar(off int) *scanError {
 	return s.fail(off, "caractère interdit en XML", "character not allowed in XML")
 }
 
-// name returns the end of the XML Name starting at i.
+// name returns the end of the XML Name starting at i. ASCII follows XML
+// 1.0; other characters are accepted only where encoding/xml (under etree)
+// accepts them, so that the scanner is never laxer than the parser.
 func (s *scanner) name(i int) (int, bool) {
 	b := s.b
 	start := i
@@ -254,13 +259,34 @@ func (s *scanner) name(i int) (int, bool) {
 			break
 		}
 		r, n := utf8.DecodeRune(b[i:])
-		if unicode.IsLetter(r) || i > start && (unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || r == 0xB7) {
-			i += n
-			continue
+		if !s.nameRune(r, i == start) {
+			break
 		}
-		break
+		i += n
 	}
 	return i, i > start
+}
+
+// nameRune reports whether encoding/xml accepts the non-ASCII rune r in a
+// name (first: as its first character). Its tables (XML 1.0 4th edition,
+// Unicode 2.0) are not exported, so it is asked once per rune and position:
+// names in CDA documents are ASCII, this path is for hostile input.
+func (s *scanner) nameRune(r rune, first bool) bool {
+	key := r << 1
+	in := "<a" + string(r) + "/>"
+	if first {
+		key |= 1
+		in = "<" + string(r) + "/>"
+	}
+	if ok, known := s.nameRunes[key]; known {
+		return ok
+	}
+	if s.nameRunes == nil {
+		s.nameRunes = make(map[rune]bool)
+	}
+	_, err := xml.NewDecoder(strings.NewReader(in)).RawToken()
+	s.nameRunes[key] = err == nil
+	return err == nil
 }
 
 // qname returns the end of the qualified name (XML Namespaces: at most one
@@ -387,7 +413,8 @@ func (s *scanner) reference(i int) (int, *scanError) {
 			default:
 				return 0, s.fail(i, "référence de caractère invalide", "invalid character reference")
 			}
-			if digits++; digits > 8 {
+			// Leading zeros are allowed: bound the value, not the digits.
+			if digits++; v > 0x10FFFF {
 				return 0, s.fail(i, "référence de caractère invalide", "invalid character reference")
 			}
 			if hex {
@@ -476,6 +503,36 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 	return false, nil
 }
 
+// manyAttrs is where the duplicate-attribute check switches from a scan of
+// the names seen to a map.
+const manyAttrs = 16
+
+// seen records an attribute name of the current tag and reports whether it
+// was already there: a scan of the few names seen, then a map once a tag has
+// manyAttrs of them, so that hostile input stays linear.
+func (s *scanner) seen(name []byte) bool {
+	if len(s.attrs) < manyAttrs {
+		for _, a := range s.attrs {
+			if bytes.Equal(a, name) {
+				return true
+			}
+		}
+	} else {
+		if len(s.attrs) == manyAttrs {
+			s.attrSet = make(map[string]bool, 2*manyAttrs)
+			for _, a := range s.attrs {
+				s.attrSet[string(a)] = true
+			}
+		}
+		if s.attrSet[string(name)] {
+			return true
+		}
+		s.attrSet[string(name)] = true
+	}
+	s.attrs = append(s.attrs, name)
+	return false
+}
+
 func (s *scanner) attribute(elem []byte) *scanError {
 	b := s.b
 	end, ok := s.qname(s.i)
@@ -483,12 +540,9 @@ func (s *scanner) attribute(elem []byte) *scanError {
 		return s.fail(s.i, "caractère inattendu dans la balise <"+string(elem)+">", "unexpected character in the <"+string(elem)+"> tag")
 	}
 	name := b[s.i:end]
-	for _, a := range s.attrs {
-		if bytes.Equal(a, name) {
-			return s.fail(s.i, "attribut "+string(name)+" répété", "attribute "+string(name)+" repeated")
-		}
+	if s.seen(name) {
+		return s.fail(s.i, "attribut "+string(name)+" répété", "attribute "+string(name)+" repeated")
 	}
-	s.attrs = append(s.attrs, name)
 	s.i = end
 	s.skipSpace()
 	if s.i >= len(b) || b[s.i] != '=' {

@@ -2,9 +2,11 @@ package cda
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 )
@@ -62,6 +64,19 @@ func TestScan(t *testing.T) {
 		{"<a><!ENTITY x 'y'></a>", false, true, 1},
 		{`<a b="1"c="2"/>`, false, false, 1},
 		{strings.Repeat("<a>", maxDepth+1) + strings.Repeat("</a>", maxDepth+1), false, false, 1},
+		// Leading zeros are allowed in character references.
+		{`<a>&#0000000065;&#x000000000041;</a>`, true, false, 0},
+		{`<a>&#x110000;</a>`, false, false, 1},
+		{`<a>&#99999999999999999999;</a>`, false, false, 1},
+		// Non-ASCII names: only what encoding/xml (under etree) accepts.
+		{`<é ñ="1" a·b="2"/>`, true, false, 0},
+		{`<ª/>`, false, false, 1},
+		{`<aª/>`, false, false, 1},
+		{"<a>\n<b ª='1'/></a>", false, false, 2},
+		{"<a>\n&ª;</a>", false, false, 2},
+		// Duplicates are found past the first attributes too.
+		{"<a" + attrs(0, 40) + ` a3=""/>`, false, false, 1},
+		{"<a" + attrs(0, 40) + "/>", true, false, 0},
 	} {
 		_, err := scan([]byte(tc.in), maxDepth)
 		if (err == nil) != tc.ok {
@@ -75,6 +90,53 @@ func TestScan(t *testing.T) {
 		}
 		if tc.ok && !etreeAccepts([]byte(tc.in)) {
 			t.Errorf("scan accepted %.40q that etree refuses", tc.in)
+		}
+	}
+}
+
+// attrs writes the attributes a<from>="" ... a<to-1>="".
+func attrs(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, ` a%d=""`, i)
+	}
+	return b.String()
+}
+
+// TestScanManyAttributes: the duplicate-attribute check stays linear (it
+// was quadratic: 100,000 attributes took 48 s, a 32 MiB file hours).
+func TestScanManyAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"<a" + attrs(0, 300000) + "/>", true},
+		{"<a" + attrs(0, 300000) + ` a299999=""/>`, false},
+		{"<a" + attrs(0, 300000) + "><b" + attrs(0, 300000) + "/></a>", true},
+	} {
+		done := make(chan *scanError, 1)
+		go func() { _, err := scan([]byte(tc.in), maxDepth); done <- err }()
+		select {
+		case err := <-done:
+			if (err == nil) != tc.ok {
+				t.Errorf("%d bytes: err %v, want ok=%v", len(tc.in), err, tc.ok)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d bytes: scan still running after 30 s", len(tc.in))
+		}
+	}
+}
+
+// TestScanNamesNeverLaxer tries every character of the first Unicode
+// planes' common blocks in element and attribute names: whatever the
+// scanner accepts, etree must parse (the scanner used unicode.IsLetter and
+// accepted ª, µ, º and ~100,000 other characters etree refuses).
+func TestScanNamesNeverLaxer(t *testing.T) {
+	for r := rune(0x80); r < 0x3100; r++ {
+		for _, in := range []string{"<" + string(r) + "/>", "<a" + string(r) + "/>", "<a " + string(r) + "='1'/>", "<a b" + string(r) + "='1'/>"} {
+			if _, err := scan([]byte(in), maxDepth); err == nil && !etreeAccepts([]byte(in)) {
+				t.Errorf("scan accepted %q (%U) that etree refuses", in, r)
+			}
 		}
 	}
 }
