@@ -21,7 +21,7 @@ type Options struct {
 	// reported as CDA-004 without reading more than MaxSize+1 bytes.
 	MaxSize int64
 	// Jobs is the number of documents checked in parallel; 0 means
-	// runtime.NumCPU().
+	// runtime.NumCPU(), and more than MaxJobs() is lowered to it.
 	Jobs int
 	// Production makes Report.Passed accept only production INS (.8/.9).
 	Production bool
@@ -38,6 +38,11 @@ type Options struct {
 // DefaultMaxSize is the input size limit when Options.MaxSize is 0.
 const DefaultMaxSize = 32 << 20
 
+// MaxJobs is the most documents checked in parallel: 4 per core. Checking
+// is CPU-bound, so more workers would only hold more buffers (up to MaxSize
+// each) and open files, e.g. with --jobs 100000 on a large folder.
+func MaxJobs() int { return 4 * runtime.NumCPU() }
+
 func (o Options) withDefaults() Options {
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultMaxSize
@@ -45,6 +50,7 @@ func (o Options) withDefaults() Options {
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
+	o.Jobs = min(o.Jobs, MaxJobs())
 	if o.MaxArchiveEntries <= 0 {
 		o.MaxArchiveEntries = 1000
 	}
@@ -73,10 +79,17 @@ func CheckBytes(name string, data []byte, opts Options) []Document {
 	return []Document{checkXML(name, data)}
 }
 
+// tooLarge reports an input over the limit; size < 0 when only a stream
+// read, stopped past the limit, told it.
 func tooLarge(p string, size, limit int64) Document {
+	if size < 0 {
+		return archiveDoc(p, RuleTooLarge.Newf("",
+			"plus de %d octets, la limite : la lecture s'arrête là et le document n'est pas vérifié ; relever --max-size si le document est légitime",
+			"more than %d bytes, the limit: reading stops there and the document is not checked; raise --max-size if the document is legitimate", limit))
+	}
 	return archiveDoc(p, RuleTooLarge.Newf("",
-		"plus de %d octets (taille : %d) : au-delà de la limite, le fichier n'est pas lu ; relever --max-size si le document est légitime",
-		"more than %d bytes (size: %d): over the limit, the file is not read; raise --max-size if the document is legitimate", limit, size))
+		"%d octets, plus que la limite de %d : le fichier n'est pas lu ; relever --max-size si le document est légitime",
+		"%d bytes, more than the limit of %d: the file is not read; raise --max-size if the document is legitimate", size, limit))
 }
 
 // Check checks inputs: CDA files, IHE XDM zips, directories (walked
@@ -104,6 +117,7 @@ func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done i
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		done int
+		gone bool // Check has returned: no more onDoc calls
 	)
 	for range min(o.Jobs, len(files)) {
 		wg.Add(1)
@@ -119,8 +133,9 @@ func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done i
 				}
 				if onDoc != nil {
 					mu.Lock()
-					done++
-					onDoc(done)
+					if done++; !gone {
+						onDoc(done)
+					}
 					mu.Unlock()
 				}
 			}
@@ -135,7 +150,18 @@ feed:
 		}
 	}
 	close(next)
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-parent.Done():
+		// A worker may be blocked reading a terminal or a FIFO, which no
+		// context can interrupt: return now rather than hang on ^C.
+		mu.Lock()
+		gone = true
+		mu.Unlock()
+		return nil, parent.Err()
+	}
 	// The first failing input in input order, so the message is stable.
 	for _, err := range errs {
 		if err != nil {
@@ -178,12 +204,26 @@ func expand(inputs []string) ([]string, error) {
 			continue
 		}
 		n := len(files)
-		err = filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
+		// The trailing separator makes WalkDir enter a folder given as a
+		// symbolic link (a mounted share); links below are not followed.
+		err = filepath.WalkDir(filepath.Clean(in)+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			ext := strings.ToLower(filepath.Ext(p))
-			if !d.IsDir() && (ext == ".xml" || ext == ".zip") {
+			if d.IsDir() || ext != ".xml" && ext != ".zip" {
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				st, err := os.Stat(p)
+				if err != nil {
+					return err
+				}
+				d = fs.FileInfoToDirEntry(st)
+			}
+			// Only regular files: opening a FIFO or a device found in a
+			// folder could block for ever.
+			if d.Type().IsRegular() {
 				files = append(files, p)
 			}
 			return nil
@@ -222,10 +262,13 @@ func checkInput(p string, o Options, buf *bytes.Buffer) ([]Document, error) {
 		buf.Grow(int(size) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(r, o.MaxSize+1)); err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, err // already names the path
+		}
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	if int64(buf.Len()) > o.MaxSize {
-		return []Document{tooLarge(p, int64(buf.Len()), o.MaxSize)}, nil
+		return []Document{tooLarge(p, -1, o.MaxSize)}, nil
 	}
 	return CheckBytes(p, buf.Bytes(), o), nil
 }
