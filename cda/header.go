@@ -55,7 +55,13 @@ func checkHeader(doc *Document, cd *etree.Element) {
 		patient = patients[0]
 	}
 	names := kids(patient, "name")
-	if patient != nil && len(names) != 1 {
+	switch {
+	case patient == nil:
+	case len(names) == 0:
+		doc.add(RuleOneName.Newf(locName,
+			"le patient n'a pas d'élément name : en ajouter un avec ses noms et prénoms",
+			"the patient has no name element: add one holding the family and given names"))
+	case len(names) > 1:
 		doc.add(RuleOneName.Newf(locName,
 			"%d éléments name au lieu d'un seul : regrouper noms et prénoms (BR et CL) dans un seul name",
 			"%d name elements instead of one: put all family and given names (BR and CL) in a single name", len(names)))
@@ -236,7 +242,8 @@ func checkQualifiers(doc *Document, names []*etree.Element) {
 }
 
 // checkTraits applies INS-005, one finding per missing trait (TestContenuCDA
-// 3.0 traits rule, research cda-ins.md §4).
+// 3.0 traits rule, research cda-ins.md §4), and INS-006 (a full birth date,
+// research cda-ins.md §3.3), whatever the matricule.
 func checkTraits(doc *Document, t traits) {
 	missing := func(loc, fr, en string) {
 		doc.add(RuleTraits.New(check.Text{FR: "trait INS absent : " + fr, EN: "missing INS trait: " + en}, loc))
@@ -258,22 +265,27 @@ func checkTraits(doc *Document, t traits) {
 		missing(locPatient+"/birthplace/place/addr/county", "lieu de naissance, ajouter birthplace/place/addr/county avec le code COG de la commune (ou du pays)",
 			"birthplace, add birthplace/place/addr/county with the COG code of the commune (or country)")
 	}
-	if g := t.gender; g != "F" && g != "M" && g != "UN" {
-		missing(locPatient+"/administrativeGenderCode/@code", fmt.Sprintf("sexe (« %s »), administrativeGenderCode/@code doit valoir F, M ou UN", g),
-			fmt.Sprintf("sex (%q), administrativeGenderCode/@code must be F, M or UN", g))
+	switch g := t.gender; g {
+	case "F", "M", "UN":
+	case "":
+		missing(locPatient+"/administrativeGenderCode/@code", "sexe, ajouter <administrativeGenderCode code=\"F\"> (F, M ou UN)",
+			"sex, add <administrativeGenderCode code=\"F\"> (F, M or UN)")
+	default:
+		missing(locPatient+"/administrativeGenderCode/@code", fmt.Sprintf("sexe, le code « %s » n'est pas F, M ou UN", g),
+			fmt.Sprintf("sex, code %q is not F, M or UN", g))
 	}
-}
-
-// checkCoherence applies INS-006..INS-010: our own checks of the matricule
-// against the traits (research cda-ins.md §3.3), warnings because civil
-// status has exceptions (COG changes, unknown months, NIA).
-func checkCoherence(doc *Document, m Matricule, kind Kind, t traits) {
-	bt := leadingDigits(t.birthTime)
-	if t.birthTime != "" && len(bt) < 8 {
+	if bt := leadingDigits(t.birthTime); t.birthTime != "" && len(bt) < 8 {
 		doc.add(RuleBirthPrecision.Newf(locPatient+"/birthTime/@value",
 			"date de naissance « %s » incomplète : une identité qualifiée a une date complète AAAAMMJJ",
 			"birth date %q is incomplete: a qualified identity has a full YYYYMMDD date", t.birthTime))
 	}
+}
+
+// checkCoherence applies INS-007..INS-010: our own checks of the matricule
+// against the traits (research cda-ins.md §3.3), warnings because civil
+// status has exceptions (COG changes, unknown months, NIA).
+func checkCoherence(doc *Document, m Matricule, kind Kind, t traits) {
+	bt := leadingDigits(t.birthTime)
 	if kind != KindNIA && (t.gender == "M" || t.gender == "F") && (m.Sex() == '1' || m.Sex() == '2') {
 		if want := map[string]byte{"M": '1', "F": '2'}[t.gender]; m.Sex() != want {
 			doc.add(RuleSexCoherence.Newf(locPatient+"/administrativeGenderCode/@code",
@@ -283,7 +295,7 @@ func checkCoherence(doc *Document, m Matricule, kind Kind, t traits) {
 	}
 	if month := m.YearMonth()[2:]; len(bt) >= 6 && month >= "01" && month <= "12" && m.YearMonth() != bt[2:6] {
 		doc.add(RuleBirthCoherence.Newf(locPatient+"/birthTime/@value",
-			"année-mois du matricule %s (%s) différents de la date de naissance %s : vérifier la date ou le matricule",
+			"année et mois du matricule %s (%s) différents de la date de naissance %s : vérifier la date ou le matricule",
 			"year-month of matricule %s (%s) differs from the birth date %s: check the date or the matricule", m, m.YearMonth(), t.birthTime))
 	}
 	if t.county != "" && !strings.EqualFold(t.county, m.Birthplace()) {

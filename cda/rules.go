@@ -45,7 +45,7 @@ var (
 	RuleSexCoherence = check.Rule{ID: "INS-007", Severity: check.Warning, Source: "msscprobe (research cda-ins.md §3.3)",
 		Title: check.Text{FR: "sexe du NIR différent du sexe administratif", EN: "NIR sex differs from the administrative gender"}}
 	RuleBirthCoherence = check.Rule{ID: "INS-008", Severity: check.Warning, Source: "msscprobe (research cda-ins.md §3.3)",
-		Title: check.Text{FR: "année-mois du NIR différents de la date de naissance", EN: "NIR year-month differs from the birth date"}}
+		Title: check.Text{FR: "année et mois du NIR différents de la date de naissance", EN: "NIR year-month differs from the birth date"}}
 	RulePlaceCoherence = check.Rule{ID: "INS-009", Severity: check.Warning, Source: "msscprobe (research cda-ins.md §3.3)",
 		Title: check.Text{FR: "lieu de naissance du NIR différent du code COG", EN: "NIR birthplace differs from the COG code"}}
 	RuleGivenCoherence = check.Rule{ID: "INS-010", Severity: check.Warning, Source: "msscprobe (research cda-ins.md §7)",

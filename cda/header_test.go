@@ -1,0 +1,63 @@
+package cda
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestHeaderMessages edits qualified.xml and checks the rules and the
+// wording of their messages in both languages.
+func TestHeaderMessages(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(fixtures, "qualified.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := data[strings.Index(string(data), "<name>") : strings.Index(string(data), "</name>")+len("</name>")]
+	for _, tc := range []struct {
+		desc   string
+		edits  [][2]string // old, new
+		status Status
+		rules  []string
+		rule   string // the finding whose message is checked
+		fr, en string
+	}{
+		{"no name: not 0 names to regroup", [][2]string{{string(name), ""}}, StatusNotQualified,
+			[]string{"HDR-002", "INS-005", "INS-005", "INS-005"},
+			"HDR-002", "le patient n'a pas d'élément name", "the patient has no name element"},
+		{"two names", [][2]string{{string(name), string(name) + string(name)}}, StatusQualified,
+			[]string{"HDR-002"}, "HDR-002", "2 éléments name au lieu d'un seul", "2 name elements instead of one"},
+		{"no gender code: no empty quotes", [][2]string{{`code="M" codeSystem`, `codeSystem`}}, StatusNotQualified,
+			[]string{"INS-005"}, "INS-005", `trait INS absent : sexe, ajouter <administrativeGenderCode code="F"> (F, M ou UN)`,
+			`missing INS trait: sex, add <administrativeGenderCode code="F"> (F, M or UN)`},
+		{"bad gender code", [][2]string{{`code="M" codeSystem`, `code="X" codeSystem`}}, StatusNotQualified,
+			[]string{"INS-005"}, "INS-005", "sexe, le code « X » n'est pas F, M ou UN", `sex, code "X" is not F, M or UN`},
+		// INS-006 does not depend on the matricule being well formed.
+		{"partial birth date, malformed matricule", [][2]string{{`value="19850712"`, `value="1985"`}, {"185077505612323", "18507750561232"}}, StatusNotQualified,
+			[]string{"INS-003", "INS-006"}, "INS-006", "date de naissance « 1985 » incomplète", `birth date "1985" is incomplete`},
+		{"French agreement of INS-008", [][2]string{{`value="19850712"`, `value="19860712"`}}, StatusQualified,
+			[]string{"INS-008"}, "INS-008", "année et mois du matricule 185077505612323 (8507) différents de la date de naissance 19860712",
+			"year-month of matricule 185077505612323 (8507) differs from the birth date 19860712"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			in := string(data)
+			for _, e := range tc.edits {
+				if !strings.Contains(in, e[0]) {
+					t.Fatalf("fixture has no %q", e[0])
+				}
+				in = strings.Replace(in, e[0], e[1], 1)
+			}
+			d := CheckBytes("t.xml", []byte(in), Options{})[0]
+			if got := rulesOf(d); d.Status != tc.status || !slices.Equal(got, tc.rules) {
+				t.Errorf("status %s rules %v, want %s %v", d.Status, got, tc.status, tc.rules)
+			}
+			for _, f := range d.Findings {
+				if f.Rule == tc.rule && (!strings.Contains(f.Message.FR, tc.fr) || !strings.Contains(f.Message.EN, tc.en)) {
+					t.Errorf("%s message\nFR %s\nEN %s\nwant %q / %q", f.Rule, f.Message.FR, f.Message.EN, tc.fr, tc.en)
+				}
+			}
+		})
+	}
+}
