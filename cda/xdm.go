@@ -86,10 +86,10 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 	members := make(map[string]*zip.File, len(zr.File))
 	var metas []*zip.File
 	for _, f := range zr.File {
-		members[strings.ToLower(path.Clean(f.Name))] = f
+		members[strings.ToLower(path.Clean(slashed(f.Name)))] = f
 		// IHE_XDM/<subset>/METADATA.XML, case-insensitive, possibly under
 		// a top-level folder added by whoever zipped it.
-		parts := strings.Split(strings.ToLower(f.Name), "/")
+		parts := strings.Split(strings.ToLower(slashed(f.Name)), "/")
 		if n := len(parts); n >= 3 && parts[n-1] == "metadata.xml" && parts[n-3] == "ihe_xdm" {
 			metas = append(metas, f)
 		}
@@ -123,7 +123,7 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 			bad = append(bad, archiveDoc(mpath, RuleNotWellFormed.Newf("", "METADATA.XML illisible : %v", "unreadable METADATA.XML: %v", err)))
 			continue
 		}
-		x.Subsets = append(x.Subsets, readSubset(path.Dir(mf.Name), md.Root(), members))
+		x.Subsets = append(x.Subsets, readSubset(path.Dir(slashed(mf.Name)), md.Root(), members))
 	}
 	if len(x.Subsets) == 0 {
 		return nil, bad
@@ -140,7 +140,7 @@ func unsafeArchive(zr *zip.Reader, o Options) *check.Finding {
 	}
 	var total uint64
 	for _, f := range zr.File {
-		n := strings.ReplaceAll(f.Name, "\\", "/")
+		n := slashed(f.Name)
 		if strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' || strings.Contains(n, "\x00") ||
 			n == ".." || strings.HasPrefix(n, "../") || strings.HasSuffix(n, "/..") || strings.Contains(n, "/../") {
 			r := RuleUnsafeArchive.Newf(f.Name, "chemin « %s » absolu ou contenant « .. » : il sortirait du dossier d'extraction",
@@ -161,6 +161,10 @@ func unsafeArchive(zr *zip.Reader, o Options) *check.Finding {
 	return nil
 }
 
+// slashed turns the backslashes that some Windows tools write in zip
+// member names (against the zip specification) into slashes.
+func slashed(name string) string { return strings.ReplaceAll(name, "\\", "/") }
+
 // readMember reads one archive member, never more than the size limit
 // (archive/zip also fails when a member yields more than it declared).
 func readMember(p string, f *zip.File, o Options) ([]byte, *Document) {
@@ -174,7 +178,7 @@ func readMember(p string, f *zip.File, o Options) ([]byte, *Document) {
 		b, err = io.ReadAll(io.LimitReader(rc, o.MaxSize+1))
 		rc.Close()
 		if err == nil && int64(len(b)) > o.MaxSize {
-			d := tooLarge(p, int64(len(b)), o.MaxSize)
+			d := tooLarge(p, -1, o.MaxSize)
 			return nil, &d
 		}
 		if err == nil {
