@@ -132,6 +132,9 @@ func (s *scanner) document() *scanError {
 	for {
 		s.skipSpace()
 		if s.i >= len(b) {
+			if len(bytes.TrimLeft(b, " \t\r\n")) == 0 {
+				return s.fail(s.i, "document vide", "empty document")
+			}
 			if !rootSeen {
 				return s.fail(s.i, "aucun élément racine", "no root element")
 			}
