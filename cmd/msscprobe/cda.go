@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -60,8 +62,11 @@ qualified-test; only qualified with --production) and no error finding,
 			}
 			opts := cda.Options{MaxSize: size, Jobs: jobs, Production: production, Stdin: e.stdin}
 			prog := newProgress(e.stderr)
-			label := map[check.Lang]string{check.FR: "fichiers vérifiés", check.EN: "files checked"}[l]
-			rep, err := cda.Check(cmd.Context(), args, opts, func(done int) { prog.Update(false, "cda check: %d %s", done, label) })
+			one, many := "fichier vérifié", "fichiers vérifiés"
+			if l == check.EN {
+				one, many = "file checked", "files checked"
+			}
+			rep, err := cda.Check(cmd.Context(), args, opts, func(done int) { prog.Update(false, "cda check: %s", plural(l, done, one, many)) })
 			prog.Done()
 			if err != nil {
 				if cmd.Context().Err() != nil {
@@ -120,25 +125,46 @@ func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
 	var b strings.Builder
 	sep := map[check.Lang]string{check.FR: " : ", check.EN: ": "}[l]
 	for _, d := range r.Documents {
-		b.WriteString(d.Path + sep + d.Status.Label(l))
+		line := d.Path + sep + d.Status.Label(l)
 		if d.INS != nil {
-			fmt.Fprintf(&b, " (INS %s, OID %s)", d.INS.Value, d.INS.OID)
+			line += fmt.Sprintf(" (INS %s, OID %s)", d.INS.Value, d.INS.OID)
 		}
 		if d.Code != "" {
-			fmt.Fprintf(&b, " [code %s]", d.Code)
+			line += fmt.Sprintf(" [code %s]", d.Code)
 		}
-		b.WriteByte('\n')
+		b.WriteString(oneLine(line) + "\n")
 		for _, f := range d.Findings {
-			fmt.Fprintf(&b, "  %s %s", f.Severity.Label(l), f.Rule)
+			line := fmt.Sprintf("  %s %s", f.Severity.Label(l), f.Rule)
 			if f.Location != "" {
-				fmt.Fprintf(&b, " [%s]", f.Location)
+				line += fmt.Sprintf(" [%s]", f.Location)
 			}
-			b.WriteString(sep + f.Message.In(l) + "\n")
+			b.WriteString(oneLine(line+sep+f.Message.In(l)) + "\n")
 		}
 	}
 	b.WriteString(summaryLine(r.Summary, l) + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// oneLine keeps what comes from the inputs (file and archive member names,
+// values read in documents) on one harmless line: control characters such
+// as newlines or terminal escapes become U+FFFD.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// plural writes n and the noun in the form lang wants: French keeps 0 and 1
+// singular, English only 1.
+func plural(l check.Lang, n int, one, many string) string {
+	if n == 1 || n == 0 && l == check.FR {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // summaryLine gives the counts per status and the share of documents with a
@@ -151,10 +177,11 @@ func summaryLine(s cda.Summary, l check.Lang) string {
 		parts = append(parts, fmt.Sprintf("%s%s%d", st.Label(l), sep, s.ByStatus[st]))
 	}
 	pct := fmt.Sprintf("%.1f", 100*s.QualifiedShare)
+	docs := plural(l, s.Total, "document", "documents")
 	if l == check.EN {
-		return fmt.Sprintf("%d documents — %s; qualified INS share: %s%%", s.Total, strings.Join(parts, ", "), pct)
+		return fmt.Sprintf("%s — %s; qualified INS share: %s%%", docs, strings.Join(parts, ", "), pct)
 	}
-	return fmt.Sprintf("%d documents — %s ; part avec INS qualifié : %s %%", s.Total, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
+	return fmt.Sprintf("%s — %s ; part avec INS qualifié : %s %%", docs, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
 }
 
 func writeCDAJSON(w io.Writer, r *cda.Report) error {

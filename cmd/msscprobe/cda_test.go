@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,6 +134,56 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "0", "-1", "1TiB", "abc", "9999999999G"} {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
+
+// TestCDACheckText: plural agreement, and names or values from the inputs
+// can neither break lines nor send terminal escapes.
+func TestCDACheckText(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(fx("qualified.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := filepath.Join(dir, "a\x1b[2J\nb.xml")
+	empty := filepath.Join(dir, "empty.xml")
+	if err := os.WriteFile(odd, data, 0o644); err != nil {
+		t.Skip("file names with control characters:", err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args  []string
+		lines []string // the whole output, line by line
+	}{
+		{[]string{fx("qualified.xml")}, []string{
+			fx("qualified.xml") + " : INS qualifié (INS 185077505612323, OID 1.2.250.1.213.1.4.8) [code 11490-0]",
+			"1 document — INS qualifié : 1, INS qualifié (test) : 0, INS non qualifié : 0, sans INS : 0, CDA invalide : 0 ; part avec INS qualifié : 100,0 %"}},
+		{[]string{"--lang", "en", odd}, []string{
+			filepath.Join(dir, "a\uFFFD[2J\uFFFDb.xml") + ": qualified INS (INS 185077505612323, OID 1.2.250.1.213.1.4.8) [code 11490-0]",
+			"1 document — qualified INS: 1, qualified INS (test): 0, INS not qualified: 0, no INS: 0, invalid CDA: 0; qualified INS share: 100.0%"}},
+		{[]string{empty}, []string{
+			empty + " : CDA invalide",
+			"  erreur CDA-001 [1:1] : XML mal formé ligne 1 colonne 1 : document vide ; corriger le générateur du document",
+			"1 document — INS qualifié : 0, INS qualifié (test) : 0, INS non qualifié : 0, sans INS : 0, CDA invalide : 1 ; part avec INS qualifié : 0,0 %"}},
+	} {
+		_, out, _ := runCLI(t, "", nil, append([]string{"cda", "check"}, tc.args...)...)
+		if got := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); !slices.Equal(got, tc.lines) {
+			t.Errorf("%q:\n%s\nwant\n%s", tc.args, strings.Join(got, "\n"), strings.Join(tc.lines, "\n"))
+		}
+	}
+	for _, tc := range []struct {
+		lang  check.Lang
+		total int
+		want  string
+	}{
+		{check.FR, 0, "0 document — "}, {check.EN, 0, "0 documents — "},
+		{check.FR, 2, "2 documents — "}, {check.EN, 1, "1 document — "},
+	} {
+		if got := summaryLine(cda.Summarize(make([]cda.Document, tc.total)), tc.lang); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s %d: %q", tc.lang, tc.total, got)
 		}
 	}
 }
