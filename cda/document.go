@@ -119,7 +119,8 @@ func pseudoAttr(decl []byte, name string) string {
 // applies the header and INS rules.
 func checkTree(doc *Document, text, header []byte) {
 	cd, root, err := parseCD(header)
-	if reduced := len(header) != len(text) || len(text) > 0 && &header[0] != &text[0]; (cd == nil || err != nil) && reduced {
+	if reduced := len(header) != len(text) || len(text) > 0 && &header[0] != &text[0]; (cd == nil || err != nil) && reduced &&
+		bytes.Contains(text, []byte("ClinicalDocument")) {
 		// The ClinicalDocument the scanner saw was not the HL7 one: read
 		// everything, so the verdict does not depend on the shortcut.
 		cd, root, err = parseCD(text)

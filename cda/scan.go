@@ -40,6 +40,7 @@ type scanner struct {
 	cuts     [][2]int
 	cdEnd    int
 	closers  []byte
+	rootEnd  int // end of the root element's start tag
 }
 
 // headerKept are the ClinicalDocument children the rules and Meta read; the
@@ -51,8 +52,19 @@ var headerKept = map[string]bool{
 
 // header returns the document reduced to what the rules read: the bytes up
 // to the end of ClinicalDocument without the cut children, then the end tags
-// of its ancestors. It is well-formed whenever the document is.
+// of its ancestors; without ClinicalDocument, the prolog and the root's
+// start tag. It is well-formed whenever the document is.
 func (s *scanner) header() []byte {
+	if s.cdDepth == 0 && !s.cdDone {
+		// No element named ClinicalDocument: the root's start tag, made
+		// empty, is all the CDA-002 message needs. A large XML file that
+		// is not a CDA (an export in the same folder) took seconds and
+		// hundreds of megabytes as a tree.
+		if s.b[s.rootEnd-2] == '/' {
+			return s.b[:s.rootEnd]
+		}
+		return append(append([]byte(nil), s.b[:s.rootEnd-1]...), "/>"...)
+	}
 	if !s.cdDone || len(s.cuts) == 0 && len(s.closers) == 0 && s.cdEnd == len(s.b) {
 		return s.b
 	}
@@ -491,6 +503,9 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 	local := localName(qname)
 	if s.cdDepth == 0 && !s.cdDone && string(local) == "ClinicalDocument" {
 		s.cdDepth = depth
+	}
+	if depth == 1 {
+		s.rootEnd = s.i
 	}
 	isBody := s.cdDepth > 0 && depth == s.cdDepth+1 && !headerKept[string(local)]
 	if closed {
