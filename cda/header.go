@@ -25,6 +25,7 @@ type insID struct {
 // checkHeader applies HDR-* and INS-* to a parsed ClinicalDocument and sets
 // the status (issue #2, "Status of each document").
 func checkHeader(doc *Document, cd *etree.Element) {
+	defer func() { doc.Findings = boundFindings(doc.Findings) }()
 	doc.Meta = readMeta(cd)
 	doc.Code = doc.Meta.Code
 
@@ -82,12 +83,15 @@ func checkHeader(doc *Document, cd *etree.Element) {
 	doc.INS = &INS{OID: first.oid, Value: first.value, Kind: first.kind}
 	if len(ids) > 1 {
 		var list []string
-		for _, id := range ids {
+		for _, id := range ids[:min(len(ids), 10)] {
 			list = append(list, id.value+" ("+id.oid+")")
 		}
+		if len(ids) > 10 {
+			list = append(list, "…")
+		}
 		doc.add(RuleSeveralINS.Newf(locPatientRole+"/id",
-			"plusieurs INS différents pour le même patient : %s ; n'en garder qu'un, celui renvoyé par le téléservice INSi",
-			"several different INS for the same patient: %s; keep only one, the one returned by the INSi service", strings.Join(list, ", ")))
+			"%d INS différents pour le même patient : %s ; n'en garder qu'un, celui renvoyé par le téléservice INSi",
+			"%d different INS for the same patient: %s; keep only one, the one returned by the INSi service", len(ids), strings.Join(list, ", ")))
 	}
 	var m Matricule
 	for i, id := range ids {
@@ -125,6 +129,37 @@ var insBlocking = map[string]bool{
 }
 
 func (d *Document) add(f check.Finding) { d.Findings = append(d.Findings, f) }
+
+// maxPerRule is how many findings of one rule a document lists.
+const maxPerRule = 20
+
+// boundFindings keeps the first maxPerRule findings of each rule and counts
+// the others in one more: a broken or hostile header (200,000 family
+// elements) made a report of hundreds of megabytes.
+func boundFindings(fs []check.Finding) []check.Finding {
+	n := map[string]int{}
+	over := false
+	for _, f := range fs {
+		n[f.Rule]++
+		over = over || n[f.Rule] > maxPerRule
+	}
+	if !over {
+		return fs
+	}
+	var out []check.Finding
+	seen := map[string]int{}
+	for _, f := range fs {
+		switch seen[f.Rule]++; {
+		case seen[f.Rule] <= maxPerRule:
+			out = append(out, f)
+		case seen[f.Rule] == maxPerRule+1:
+			f.Message = check.Textf("… et %d de plus, non détaillés", "… and %d more, not listed", n[f.Rule]-maxPerRule)
+			f.Location = ""
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // insIDs collects the distinct INS ids of patientRole, first first.
 func insIDs(roles []*etree.Element) []insID {

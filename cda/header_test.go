@@ -1,11 +1,14 @@
 package cda
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // TestHeaderMessages edits qualified.xml and checks the rules and the
@@ -40,6 +43,12 @@ func TestHeaderMessages(t *testing.T) {
 		{"French agreement of INS-008", [][2]string{{`value="19850712"`, `value="19860712"`}}, StatusQualified,
 			[]string{"INS-008"}, "INS-008", "année et mois du matricule 185077505612323 (8507) différents de la date de naissance 19860712",
 			"year-month of matricule 185077505612323 (8507) differs from the birth date 19860712"},
+		// Hostile headers: the report stays bounded (it grew with them).
+		{"30 families without qualifier", [][2]string{{"<name>", "<name>" + strings.Repeat("<family>X</family>", 30)}}, StatusQualified,
+			slices.Repeat([]string{"HDR-003"}, maxPerRule+1), "HDR-003", "… et 10 de plus, non détaillés", "… and 10 more, not listed"},
+		{"12 INS ids", [][2]string{{"<patientRole>", "<patientRole>" + manyIDs(12)}}, StatusNotQualified,
+			slices.Concat([]string{"INS-002"}, slices.Repeat([]string{"INS-004"}, 12), []string{"INS-009"}), "INS-002",
+			"13 INS différents pour le même patient : 000000000000000 (1.2.250.1.213.1.4.8), ", "…; keep only one"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			in := string(data)
@@ -53,11 +62,24 @@ func TestHeaderMessages(t *testing.T) {
 			if got := rulesOf(d); d.Status != tc.status || !slices.Equal(got, tc.rules) {
 				t.Errorf("status %s rules %v, want %s %v", d.Status, got, tc.status, tc.rules)
 			}
+			var msgs []check.Text
 			for _, f := range d.Findings {
-				if f.Rule == tc.rule && (!strings.Contains(f.Message.FR, tc.fr) || !strings.Contains(f.Message.EN, tc.en)) {
-					t.Errorf("%s message\nFR %s\nEN %s\nwant %q / %q", f.Rule, f.Message.FR, f.Message.EN, tc.fr, tc.en)
+				if f.Rule == tc.rule {
+					msgs = append(msgs, f.Message)
 				}
+			}
+			if !slices.ContainsFunc(msgs, func(m check.Text) bool { return strings.Contains(m.FR, tc.fr) && strings.Contains(m.EN, tc.en) }) {
+				t.Errorf("no %s message with %q / %q: %+v", tc.rule, tc.fr, tc.en, msgs)
 			}
 		})
 	}
+}
+
+// manyIDs writes n production INS ids with wrong keys.
+func manyIDs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `<id root="1.2.250.1.213.1.4.8" extension="%015d"/>`, i)
+	}
+	return b.String()
 }
