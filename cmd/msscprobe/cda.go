@@ -116,7 +116,7 @@ func parseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("%q: want a positive size such as 32MiB", s)
+		return 0, fmt.Errorf("%q: want a size from 1 byte to 1024GiB, such as 32MiB", s)
 	}
 	return n * mult, nil
 }
