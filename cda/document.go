@@ -67,9 +67,14 @@ func toUTF8(b []byte) ([]byte, *scanError) {
 		return out, nil
 	}
 	name := declaredEncoding(b)
-	switch strings.ToLower(name) {
-	case "", "utf-8", "utf8", "us-ascii", "ascii":
+	switch lower := strings.ToLower(name); {
+	case lower == "", lower == "utf-8", lower == "utf8", lower == "us-ascii", lower == "ascii":
 		return b, nil
+	case strings.HasPrefix(lower, "utf-16"), strings.HasPrefix(lower, "utf-32"), strings.HasPrefix(lower, "ucs-"):
+		// The declaration was read as ASCII, so the text is not in this
+		// encoding: a frequent .NET mistake (a string's encoding saved as UTF-8).
+		return b, &scanError{fr: "le document se déclare en " + name + " mais il est écrit en UTF-8 ou ASCII : corriger encoding dans la déclaration XML",
+			en: "the document is labelled " + name + " but written in UTF-8 or ASCII: fix encoding in the XML declaration"}
 	}
 	enc, err := ianaindex.IANA.Encoding(name)
 	if err != nil || enc == nil || enc == encoding.Nop {
@@ -219,14 +224,16 @@ func kid(e *etree.Element, local string) *etree.Element {
 	return nil
 }
 
-// attr returns the trimmed value of an unprefixed attribute.
+// attr returns the value of an unprefixed attribute without surrounding
+// XML white space; other spaces (a no-break space pasted into a matricule)
+// are left for the rules to see.
 func attr(e *etree.Element, key string) string {
 	if e == nil {
 		return ""
 	}
 	for _, a := range e.Attr {
 		if a.Space == "" && a.Key == key {
-			return strings.TrimSpace(a.Value)
+			return strings.Trim(a.Value, " \t\r\n")
 		}
 	}
 	return ""
