@@ -183,7 +183,17 @@ func noCDFinding(root *etree.Element) check.Finding {
 		return RuleNoClinicalDocument.Newf("", "aucun élément", "no element")
 	}
 	ns := root.NamespaceURI()
-	if root.Tag == "ClinicalDocument" {
+	switch {
+	case root.Tag != "ClinicalDocument":
+	case ns == "" && root.Space != "":
+		return RuleNoClinicalDocument.Newf("/"+root.FullTag(),
+			"le préfixe %s de ClinicalDocument n'est pas déclaré : ajouter xmlns:%s=\"urn:hl7-org:v3\"",
+			"the prefix %s of ClinicalDocument is not declared: add xmlns:%s=\"urn:hl7-org:v3\"", root.Space, root.Space)
+	case ns == "":
+		return RuleNoClinicalDocument.Newf("/"+root.FullTag(),
+			"ClinicalDocument n'a pas d'espace de noms : déclarer xmlns=\"urn:hl7-org:v3\"",
+			"ClinicalDocument has no namespace: declare xmlns=\"urn:hl7-org:v3\"")
+	default:
 		return RuleNoClinicalDocument.Newf("/"+root.FullTag(),
 			"ClinicalDocument est dans l'espace de noms « %s » au lieu de urn:hl7-org:v3 : déclarer xmlns=\"urn:hl7-org:v3\"",
 			"ClinicalDocument is in namespace %q instead of urn:hl7-org:v3: declare xmlns=\"urn:hl7-org:v3\"", ns)

@@ -3,12 +3,14 @@ package cda
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
 // FuzzCheck feeds the checker arbitrary bytes, seeded with every fixture:
-// it must never panic, always give a status, and its scanner must never
-// accept XML that etree refuses.
+// it must never panic, always give a status, its scanner must never accept
+// XML that etree refuses, and the reduced header must give the verdict of
+// the whole document.
 func FuzzCheck(f *testing.F) {
 	seeds, err := filepath.Glob(filepath.Join(fixtures, "*"))
 	if err != nil {
@@ -35,9 +37,45 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 		if text, serr := toUTF8(data); serr == nil {
-			if _, serr := scan(text, maxDepth); serr == nil && !etreeAccepts(text) {
+			header, serr := scan(text, maxDepth)
+			if serr == nil && !etreeAccepts(text) {
 				t.Fatalf("scanner accepted what etree refuses: %q", data)
+			}
+			if serr == nil {
+				sameAsFullParse(t, text, header)
 			}
 		}
 	})
+}
+
+// sameAsFullParse checks that the rules give the same result on the header
+// the scanner kept as on the whole document.
+func sameAsFullParse(t *testing.T, text, header []byte) {
+	t.Helper()
+	var short, full Document
+	checkTree(&short, text, header)
+	checkTree(&full, text, text)
+	if !reflect.DeepEqual(short, full) {
+		t.Fatalf("the reduced header changes the result:\n%+v\nwhole document:\n%+v\ninput %q", short, full, text)
+	}
+}
+
+// TestReducedHeaderSameResult runs the FuzzCheck property on every fixture
+// and every ANS example of the shared corpus (when present).
+func TestReducedHeaderSameResult(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(fixtures, "*.xml"))
+	corpus, _ := filepath.Glob("../../shared/corpus/cda/*/*.xml")
+	for _, f := range append(files, corpus...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, serr := toUTF8(b)
+		if serr != nil {
+			continue
+		}
+		if header, serr := scan(text, maxDepth); serr == nil {
+			sameAsFullParse(t, text, header)
+		}
+	}
 }

@@ -50,6 +50,14 @@ func TestHeaderMessages(t *testing.T) {
 		// A UTF-8 file labelled UTF-16 said "text outside the root element".
 		{"labelled UTF-16", [][2]string{{`encoding="UTF-8"`, `encoding="utf-16"`}}, StatusInvalid,
 			[]string{"CDA-001"}, "CDA-001", "le document se déclare en utf-16 mais il est écrit en UTF-8 ou ASCII", "labelled utf-16 but written in UTF-8 or ASCII"},
+		// CDA-002 used to say: in namespace « » instead of urn:hl7-org:v3.
+		{"no namespace", [][2]string{{` xmlns="urn:hl7-org:v3"`, ""}}, StatusInvalid, []string{"CDA-002"}, "CDA-002",
+			`ClinicalDocument n'a pas d'espace de noms : déclarer xmlns="urn:hl7-org:v3"`, `ClinicalDocument has no namespace: declare xmlns="urn:hl7-org:v3"`},
+		{"undeclared prefix", [][2]string{{`<ClinicalDocument xmlns="urn:hl7-org:v3">`, "<c:ClinicalDocument>"}, {"</ClinicalDocument>", "</c:ClinicalDocument>"}},
+			StatusInvalid, []string{"CDA-002"}, "CDA-002",
+			`le préfixe c de ClinicalDocument n'est pas déclaré : ajouter xmlns:c="urn:hl7-org:v3"`, `the prefix c of ClinicalDocument is not declared: add xmlns:c="urn:hl7-org:v3"`},
+		{"other namespace", [][2]string{{`xmlns="urn:hl7-org:v3"`, `xmlns="urn:hl7-org:v2"`}}, StatusInvalid, []string{"CDA-002"}, "CDA-002",
+			"ClinicalDocument est dans l'espace de noms « urn:hl7-org:v2 » au lieu de urn:hl7-org:v3", `ClinicalDocument is in namespace "urn:hl7-org:v2" instead of urn:hl7-org:v3`},
 		// Hostile headers: the report stays bounded (it grew with them).
 		{"30 families without qualifier", [][2]string{{"<name>", "<name>" + strings.Repeat("<family>X</family>", 30)}}, StatusQualified,
 			slices.Repeat([]string{"HDR-003"}, maxPerRule+1), "HDR-003", "… et 10 de plus, non détaillés", "… and 10 more, not listed"},
