@@ -118,17 +118,22 @@ func TestXDMFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			docs := CheckBytes(tc.file, data, Options{})
-			var paths []string
-			var rules [][]string
-			for _, d := range docs {
-				paths = append(paths, d.Path)
-				rules = append(rules, rulesOf(d))
-			}
-			if !slices.Equal(paths, tc.paths) || !reflect.DeepEqual(rules, tc.rules) {
-				t.Errorf("paths %v rules %v, want %v %v", paths, rules, tc.paths, tc.rules)
-			}
+			wantDocs(t, CheckBytes(tc.file, data, Options{}), tc.paths, tc.rules)
 		})
+	}
+}
+
+// wantDocs compares the paths and the sorted rule IDs of docs.
+func wantDocs(t *testing.T, docs []Document, paths []string, rules [][]string) {
+	t.Helper()
+	var gotPaths []string
+	var gotRules [][]string
+	for _, d := range docs {
+		gotPaths = append(gotPaths, d.Path)
+		gotRules = append(gotRules, rulesOf(d))
+	}
+	if !slices.Equal(gotPaths, paths) || !reflect.DeepEqual(gotRules, rules) {
+		t.Errorf("paths %q rules %v, want %q %v", gotPaths, gotRules, paths, rules)
 	}
 }
 

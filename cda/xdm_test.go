@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -83,16 +82,7 @@ func TestXDMOddArchives(t *testing.T) {
 			[]string{"x.zip!" + doc}, [][]string{{"CDA-001"}}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			docs := CheckBytes("x.zip", rezip(t, "xdm-ok.zip", tc.rename, tc.replace), Options{})
-			var paths []string
-			var rules [][]string
-			for _, d := range docs {
-				paths = append(paths, d.Path)
-				rules = append(rules, rulesOf(d))
-			}
-			if !reflect.DeepEqual(paths, tc.paths) || !reflect.DeepEqual(rules, tc.rules) {
-				t.Errorf("paths %q rules %v, want %q %v", paths, rules, tc.paths, tc.rules)
-			}
+			wantDocs(t, CheckBytes("x.zip", rezip(t, "xdm-ok.zip", tc.rename, tc.replace), Options{}), tc.paths, tc.rules)
 		})
 	}
 }
