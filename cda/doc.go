@@ -10,10 +10,11 @@
 // API:
 //
 //   - Check(ctx, inputs, opts, onDoc) checks files, folders (walked for
-//     *.xml and *.zip, case-insensitive, in lexical order) and "-" (standard
-//     input), Options.Jobs at a time, and returns a Report whose Documents
-//     are in input order. Its error is for usage and I/O problems only and
-//     names the path; problems in documents are findings.
+//     regular *.xml and *.zip files, case-insensitive, in lexical order) and
+//     "-" (standard input), Options.Jobs at a time, and returns a Report
+//     whose Documents are in input order. Its error is for usage and I/O
+//     problems only and names the path; problems in documents are findings.
+//     It returns as soon as ctx is done, even if a read is blocked.
 //   - CheckBytes(name, data, opts) checks one CDA document or one XDM zip
 //     (told apart by content) held in memory, e.g. a message attachment.
 //   - Report.Passed(production) is the exit-0 verdict of `cda check`;
@@ -27,7 +28,9 @@
 // Parsing: a single-pass scanner (scan.go) checks well-formedness of the
 // whole document and refuses any DTD before anything else runs, so no
 // entity is ever expanded; etree (beevik/etree) then parses only the
-// ClinicalDocument children the rules read. Elements are matched by
+// ClinicalDocument children the rules read (only the root start tag when
+// there is no ClinicalDocument). A document lists at most 20 findings of
+// one rule. Elements are matched by
 // namespace URI urn:hl7-org:v3, never by prefix. Inputs are never read
 // beyond Options.MaxSize+1 bytes, and unsafe archives are refused from
 // their central directory, before anything is decompressed.
