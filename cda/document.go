@@ -59,6 +59,9 @@ func toUTF8(b []byte) ([]byte, *scanError) {
 	switch {
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
 		return b[3:], nil
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE, 0, 0}), bytes.HasPrefix(b, []byte{0, 0, 0xFE, 0xFF}):
+		// Checked before UTF-16, whose little-endian BOM it starts with.
+		return b, &scanError{fr: "encodage UTF-32 non pris en charge (utiliser UTF-8)", en: "unsupported encoding UTF-32 (use UTF-8)"}
 	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}), bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
 		out, err := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder().Bytes(b)
 		if err != nil {

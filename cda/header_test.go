@@ -58,6 +58,9 @@ func TestHeaderMessages(t *testing.T) {
 			`le préfixe c de ClinicalDocument n'est pas déclaré : ajouter xmlns:c="urn:hl7-org:v3"`, `the prefix c of ClinicalDocument is not declared: add xmlns:c="urn:hl7-org:v3"`},
 		{"other namespace", [][2]string{{`xmlns="urn:hl7-org:v3"`, `xmlns="urn:hl7-org:v2"`}}, StatusInvalid, []string{"CDA-002"}, "CDA-002",
 			"ClinicalDocument est dans l'espace de noms « urn:hl7-org:v2 » au lieu de urn:hl7-org:v3", `ClinicalDocument is in namespace "urn:hl7-org:v2" instead of urn:hl7-org:v3`},
+		// UTF-32 was read as UTF-16: "text outside the root element".
+		{"UTF-32", [][2]string{{"<?xml", "\xff\xfe\x00\x00<\x00\x00\x00"}}, StatusInvalid,
+			[]string{"CDA-001"}, "CDA-001", "encodage UTF-32 non pris en charge (utiliser UTF-8)", "unsupported encoding UTF-32 (use UTF-8)"},
 		// Hostile headers: the report stays bounded (it grew with them).
 		{"30 families without qualifier", [][2]string{{"<name>", "<name>" + strings.Repeat("<family>X</family>", 30)}}, StatusQualified,
 			slices.Repeat([]string{"HDR-003"}, maxPerRule+1), "HDR-003", "… et 10 de plus, non détaillés", "… and 10 more, not listed"},
