@@ -126,12 +126,14 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	code := exitUsage
 	var ee *exitError
+	msg := err.Error()
 	if errors.As(err, &ee) {
 		code = ee.code
 	} else if errors.Is(err, context.Canceled) {
-		code = exitSignals
+		// The user pressed Ctrl-C: say so, not the library's wording.
+		code, msg = exitSignals, "interrupted"
 	}
-	if msg := err.Error(); msg != "" {
+	if msg != "" {
 		fmt.Fprintf(e.stderr, "msscprobe: %s\n", msg)
 	}
 	return code

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,19 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 	code, _, errs := runCLI(t, "", nil, "version", "--nope")
 	if code != exitUsage || !strings.Contains(errs, "--nope") {
 		t.Errorf("code %d, stderr %q", code, errs)
+	}
+}
+
+// TestInterruptedSaysSo: a cancelled run (Ctrl-C) exits 130 with a plain
+// message, not the library's "context canceled".
+func TestInterruptedSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	pr, pw := io.Pipe() // standard input that never ends
+	defer pw.Close()
+	code := run(ctx, []string{"cda", "check", "-"}, &env{stdin: pr, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+	if code != exitSignals || errb.String() != "msscprobe: interrupted\n" {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
