@@ -28,9 +28,10 @@ func newCDACmd(e *env) *cobra.Command {
 
 func newCDACheckCmd(e *env) *cobra.Command {
 	var (
-		format, lang, maxSize string
-		jobs                  int
-		production            bool
+		maxSize    string
+		out        *outputFlags
+		jobs       int
+		production bool
 	)
 	c := &cobra.Command{
 		Use:   "check PATH...",
@@ -46,12 +47,9 @@ qualified-test; only qualified with --production) and no error finding,
 1 when some document fails, 2 on usage or input errors.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := check.ParseLang(lang)
+			l, err := out.parse()
 			if err != nil {
-				return usageError(err)
-			}
-			if format != "text" && format != "json" && format != "junit" {
-				return usageError(fmt.Errorf("--format %q: want text, json or junit", format))
+				return err
 			}
 			size, err := parseSize(maxSize)
 			if err != nil {
@@ -74,7 +72,7 @@ qualified-test; only qualified with --production) and no error finding,
 				}
 				return usageError(err)
 			}
-			switch format {
+			switch out.format {
 			case "json":
 				err = writeCDAJSON(e.stdout, rep)
 			case "junit":
@@ -91,9 +89,8 @@ qualified-test; only qualified with --production) and no error finding,
 			return nil
 		},
 	}
+	out = addOutputFlags(c, "text", "json", "junit")
 	f := c.Flags()
-	f.StringVar(&format, "format", "text", "output format: text, json or junit")
-	f.StringVar(&lang, "lang", "fr", "language of messages: fr or en")
 	f.IntVar(&jobs, "jobs", 0, "documents checked in parallel (0 = all cores)")
 	f.BoolVar(&production, "production", false, "pass only production INS (OID .8/.9): test and demo identities fail")
 	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576")

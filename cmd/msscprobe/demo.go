@@ -38,7 +38,8 @@ const demoPasswordEnv = "MSSCPROBE_DEMO_PASSWORD"
 const demoReplyDelay = 300 * time.Millisecond
 
 func newDemoCmd(e *env) *cobra.Command {
-	var outDir, lang string
+	var outDir string
+	var out *outputFlags
 	c := &cobra.Command{
 		Use:   "demo [--out DIR]",
 		Short: "Run the whole job against an embedded mock MSSanté operator",
@@ -53,15 +54,15 @@ written to --out (a new temporary directory by default), so you can rerun the
 probe or verify the bundle yourself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := check.ParseLang(lang)
+			l, err := out.parse()
 			if err != nil {
-				return usageError(err)
+				return err
 			}
 			return runDemo(cmd.Context(), e, outDir, l)
 		},
 	}
 	c.Flags().StringVar(&outDir, "out", "", "directory for the configuration, CA, test CDA and bundle (default: a new temporary directory)")
-	c.Flags().StringVar(&lang, "lang", "fr", "language of human-facing text: fr or en")
+	out = addOutputFlags(c)
 	return c
 }
 

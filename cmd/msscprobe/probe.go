@@ -16,7 +16,8 @@ import (
 func init() { subcommands = append(subcommands, newProbeCmd) }
 
 func newProbeCmd(e *env) *cobra.Command {
-	var configPath, format, lang string
+	var configPath string
+	var out *outputFlags
 	var bundle *bundleFlags
 	c := &cobra.Command{
 		Use:   "probe --config probe.yaml",
@@ -35,12 +36,9 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 130 when interrupted (the partial result is still printed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := check.ParseLang(lang)
+			l, err := out.parse()
 			if err != nil {
-				return usageError(err)
-			}
-			if format != "text" && format != "json" && format != "junit" {
-				return usageError(fmt.Errorf("--format %q: want text, json or junit", format))
+				return err
 			}
 			if configPath == "" {
 				return usageError(fmt.Errorf("--config is required (write one with: msscprobe init > probe.yaml)"))
@@ -65,7 +63,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			if path != "" {
 				fmt.Fprintf(e.stderr, "%s %s\n", map[check.Lang]string{check.FR: "Bundle de preuve :", check.EN: "Evidence bundle:"}[l], path)
 			}
-			switch format {
+			switch out.format {
 			case "json":
 				err = res.WriteJSON(e.stdout)
 			case "junit":
@@ -85,8 +83,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 		},
 	}
 	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
-	c.Flags().StringVar(&format, "format", "text", "output format: text, json or junit")
-	c.Flags().StringVar(&lang, "lang", "fr", "language of human-facing text: fr or en")
+	out = addOutputFlags(c, "text", "json", "junit")
 	bundle = addBundleFlags(c)
 	return c
 }

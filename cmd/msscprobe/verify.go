@@ -8,14 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/evidence"
 )
 
 func init() { subcommands = append(subcommands, newVerifyCmd) }
 
 func newVerifyCmd(e *env) *cobra.Command {
-	var caFile, tsaCAFile, format, lang string
+	var caFile, tsaCAFile string
+	var out *outputFlags
 	c := &cobra.Command{
 		Use:   "verify BUNDLE.zip",
 		Short: "Verify a signed evidence bundle",
@@ -30,12 +30,9 @@ Format and manual verification with openssl: docs/evidence-format.md.
 Exit status: 0 valid, 1 invalid (each problem is listed), 2 unreadable input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			l, err := check.ParseLang(lang)
+			l, err := out.parse()
 			if err != nil {
-				return usageError(err)
-			}
-			if format != "text" && format != "json" {
-				return usageError(fmt.Errorf("--format %q: want text or json", format))
+				return err
 			}
 			var opts evidence.VerifyOptions
 			if opts.Roots, err = loadPool("--ca", caFile); err != nil {
@@ -60,7 +57,7 @@ Exit status: 0 valid, 1 invalid (each problem is listed), 2 unreadable input.`,
 			if err != nil {
 				return usageError(fmt.Errorf("%s: %w", args[0], err))
 			}
-			if format == "json" {
+			if out.format == "json" {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
 				err = enc.Encode(v)
@@ -78,8 +75,7 @@ Exit status: 0 valid, 1 invalid (each problem is listed), 2 unreadable input.`,
 	}
 	c.Flags().StringVar(&caFile, "ca", "", "PEM roots the signer must chain to (otherwise the signer's identity is reported as not checked)")
 	c.Flags().StringVar(&tsaCAFile, "tsa-ca", "", "PEM roots the timestamp authority must chain to")
-	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
-	c.Flags().StringVar(&lang, "lang", "fr", "language of the summary: fr or en")
+	out = addOutputFlags(c, "text", "json")
 	return c
 }
 
