@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -343,20 +342,13 @@ func runMockProbe(ctx context.Context, t *testing.T, op *mocks.Operator, auth st
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostPort := func(addr string) (string, string) { h, p, _ := net.SplitHostPort(addr); return h, p }
-	sh, sp := hostPort(op.SMTPAddr())
-	ih, ip := hostPort(op.IMAPAddr())
-	cfgYAML := fmt.Sprintf(`establishment: {name: "Hôpital de test", finess: "010000016", address: %q}
-smtp: {host: %q, port: %s, tls: starttls}
-imap: {host: %q, port: %s, tls: starttls}
-auth: %s
-trust: {ca_file: ca.pem}
+	cfgYAML := probeYAML("Hôpital de test", acct.Address, op.SMTPAddr(), op.IMAPAddr(), fmt.Sprintf(`auth: %s
 target: %s@%s
 attach: cda.xml
 reply: {mode: auto}
 timeouts: {step: 10s, reply: 20s}
-`, acct.Address, sh, sp, ih, ip, auth, mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
-	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "cda.xml": cda, "probe.yaml": []byte(cfgYAML)} {
+`, auth, mocks.AutoReplyLocalPart, op.Config().CitizenDomain))
+	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "cda.xml": cda, "probe.yaml": cfgYAML} {
 		os.WriteFile(filepath.Join(dir, name), data, 0o600)
 	}
 	cfg, err := probe.LoadConfig(filepath.Join(dir, "probe.yaml"))

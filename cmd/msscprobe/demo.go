@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -151,26 +150,27 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 // demoConfig is the probe configuration for the mock, written in the same
 // YAML a user writes, so the demo exercises the real configuration path.
 func demoConfig(op *mocks.Operator, address string) []byte {
-	hostPort := func(addr string) (string, int) {
-		h, p, _ := net.SplitHostPort(addr)
-		n, _ := strconv.Atoi(p)
-		return h, n
-	}
-	sh, sp := hostPort(op.SMTPAddr())
-	ih, ip := hostPort(op.IMAPAddr())
-	return fmt.Appendf(nil, `# Configuration générée par "msscprobe demo" pour l'opérateur fictif.
-establishment: {name: "Hôpital de démonstration", finess: "000000000", address: %q}
-smtp: {host: %q, port: %d, tls: starttls}
-imap: {host: %q, port: %d, tls: starttls}
-auth:
+	return append([]byte("# Configuration générée par \"msscprobe demo\" pour l'opérateur fictif.\n"),
+		probeYAML("Hôpital de démonstration", address, op.SMTPAddr(), op.IMAPAddr(), fmt.Sprintf(`auth:
   mechanism: plain
   username: %q
   password_env: %s
-trust: {ca_file: ca.pem}
 target: %s@%s
 attach: cda-demo.xml
 message: {mdn: true}
 reply: {mode: auto}
 timeouts: {step: 10s, reply: 30s}
-`, address, sh, sp, ih, ip, address, demoPasswordEnv, mocks.AutoReplyLocalPart, op.Config().CitizenDomain)
+`, address, demoPasswordEnv, mocks.AutoReplyLocalPart, op.Config().CitizenDomain))...)
+}
+
+// probeYAML is a probe configuration for the STARTTLS servers at smtpAddr
+// and imapAddr, whose certificates chain to ca.pem beside the file; rest
+// holds the other keys (auth, target, attach, timeouts…), one per line.
+func probeYAML(establishment, address, smtpAddr, imapAddr, rest string) []byte {
+	server := func(addr string) string {
+		h, p, _ := net.SplitHostPort(addr)
+		return fmt.Sprintf("{host: %q, port: %s, tls: starttls}", h, p)
+	}
+	return fmt.Appendf(nil, "establishment: {name: %q, finess: \"000000000\", address: %q}\nsmtp: %s\nimap: %s\ntrust: {ca_file: ca.pem}\n%s",
+		establishment, address, server(smtpAddr), server(imapAddr), rest)
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,18 +37,9 @@ func probeSetup(t *testing.T, faults ...string) (cfgPath string, getenv func(str
 	}
 	t.Cleanup(func() { op.Close(); cancel() })
 	dir := t.TempDir()
-	hp := func(addr string) string {
-		h, p, _ := net.SplitHostPort(addr)
-		return fmt.Sprintf("{host: %s, port: %s}", h, p)
-	}
-	yaml := fmt.Sprintf(`establishment: {name: "Hôpital de test", address: medecin@hopital.test.mssante.fr}
-smtp: %s
-imap: %s
-auth: {mechanism: plain, username: medecin@hopital.test.mssante.fr, password_env: CLI_PW}
-trust: {ca_file: ca.pem}
-timeouts: {step: 2s, reply: 2s}
-`, hp(op.SMTPAddr()), hp(op.IMAPAddr()))
-	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "probe.yaml": []byte(yaml)} {
+	yaml := probeYAML("Hôpital de test", "medecin@hopital.test.mssante.fr", op.SMTPAddr(), op.IMAPAddr(),
+		"auth: {mechanism: plain, username: medecin@hopital.test.mssante.fr, password_env: CLI_PW}\ntimeouts: {step: 2s, reply: 2s}\n")
+	for name, data := range map[string][]byte{"ca.pem": op.CACertPEM(), "probe.yaml": yaml} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -234,26 +233,12 @@ func editConfig(t *testing.T, sb *sandbox) {
 
 func writeProbeConfig(t *testing.T, path, smtpAddr, imapAddr string, caPEM []byte, address, passwordEnv string) {
 	t.Helper()
-	hp := func(a string) (string, int) {
-		h, p, _ := net.SplitHostPort(a)
-		n, _ := strconv.Atoi(p)
-		return h, n
-	}
-	sh, sp := hp(smtpAddr)
-	ih, ip := hp(imapAddr)
-	ca := filepath.Join(filepath.Dir(path), "operator-ca.pem")
-	if err := os.WriteFile(ca, caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`establishment: {name: "Hôpital de test", finess: "000000000", address: %s}
-smtp: {host: %s, port: %d, tls: starttls}
-imap: {host: %s, port: %d, tls: starttls}
-auth: {mechanism: plain, username: %s, password_env: %s}
-trust: {ca_file: %s}
-timeouts: {step: 10s, reply: 10s}
-`, address, sh, sp, ih, ip, address, passwordEnv, ca)
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
+	cfg := probeYAML("Hôpital de test", address, smtpAddr, imapAddr,
+		fmt.Sprintf("auth: {mechanism: plain, username: %s, password_env: %s}\ntimeouts: {step: 10s, reply: 10s}\n", address, passwordEnv))
+	for name, data := range map[string][]byte{"ca.pem": caPEM, filepath.Base(path): cfg} {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(path), name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
