@@ -261,7 +261,7 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 		return nil, d.err
 	}
 	var out bytes.Buffer
-	if err := gp.Write(&out); err != nil {
+	if _, err := gp.WriteTo(&out); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil

@@ -150,7 +150,11 @@ func TestNoPrivateKeyInBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecDER, _ := x509.MarshalECPrivateKey(pki.key)
-	secrets := [][]byte{der, ecDER, pki.key.D.Bytes(), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
+	raw, err := pki.key.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := [][]byte{der, ecDER, raw, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
 	scan := [][]byte{b}
 	for _, f := range members(t, b) {
 		scan = append(scan, f.data)

@@ -45,7 +45,8 @@ func writeZip(w io.Writer, files []file, mtime time.Time) error {
 		// Modified is left zero on purpose: setting it makes archive/zip add
 		// an extended-timestamp extra field, which ASiC forbids on mimetype
 		// (EN 319 162-1 A.1: "mimetype" readable at offset 38).
-		fh.ModifiedDate, fh.ModifiedTime = date, tm //nolint:staticcheck // see above
+		//lint:ignore SA1019 Modified would add the extra field, see above.
+		fh.ModifiedDate, fh.ModifiedTime = date, tm
 		create := zw.CreateHeader
 		if f.name == nameMimetype {
 			// Stored with its sizes in the local header and no data
