@@ -57,6 +57,52 @@ type Endpoint struct {
 	// PeerChain is the certificate chain the server presented, leaf first,
 	// DER-encoded.
 	PeerChain [][]byte `json:"peer_chain,omitempty"`
+	// Class is what the server is, as far as the probe could tell: its
+	// trust anchor, certificate profile, revocation status, address class
+	// and whether it belongs to the MSSanté trust space. Nil when TLS
+	// failed before a certificate was seen.
+	Class *ServerClass `json:"classification,omitempty"`
+}
+
+// ServerClass classifies one server (SMTP or IMAP) for the environment
+// decision. Each field is a stable lower-case word so that verifiers can
+// read it without the probe's code.
+type ServerClass struct {
+	// Anchor: "igc-sante-prod", "igc-sante-test", "public", "private"
+	// (a private or self-signed root), or "none" (no chain verified).
+	Anchor string `json:"anchor"`
+	// AnchorName is the subject CN of the root the chain ends at.
+	AnchorName string `json:"anchor_name,omitempty"`
+	// ServSSL is true when the leaf has the IGC-Santé SERV SSL profile
+	// (policy OID, key usages, a dNSName matching the host).
+	ServSSL bool `json:"serv_ssl"`
+	// Revocation: "good", "revoked", or "unknown" (never "good" unless a
+	// CRL or OCSP answer said so).
+	Revocation       string `json:"revocation"`
+	RevocationSource string `json:"revocation_source,omitempty"` // "crl URL" or "ocsp URL"
+	// Address: "loopback", "private" or "public", of the address dialled.
+	Address string `json:"address"`
+	// TrustSpace is true when the mail domain is in the ANS whitelist and
+	// the certificate's DN matches the operator listed for it.
+	TrustSpace bool `json:"trust_space"`
+	// TLSAcceptable is true for TLS 1.2 or later with an AEAD suite.
+	TLSAcceptable bool `json:"tls_acceptable"`
+}
+
+// Environment kinds: a run proves PS 4.1 on the real MSSanté trust space
+// only when it is "mssante"; anything else is a test bed.
+const (
+	EnvMSSante = "mssante"
+	EnvTest    = "test"
+)
+
+// Environment is what a run proves: EnvMSSante only when both servers chain
+// to IGC-Santé production with a SERV SSL profile, are not on loopback or
+// private addresses, the target is on patient.mssante.fr and the reply came
+// from it; EnvTest otherwise, with every reason listed.
+type Environment struct {
+	Kind    string       `json:"kind"`
+	Reasons []check.Text `json:"reasons,omitempty"`
 }
 
 // Establishment identifies who ran the probe.
@@ -100,7 +146,10 @@ type Result struct {
 	// ReplyLatency is from the end of DATA to the reply being seen, zero when
 	// no reply came.
 	ReplyLatency time.Duration `json:"reply_latency_ns,omitempty"`
-	Steps        []Step        `json:"steps"`
+	// Environment says whether the run touched the real MSSanté trust space
+	// or a test bed; it is signed with the rest of the result.
+	Environment Environment `json:"environment"`
+	Steps       []Step      `json:"steps"`
 	// Met is the PS 4.1 verdict: true only when the message was accepted and
 	// a correlated reply came back.
 	Met bool `json:"ps41_met"`

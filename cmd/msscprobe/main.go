@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
@@ -70,6 +72,8 @@ type env struct {
 	stderr io.Writer
 	// getenv reads secrets named in configuration (never argv).
 	getenv func(string) string
+	// lang is the language of help and error texts, set by run (uiLang).
+	lang check.Lang
 }
 
 func newRootCmd(e *env) *cobra.Command {
@@ -118,6 +122,7 @@ func newVersionCmd(e *env) *cobra.Command {
 
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, e *env) int {
+	e.lang = uiLang(args, e.getenv)
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
