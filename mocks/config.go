@@ -27,6 +27,12 @@ type Config struct {
 	// CertFile and KeyFile give the server certificate; a CA and a
 	// certificate are generated otherwise.
 	CertFile, KeyFile string
+	// ListenHTTP serves the CRLs, OCSP and CA certificates the test PKI's
+	// certificates point at, and the Pro Santé Connect issuer; default
+	// "127.0.0.1:0", "off" disables (certificates then carry no URL).
+	ListenHTTP string
+	PKI        PKIConfig // subjects of the test PKI's leaves (pki.go)
+	PSC        PSCConfig // mock Pro Santé Connect issuer (psc.go)
 	AutoReplyDelay    time.Duration // default 0
 	// AutoReplyCitizens makes every citizen mailbox auto-reply, not only
 	// reponse.automatique-test@.
@@ -96,7 +102,7 @@ func (cfg Config) normalize() (Config, error) {
 			return c, fmt.Errorf("domain %q cannot be both an establishment and the citizen domain", d)
 		}
 	}
-	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS} {
+	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS, &c.ListenHTTP} {
 		if *p == "" {
 			*p = "127.0.0.1:0"
 		}
@@ -168,6 +174,12 @@ func (cfg Config) normalize() (Config, error) {
 		return out, nil
 	}
 	var err error
+	if c.PKI, err = c.PKI.normalize(); err != nil {
+		return c, err
+	}
+	if c.PSC, err = c.PSC.normalize(); err != nil {
+		return c, err
+	}
 	if c.Accounts, err = norm(c.Accounts, false); err != nil {
 		return c, err
 	}

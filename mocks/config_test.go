@@ -59,11 +59,12 @@ func TestConfigErrors(t *testing.T) {
 // TestServerCertificateFromFiles: CertFile/KeyFile replace the generated
 // certificate on every TLS listener.
 func TestServerCertificateFromFiles(t *testing.T) {
-	p, err := newPKI()
+	conf, _ := PKIConfig{}.normalize()
+	p, err := newPKI(conf, pkiURLs{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := p.serverCert()
+	cert, err := p.issue(serverRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +75,16 @@ func TestServerCertificateFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cfg.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	var chain []byte // leaf then intermediate, as servers send them
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	os.WriteFile(cfg.CertFile, chain, 0o600)
 	os.WriteFile(cfg.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
 	op := startOp(t, cfg)
-	conf := &tls.Config{RootCAs: p.pool, ServerName: "127.0.0.1"}
+	tconf := &tls.Config{RootCAs: p.pool, ServerName: "127.0.0.1"}
 	for _, addr := range []string{op.SMTPSAddr(), op.IMAPSAddr()} {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, conf)
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, tconf)
 		if err != nil {
 			t.Fatalf("%s: %v", addr, err)
 		}

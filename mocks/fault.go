@@ -37,6 +37,9 @@ const (
 	FaultTLSSelfSigned    = "tls-self-signed"      // server certificate not issued by the CA
 	FaultTLSWrongHost     = "tls-wrong-host"       // certificate for wrong-host.invalid
 	FaultTLSLegacy        = "tls-legacy"           // only TLS 1.0 and 1.1 (see docs/mock.md)
+	FaultTLSRevoked       = "tls-revoked"          // server certificate revoked (CRL and OCSP say so)
+	FaultOCSPDown         = "ocsp-down"            // the OCSP responder answers HTTP 503
+	FaultCRLDown          = "crl-down"             // the CRL distribution point answers HTTP 503
 	FaultIMAPIdleDrop     = "imap-idle-drop"       // IMAP connection closed when IDLE starts
 )
 
@@ -58,7 +61,7 @@ var phaseFaults = map[string]bool{FaultConnect: true, FaultAuth: true, FaultMail
 var flagFaults = map[string]bool{
 	FaultDropData: true, FaultNoReply: true, FaultReplyNoInReplyTo: true, FaultStartTLSMissing: true,
 	FaultTLSExpired: true, FaultTLSSelfSigned: true, FaultTLSWrongHost: true, FaultTLSLegacy: true,
-	FaultIMAPIdleDrop: true,
+	FaultIMAPIdleDrop: true, FaultTLSRevoked: true, FaultOCSPDown: true, FaultCRLDown: true,
 }
 
 var delayFaults = map[string]bool{

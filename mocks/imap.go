@@ -101,7 +101,7 @@ func (s *imapSession) Login(username, password string) error {
 }
 
 func (s *imapSession) AuthenticateMechanisms() []string {
-	mechs := []string{mechPlain, mechLogin, mechXOAuth2}
+	mechs := []string{mechPlain, mechLogin, mechXOAuth2, mechOAuthBearer}
 	if tc, ok := s.conn.NetConn().(*tls.Conn); ok && certAddress(tc.ConnectionState()) != "" {
 		mechs = append(mechs, mechExternal)
 	}
@@ -109,7 +109,7 @@ func (s *imapSession) AuthenticateMechanisms() []string {
 }
 
 func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
-	srv := saslFor(mech, s.AuthenticateMechanisms(), func(kind, user, secret string) error {
+	srv := s.o.saslFor(mech, s.AuthenticateMechanisms(), func(kind, user, secret string) error {
 		addr, ok := "", false
 		if kind == mechExternal {
 			if tc, isTLS := s.conn.NetConn().(*tls.Conn); isTLS {

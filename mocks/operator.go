@@ -21,6 +21,8 @@ import (
 type Operator struct {
 	cfg      Config
 	pki      *pki
+	psc      *pscIssuer
+	web      *web // HTTP: CRL, OCSP, CA certificates, PSC issuer (ocsp.go)
 	tlsConf  *tls.Config
 	faults   *faults
 	rec      *recorder
@@ -51,6 +53,7 @@ const (
 	lnSMTPS = "smtps"
 	lnIMAP  = "imap"
 	lnIMAPS = "imaps"
+	lnHTTP  = "http"
 )
 
 // Start validates cfg, opens the store, binds every listener and serves
@@ -68,14 +71,16 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
 		o.accounts[a.Address] = a
 	}
-	if o.pki, err = newPKI(); err != nil {
+	if err = o.startPKI(); err != nil {
 		return nil, err
 	}
 	if o.tlsConf, err = o.serverTLS(); err != nil {
+		o.stopHTTP()
 		return nil, err
 	}
 	o.threads = newThreads()
 	if o.store, err = openStore(c.StoreDir, o.observe); err != nil {
+		o.stopHTTP()
 		return nil, err
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
@@ -110,10 +115,12 @@ func (o *Operator) serverTLS() (*tls.Config, error) {
 		cert, err = o.pki.faultyCert(FaultTLSSelfSigned)
 	case o.faults.configured(FaultTLSWrongHost):
 		cert, err = o.pki.faultyCert(FaultTLSWrongHost)
+	case o.faults.configured(FaultTLSRevoked):
+		cert, err = o.pki.faultyCert(FaultTLSRevoked)
 	case o.cfg.CertFile != "":
 		cert, err = loadKeyPair(o.cfg.CertFile, o.cfg.KeyFile)
 	default:
-		cert, err = o.pki.serverCert()
+		cert, err = o.pki.issue(serverRequest())
 	}
 	if err != nil {
 		return nil, err
@@ -233,8 +240,9 @@ func (o *Operator) SMTPSAddr() string { return o.addrs[lnSMTPS] }
 func (o *Operator) IMAPAddr() string  { return o.addrs[lnIMAP] }
 func (o *Operator) IMAPSAddr() string { return o.addrs[lnIMAPS] }
 
-// CACertPEM returns the PEM of the mock CA: it signs the generated server
-// certificate and the client certificates of IssueClientCert.
+// CACertPEM returns the PEM of the mock's root CA, the one certificate a
+// client trusts: its ORGANISATIONS CA signs the server certificate (sent
+// with it in the handshake) and the client certificates (see PKI).
 func (o *Operator) CACertPEM() []byte { return append([]byte(nil), o.pki.caPEM...) }
 
 // Accounts returns the establishment accounts then the citizen accounts,
@@ -274,7 +282,12 @@ func (o *Operator) checkCredential(kind, user, secret string) (string, bool) {
 	switch kind {
 	case mechPlain, mechLogin:
 		want = a.Password
-	case mechXOAuth2:
+	case mechXOAuth2, mechOAuthBearer:
+		// A Pro Santé Connect access token from the mock issuer, or the
+		// account's static token.
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(a.Token)) != 1 && o.checkToken(kind, a.Address, secret) {
+			return a.Address, true
+		}
 		want = a.Token
 	default:
 		return "", false
@@ -334,7 +347,7 @@ func (o *Operator) close() error {
 }
 
 func (o *Operator) shutdown() error {
-	var errs []error
+	errs := []error{o.stopHTTP()}
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
 	}

@@ -219,7 +219,7 @@ func (s *smtpSession) AuthMechanisms() []string {
 	if !s.tls {
 		return nil
 	}
-	mechs := []string{mechPlain, mechLogin, mechXOAuth2}
+	mechs := []string{mechPlain, mechLogin, mechXOAuth2, mechOAuthBearer}
 	if st, _ := s.conn.TLSConnectionState(); certAddress(st) != "" {
 		mechs = append(mechs, mechExternal)
 	}
@@ -235,7 +235,7 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 	if err := s.phaseFault(FaultAuth); err != nil {
 		return nil, err
 	}
-	srv := saslFor(mech, s.AuthMechanisms(), func(kind, user, secret string) error {
+	srv := s.o.saslFor(mech, s.AuthMechanisms(), func(kind, user, secret string) error {
 		addr, ok := "", false
 		if kind == mechExternal {
 			st, _ := s.conn.TLSConnectionState()

@@ -1,0 +1,107 @@
+package mocks
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+)
+
+// mechOAuthBearer is RFC 7628, the standard form of XOAUTH2, offered next
+// to it for clients that only speak the standard (go-sasl's client).
+const mechOAuthBearer = "OAUTHBEARER"
+
+// oauthBearerServer implements the server side of RFC 7628: on a refused
+// token it sends the §3.2.2 JSON error (status invalid_token, the scope and
+// the issuer's openid-configuration URL), waits for the client's dummy
+// response (%x01), then fails.
+type oauthBearerServer struct {
+	step      int
+	failed    error
+	challenge []byte
+	auth      func(user, token string) error
+}
+
+func (s *oauthBearerServer) Next(resp []byte) ([]byte, bool, error) {
+	switch s.step {
+	case 0:
+		if resp == nil {
+			s.step = 1
+			return []byte{}, false, nil
+		}
+		fallthrough
+	case 1:
+		s.step = 2
+		user, token, err := parseOAuthBearer(resp)
+		if err != nil {
+			return nil, true, err
+		}
+		if user == "" {
+			user = tokenSubject(token)
+		}
+		if err = s.auth(user, token); err == nil {
+			return nil, true, nil
+		}
+		s.failed = err
+		return s.challenge, false, nil
+	case 2:
+		s.step = 3
+		return nil, true, s.failed
+	}
+	return nil, false, errBadSASL
+}
+
+// parseOAuthBearer reads the RFC 7628 §3.1 client response:
+// gs2-header kvsep *(key=value kvsep) kvsep, with kvsep %x01, e.g.
+// "n,a=user@example.com,\x01host=h\x01port=587\x01auth=Bearer T\x01\x01".
+// Channel binding ("p=") is not supported, as RFC 7628 §3.1 allows.
+func parseOAuthBearer(resp []byte) (user, token string, err error) {
+	header, rest, ok := strings.Cut(string(resp), "\x01")
+	if !ok || !strings.HasSuffix(rest, "\x01") {
+		return "", "", errBadSASL
+	}
+	parts := strings.Split(header, ",")
+	if len(parts) != 3 || (parts[0] != "n" && parts[0] != "y") || parts[2] != "" {
+		return "", "", errBadSASL
+	}
+	if a := parts[1]; a != "" {
+		if !strings.HasPrefix(a, "a=") {
+			return "", "", errBadSASL
+		}
+		user = strings.NewReplacer("=2C", ",", "=3D", "=").Replace(a[2:])
+	}
+	for _, kv := range strings.Split(rest, "\x01") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == "auth" {
+			scheme, t, ok := strings.Cut(v, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || t == "" {
+				return "", "", errBadSASL
+			}
+			token = t
+		}
+	}
+	if token == "" {
+		return "", "", errBadSASL
+	}
+	return user, token, nil
+}
+
+// oauthChallenge is the RFC 7628 §3.2.2 error sent on a refused token.
+func (o *Operator) oauthChallenge() []byte {
+	v := map[string]string{"status": "invalid_token", "scope": "openid scope_all"}
+	if u := o.psc.info.DiscoveryURL; u != "" {
+		v["openid-configuration"] = u
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// saslFor is the package's saslFor plus OAUTHBEARER, whose challenge names
+// this operator's issuer.
+func (o *Operator) saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
+	if mech == mechOAuthBearer && slices.Contains(offered, mech) {
+		return strictSASL{&oauthBearerServer{challenge: o.oauthChallenge(),
+			auth: func(u, t string) error { return check(mechOAuthBearer, u, t) }}, bad}
+	}
+	return saslFor(mech, offered, check, bad)
+}
