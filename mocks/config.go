@@ -30,10 +30,10 @@ type Config struct {
 	// ListenHTTP serves the CRLs, OCSP and CA certificates the test PKI's
 	// certificates point at, and the Pro Santé Connect issuer; default
 	// "127.0.0.1:0", "off" disables (certificates then carry no URL).
-	ListenHTTP string
-	PKI        PKIConfig // subjects of the test PKI's leaves (pki.go)
-	PSC        PSCConfig // mock Pro Santé Connect issuer (psc.go)
-	AutoReplyDelay    time.Duration // default 0
+	ListenHTTP     string
+	PKI            PKIConfig     // subjects of the test PKI's leaves (pki.go)
+	PSC            PSCConfig     // mock Pro Santé Connect issuer (psc.go)
+	AutoReplyDelay time.Duration // default 0
 	// AutoReplyCitizens makes every citizen mailbox auto-reply, not only
 	// reponse.automatique-test@.
 	AutoReplyCitizens bool
