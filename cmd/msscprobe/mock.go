@@ -51,6 +51,7 @@ type mockFile struct {
 	Faults               []string      `yaml:"faults"`
 	Store                string        `yaml:"store"`
 	Log                  string        `yaml:"log"`
+	mockPKIFlags         `yaml:",inline"`
 }
 
 func newMockServeCmd(e *env) *cobra.Command {
@@ -80,7 +81,11 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
   starttls-missing    STARTTLS not offered
   tls-expired tls-self-signed tls-wrong-host   broken server certificate
   tls-legacy          TLS 1.0/1.1 only
-  imap-idle-drop      IMAP connection dropped when IDLE starts`,
+  imap-idle-drop      IMAP connection dropped when IDLE starts
+  tls-revoked         server certificate revoked (CRL and OCSP say so)
+  ocsp-down crl-down  OCSP responder / CRL distribution point answer 503
+
+Test PKI and Pro Santé Connect: see --pki-out, --listen-http and docs/mock.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {
@@ -114,6 +119,7 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
 	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
 	fl.StringVar(&f.Log, "log", "", `JSON lines event log file ("-" = stderr)`)
+	f.mockPKIFlags.addFlags(e, fl)
 	return cmd
 }
 
@@ -165,6 +171,7 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
 		f.MaxMessageBytes = y.MaxMessageBytes
 	}
+	f.mockPKIFlags.merge(y.mockPKIFlags, cmd)
 	// Faults add up: the file's, then the command line's.
 	f.Faults = append(y.Faults, f.Faults...)
 	return nil
@@ -181,6 +188,9 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	var err error
 	if f.AutoReplyDelay < 0 {
 		return cfg, closeLog, fmt.Errorf("--auto-reply-delay %s: must not be negative", f.AutoReplyDelay)
+	}
+	if err := f.mockPKIFlags.apply(e, &cfg); err != nil {
+		return cfg, closeLog, err
 	}
 	for _, s := range f.Faults {
 		ft, err := mocks.ParseFault(s)
@@ -313,6 +323,9 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 			auth = append(auth, "client certificate")
 		}
 		fmt.Fprintf(w, "account %s (%s)\n", a.Address, strings.Join(auth, ", "))
+	}
+	if err := f.mockPKIFlags.report(e, w, op); err != nil {
+		return usageError(err)
 	}
 	fmt.Fprintf(w, "auto-reply %s@%s (delay %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, cfg.AutoReplyDelay)
 	for _, ft := range cfg.Faults {
