@@ -5,8 +5,10 @@
 //
 // It owns: the SMTP servers (submission with STARTTLS, and implicit TLS),
 // the IMAP servers (STARTTLS and implicit TLS; INBOX and Sent, IDLE,
-// UIDPLUS, MOVE), the test PKI (a CA, the server certificate, client
-// certificates for applicative mailboxes), the mailbox store (in memory, or
+// UIDPLUS, MOVE), the IGC-Santé-shaped test PKI (root, ORGANISATIONS CA,
+// SERV SSL server certificate, ORG AUTH_CLI and ORG SIGN certificates) with
+// its CRLs and OCSP responder over HTTP, a mock Pro Santé Connect token
+// issuer (OIDC discovery, JWKS, token endpoint), the mailbox store (in memory, or
 // journaled to a directory), the MSSanté rules, auto-replies, MDNs, DSNs,
 // faults and the event record. It uses package cda only to validate the
 // matricule INS of citizen addresses and never imports probe.
@@ -26,10 +28,16 @@
 //	type Config, Account, Fault, Event, Operator
 //	func ParseFault(s string) (Fault, error)
 //	func Start(ctx, Config) (*Operator, error)
-//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr() string
-//	func (o *Operator) CACertPEM() []byte
+//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr, HTTPAddr() string
+//	func (o *Operator) CACertPEM() []byte                  // the test PKI's root
 //	func (o *Operator) Accounts() []Account
 //	func (o *Operator) IssueClientCert(address string) (tls.Certificate, error)
+//	func (o *Operator) PKI() PKIInfo                        // CAs, leaves, CRL/OCSP URLs
+//	func (o *Operator) Roots() []*x509.Certificate          // anchors to inject in tests
+//	func (o *Operator) IssueCert(CertRequest) (tls.Certificate, error)
+//	func (o *Operator) Revoke(*x509.Certificate, time.Time) error
+//	func (o *Operator) PSC() PSCInfo                        // issuer URLs, client credentials
+//	func (o *Operator) PSCToken(address string, ttl time.Duration) (string, error)
 //	func (o *Operator) Events() []Event
 //	func (o *Operator) Close() error
 //	func LoadWhitelist(io.Reader) ([]string, error)   // ANS listeblanchemssante.xml -> TrustedDomains
@@ -37,8 +45,10 @@
 // Protocol behaviour:
 //   - TLS 1.2 minimum. MAIL and AUTH before TLS get 530 5.7.0; no AUTH
 //     mechanism is advertised in cleartext. Bad credentials get 535 5.7.8.
-//   - SASL PLAIN and LOGIN (password), XOAUTH2 (Account.Token, the Pro Santé
-//     Connect mode; a bad token gets the JSON 401 challenge then 535), and
+//   - SASL PLAIN and LOGIN (password), XOAUTH2 and OAUTHBEARER (an access
+//     token of the mock Pro Santé Connect issuer, verified for signature,
+//     issuer, audience, expiry and mailbox, or Account.Token; a refused
+//     token gets the JSON 401 challenge then 535), and
 //     EXTERNAL with a client certificate from IssueClientCert for accounts
 //     with ClientCert. On SMTP such a certificate also logs in implicitly.
 //   - MAIL FROM must be the authenticated mailbox (553 5.7.1).
