@@ -9,53 +9,16 @@ import (
 )
 
 // mechOAuthBearer is RFC 7628, the standard form of XOAUTH2, offered next
-// to it for clients that only speak the standard (go-sasl's client).
+// to it for clients that only speak the standard (go-sasl's client). Its
+// server is bearerServer (sasl.go) with the RFC 7628 §3.2.2 challenge.
 const mechOAuthBearer = "OAUTHBEARER"
-
-// oauthBearerServer implements the server side of RFC 7628: on a refused
-// token it sends the §3.2.2 JSON error (status invalid_token, the scope and
-// the issuer's openid-configuration URL), waits for the client's dummy
-// response (%x01), then fails.
-type oauthBearerServer struct {
-	step      int
-	failed    error
-	challenge []byte
-	auth      func(user, token string) error
-}
-
-func (s *oauthBearerServer) Next(resp []byte) ([]byte, bool, error) {
-	switch s.step {
-	case 0:
-		if resp == nil {
-			s.step = 1
-			return []byte{}, false, nil
-		}
-		fallthrough
-	case 1:
-		s.step = 2
-		user, token, err := parseOAuthBearer(resp)
-		if err != nil {
-			return nil, true, err
-		}
-		if user == "" {
-			user = tokenSubject(token)
-		}
-		if err = s.auth(user, token); err == nil {
-			return nil, true, nil
-		}
-		s.failed = err
-		return s.challenge, false, nil
-	case 2:
-		s.step = 3
-		return nil, true, s.failed
-	}
-	return nil, false, errBadSASL
-}
 
 // parseOAuthBearer reads the RFC 7628 §3.1 client response:
 // gs2-header kvsep *(key=value kvsep) kvsep, with kvsep %x01, e.g.
 // "n,a=user@example.com,\x01host=h\x01port=587\x01auth=Bearer T\x01\x01".
 // Channel binding ("p=") is not supported, as RFC 7628 §3.1 allows.
+// Without an authzid the mailbox is the token's subject, which the
+// verification then checks.
 func parseOAuthBearer(resp []byte) (user, token string, err error) {
 	header, rest, ok := strings.Cut(string(resp), "\x01")
 	if !ok || !strings.HasSuffix(rest, "\x01") {
@@ -83,6 +46,9 @@ func parseOAuthBearer(resp []byte) (user, token string, err error) {
 	if token == "" {
 		return "", "", errBadSASL
 	}
+	if user == "" {
+		user = tokenSubject(token)
+	}
 	return user, token, nil
 }
 
@@ -100,7 +66,7 @@ func (o *Operator) oauthChallenge() []byte {
 // this operator's issuer.
 func (o *Operator) saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
 	if mech == mechOAuthBearer && slices.Contains(offered, mech) {
-		return strictSASL{&oauthBearerServer{challenge: o.oauthChallenge(),
+		return strictSASL{&bearerServer{parse: parseOAuthBearer, challenge: o.oauthChallenge(),
 			auth: func(u, t string) error { return check(mechOAuthBearer, u, t) }}, bad}
 	}
 	return saslFor(mech, offered, check, bad)

@@ -368,3 +368,26 @@ func TestPSCCurl(t *testing.T) {
 		t.Errorf("curl logged in with %q", mech)
 	}
 }
+
+// TestParseOAuthBearer: the RFC 7628 §3.1 client response.
+func TestParseOAuthBearer(t *testing.T) {
+	for _, tc := range []struct {
+		in, user, token string
+		ok              bool
+	}{
+		{"n,a=dr@h.fr,\x01host=h\x01port=587\x01auth=Bearer T1\x01\x01", "dr@h.fr", "T1", true},
+		{"y,a=a=2Cb=3Dc@h.fr,\x01auth=bearer T2\x01\x01", "a,b=c@h.fr", "T2", true},
+		{"n,,\x01auth=Bearer T3\x01\x01", "", "T3", true}, // no authzid, T3 is not a JWT: no subject
+		{"p=tls-unique,a=dr@h.fr,\x01auth=Bearer T\x01\x01", "", "", false},
+		{"n,a=dr@h.fr,\x01host=h\x01\x01", "", "", false},
+		{"n,a=dr@h.fr,\x01auth=Basic T\x01\x01", "", "", false},
+		{"n,a=dr@h.fr,\x01auth=Bearer T", "", "", false},
+		{"n,u=dr@h.fr,\x01auth=Bearer T\x01\x01", "", "", false},
+		{"", "", "", false},
+	} {
+		user, token, err := parseOAuthBearer([]byte(tc.in))
+		if (err == nil) != tc.ok || user != tc.user || token != tc.token {
+			t.Errorf("%q: %q %q %v", tc.in, user, token, err)
+		}
+	}
+}

@@ -47,22 +47,24 @@ func (s *loginServer) Next(resp []byte) ([]byte, bool, error) {
 	return nil, false, errBadSASL
 }
 
-// xoauth2Server implements Google's XOAUTH2, the mechanism of the MSSanté
-// client spec with a Pro Santé Connect token (research mssante.md §2,
-// CONF.07). On failure it sends the JSON error challenge observed on the
-// ANS formation environment, waits for the client's empty response, then
-// fails.
-type xoauth2Server struct {
-	step   int
-	failed error
-	auth   func(user, token string) error
+// bearerServer implements the bearer-token mechanisms: Google's XOAUTH2,
+// the mechanism of the MSSanté client spec with a Pro Santé Connect token
+// (research mssante.md §2, CONF.07), and OAUTHBEARER (RFC 7628). On
+// failure it sends the mechanism's JSON error challenge, waits for the
+// client's response (empty for XOAUTH2, %x01 for OAUTHBEARER), then fails.
+type bearerServer struct {
+	step      int
+	failed    error
+	parse     func(resp []byte) (user, token string, err error)
+	challenge []byte
+	auth      func(user, token string) error
 }
 
-// xoauth2Error is the challenge sent on a bad token (base64-encoded by the
-// protocol layer).
+// xoauth2Error is the XOAUTH2 challenge sent on a bad token (base64-encoded
+// by the protocol layer), as observed on the ANS formation environment.
 const xoauth2Error = `{"status":"401","schemes":"bearer","scope":"mail"}`
 
-func (s *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+func (s *bearerServer) Next(resp []byte) ([]byte, bool, error) {
 	switch s.step {
 	case 0:
 		if resp == nil {
@@ -72,7 +74,7 @@ func (s *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 		fallthrough
 	case 1:
 		s.step = 2
-		user, token, err := parseXOAuth2(resp)
+		user, token, err := s.parse(resp)
 		if err == nil {
 			err = s.auth(user, token)
 			if err == nil {
@@ -80,7 +82,7 @@ func (s *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 			}
 		}
 		s.failed = err
-		return []byte(xoauth2Error), false, nil
+		return s.challenge, false, nil
 	case 2:
 		s.step = 3
 		return nil, true, s.failed
@@ -169,7 +171,7 @@ func saslFor(mech string, offered []string, check func(kind, user, secret string
 	case mechLogin:
 		srv = &loginServer{auth: func(u, p string) error { return check(mechLogin, u, p) }}
 	case mechXOAuth2:
-		srv = &xoauth2Server{auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
+		srv = &bearerServer{parse: parseXOAuth2, challenge: []byte(xoauth2Error), auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
 	case mechExternal:
 		srv = &externalServer{auth: func(z string) error { return check(mechExternal, z, "") }}
 	default:
