@@ -64,7 +64,7 @@ func TestServerCertificateFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := p.issue(serverRequest())
+	cert, err := p.issue(p.serverRequest())
 	if err != nil {
 		t.Fatal(err)
 	}

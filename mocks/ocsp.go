@@ -90,12 +90,19 @@ func (o *Operator) startPKI() error {
 	mux.HandleFunc(pathOrgCRL, o.handleCRL)
 	mux.HandleFunc(pathRootCRL, o.handleCRL)
 	mux.HandleFunc(pathOCSP, o.handleOCSP)
-	mux.HandleFunc(pathOCSP+"/", o.handleOCSP)
 	mux.HandleFunc(pathOrgCert, o.handleCACert)
 	mux.HandleFunc(pathRootCert, o.handleCACert)
 	o.psc.register(mux, o.checkPassword)
 	o.web.srv = &http.Server{
-		Handler:           http.MaxBytesHandler(mux, maxHTTPBody),
+		Handler: http.MaxBytesHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// GET /ocsp/<base64> bypasses the mux: base64 may hold "//",
+			// which ServeMux would redirect to a cleaned path.
+			if strings.HasPrefix(r.URL.Path, pathOCSP+"/") {
+				o.handleOCSP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}), maxHTTPBody),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -203,8 +210,9 @@ func (o *Operator) handleOCSP(w http.ResponseWriter, r *http.Request) {
 		raw, err = io.ReadAll(r.Body)
 	case http.MethodGet:
 		// RFC 6960 appendix A.1: GET {url}/{url-encoding of base-64
-		// encoding of the DER request}.
-		enc := strings.TrimPrefix(strings.TrimPrefix(r.URL.EscapedPath(), pathOCSP), "/")
+		// encoding of the DER request}. A DER SEQUENCE encodes as "M…",
+		// so leading slashes are separators.
+		enc := strings.TrimLeft(strings.TrimPrefix(r.URL.EscapedPath(), pathOCSP), "/")
 		if enc, err = url.PathUnescape(enc); err == nil {
 			raw, err = base64.StdEncoding.DecodeString(enc)
 		}

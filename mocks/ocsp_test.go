@@ -118,6 +118,15 @@ func TestOCSPResponder(t *testing.T) {
 	if _, body := httpDo(t, http.MethodPost, info.OCSPURL, "application/ocsp-request", []byte("not DER")); !bytes.Equal(body, ocsp.MalformedRequestErrorResponse) {
 		t.Errorf("garbage: %x", body)
 	}
+	// GET with the base64 not URL-encoded, and with "//" in it (which a
+	// ServeMux would redirect): still answered.
+	req, _ = ocsp.CreateRequest(info.Server, info.Organisations, nil)
+	for _, path := range []string{base64.StdEncoding.EncodeToString(req), "/" + base64.StdEncoding.EncodeToString(req)} {
+		code, body := httpGet(t, info.OCSPURL+"/"+path)
+		if r, err := ocsp.ParseResponseForCert(body, info.Server, info.Organisations); code != 200 || err != nil || r.Status != ocsp.Good {
+			t.Errorf("GET unescaped %q: %d %v", path, code, err)
+		}
+	}
 	if code, _ := httpDo(t, http.MethodPut, info.OCSPURL, "", nil); code != http.StatusMethodNotAllowed {
 		t.Errorf("PUT: %d", code)
 	}

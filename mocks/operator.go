@@ -120,7 +120,7 @@ func (o *Operator) serverTLS() (*tls.Config, error) {
 	case o.cfg.CertFile != "":
 		cert, err = loadKeyPair(o.cfg.CertFile, o.cfg.KeyFile)
 	default:
-		cert, err = o.pki.issue(serverRequest())
+		cert, err = o.pki.issue(o.pki.serverRequest())
 	}
 	if err != nil {
 		return nil, err

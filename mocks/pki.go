@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,10 @@ type PKIConfig struct {
 	OperatorName, OperatorID string
 	// Department is the ST of every leaf, default "Paris (75)".
 	Department string
+	// ServerNames are the dNSName SANs of the SERV SSL server certificate,
+	// the first one its CN; default ["localhost"]. The certificate also
+	// names 127.0.0.1 and ::1.
+	ServerNames []string
 	// TestPolicies gives every leaf the IGC-Santé TEST policy
 	// (PolicyTest) instead of its production profile policy.
 	TestPolicies bool
@@ -98,6 +103,15 @@ func (c PKIConfig) normalize() (PKIConfig, error) {
 	def(&c.OperatorName, "MSSCPROBE MOCK OPERATEUR (TEST ONLY)")
 	def(&c.OperatorID, "300000000000000")
 	def(&c.Department, "Paris (75)")
+	if len(c.ServerNames) == 0 {
+		c.ServerNames = []string{"localhost"}
+	}
+	for _, n := range c.ServerNames {
+		if n == "" || len(n) > 253 || strings.ContainsAny(n, " \t\r\n/@:") {
+			return c, fmt.Errorf("PKI server name %q is not a DNS name", n)
+		}
+	}
+	c.ServerNames = slices.Clone(c.ServerNames)
 	for name, v := range map[string]string{"organisation": c.Organisation, "structure id": c.StructureID,
 		"operator name": c.OperatorName, "operator id": c.OperatorID, "department": c.Department} {
 		if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
@@ -381,15 +395,16 @@ func (p *pki) lookup(issuer *ca, sn *big.Int) (issued, bool) {
 var loopbackIPs = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 
 // serverRequest is the valid SERV SSL certificate of the SMTP and IMAP
-// listeners: CN localhost, SANs localhost, 127.0.0.1 and ::1.
-func serverRequest() CertRequest {
-	return CertRequest{Profile: ProfileServSSL, CommonName: "localhost", DNSNames: []string{"localhost"}, IPAddresses: loopbackIPs}
+// listeners: CN and SANs the server names (localhost), SANs 127.0.0.1 and
+// ::1.
+func (p *pki) serverRequest() CertRequest {
+	return CertRequest{Profile: ProfileServSSL, CommonName: p.conf.ServerNames[0], DNSNames: p.conf.ServerNames, IPAddresses: loopbackIPs}
 }
 
 // faultyCert returns the certificate served under a tls-* fault.
 func (p *pki) faultyCert(fault string) (tls.Certificate, error) {
 	now := time.Now()
-	r := serverRequest()
+	r := p.serverRequest()
 	switch fault {
 	case FaultTLSExpired:
 		r.NotBefore, r.NotAfter = now.Add(-60*24*time.Hour), now.Add(-30*24*time.Hour)

@@ -104,8 +104,12 @@ func TestPKIProfiles(t *testing.T) {
 // policy; the subject fields follow PKIConfig.
 func TestPKITestPolicies(t *testing.T) {
 	cfg := testConfig()
-	cfg.PKI = PKIConfig{TestPolicies: true, Organisation: "CH EXEMPLE", StructureID: "1750000000", Department: "Rhône (69)"}
+	cfg.PKI = PKIConfig{TestPolicies: true, Organisation: "CH EXEMPLE", StructureID: "1750000000", Department: "Rhône (69)",
+		ServerNames: []string{"mx.hopital.test.mssante.fr", "localhost"}}
 	info := startOp(t, cfg).PKI()
+	if s := info.Server; s.Subject.CommonName != "mx.hopital.test.mssante.fr" || !slices.Equal(s.DNSNames, cfg.PKI.ServerNames) {
+		t.Errorf("server names: CN %q SAN %v", s.Subject.CommonName, s.DNSNames)
+	}
 	for _, c := range []*x509.Certificate{info.Server, info.OrgAuth.Leaf, info.OrgSign.Leaf} {
 		if len(c.Policies) != 1 || c.Policies[0].String() != PolicyTest {
 			t.Errorf("%s: policies %v", c.Subject.CommonName, c.Policies)
@@ -139,8 +143,17 @@ func TestIssueCertRefusals(t *testing.T) {
 	if err := op.Revoke(mustSelfSigned(t, op), now); err == nil {
 		t.Error("Revoke accepted a certificate the mock did not issue")
 	}
-	if _, err := Start(t.Context(), Config{PKI: PKIConfig{Organisation: strings.Repeat("x", 65)}}); err == nil || !strings.Contains(err.Error(), "organisation") {
-		t.Errorf("65-character organisation: %v", err)
+	for _, tc := range []struct {
+		conf PKIConfig
+		want string
+	}{
+		{PKIConfig{Organisation: strings.Repeat("x", 65)}, "organisation"},
+		{PKIConfig{StructureID: "1\n2"}, "structure id"},
+		{PKIConfig{ServerNames: []string{"a b"}}, "server name"},
+	} {
+		if _, err := Start(t.Context(), Config{PKI: tc.conf}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.conf, err, tc.want)
+		}
 	}
 }
 
