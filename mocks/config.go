@@ -27,13 +27,14 @@ type Config struct {
 	// CertFile and KeyFile give the server certificate; a CA and a
 	// certificate are generated otherwise.
 	CertFile, KeyFile string
-	// ListenHTTP serves the CRLs, OCSP and CA certificates the test PKI's
-	// certificates point at, and the Pro Santé Connect issuer; default
-	// "127.0.0.1:0", "off" disables (certificates then carry no URL).
-	ListenHTTP     string
-	PKI            PKIConfig     // subjects of the test PKI's leaves (pki.go)
-	PSC            PSCConfig     // mock Pro Santé Connect issuer (psc.go)
-	AutoReplyDelay time.Duration // default 0
+	// ListenPKI serves (HTTP) the CRLs, OCSP and CA certificates the test
+	// PKI's certificates point at; ListenPSC the Pro Santé Connect issuer.
+	// Default "127.0.0.1:0" each, "off" disables (certificates then carry
+	// no URL; tokens can still be minted with PSCToken).
+	ListenPKI, ListenPSC string
+	PKI                  PKIConfig     // subjects of the test PKI's leaves (pki.go)
+	PSC                  PSCConfig     // mock Pro Santé Connect issuer (psc.go)
+	AutoReplyDelay       time.Duration // default 0
 	// AutoReplyCitizens makes every citizen mailbox auto-reply, not only
 	// reponse.automatique-test@.
 	AutoReplyCitizens bool
@@ -102,7 +103,7 @@ func (cfg Config) normalize() (Config, error) {
 			return c, fmt.Errorf("domain %q cannot be both an establishment and the citizen domain", d)
 		}
 	}
-	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS, &c.ListenHTTP} {
+	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS, &c.ListenPKI, &c.ListenPSC} {
 		if *p == "" {
 			*p = "127.0.0.1:0"
 		}

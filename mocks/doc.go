@@ -28,7 +28,7 @@
 //	type Config, Account, Fault, Event, Operator
 //	func ParseFault(s string) (Fault, error)
 //	func Start(ctx, Config) (*Operator, error)
-//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr, HTTPAddr() string
+//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr, PKIAddr, PSCAddr() string
 //	func (o *Operator) CACertPEM() []byte                  // the test PKI's root
 //	func (o *Operator) Accounts() []Account
 //	func (o *Operator) IssueClientCert(address string) (tls.Certificate, error)

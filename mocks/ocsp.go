@@ -7,25 +7,21 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
 )
 
-// The mock's HTTP listener serves what the certificates point at, like
+// The mock's PKI listener serves what the certificates point at, like
 // igc-sante.esante.gouv.fr and ocsp.esante.gouv.fr do for the real PKI
 // (Ref#2 ECO.1.1.5/1.1.6: a client checks the operator's certificate is
-// not revoked, by CRL or OCSP), and the Pro Santé Connect issuer (psc.go).
+// not revoked, by CRL or OCSP).
 const (
 	pathOrgCRL   = "/crl/aci-org.crl" // CRL of the ORGANISATIONS CA (leaves), DER
 	pathRootCRL  = "/crl/acr.crl"     // CRL of the root (the intermediate), DER
@@ -42,107 +38,8 @@ const crlValidity = time.Hour
 // hundred bytes, token requests a few kilobytes).
 const maxHTTPBody = 64 << 10
 
-// web is the mock's HTTP server.
-type web struct {
-	srv  *http.Server
-	ln   net.Listener
-	once sync.Once
-	done chan struct{}
-}
-
-// bindHTTP binds the HTTP listener so that certificates and the issuer can
-// name its address before it serves; "" when disabled.
-func (o *Operator) bindHTTP() (string, error) {
-	if strings.EqualFold(o.cfg.ListenHTTP, "off") {
-		return "", nil
-	}
-	ln, err := net.Listen("tcp", o.cfg.ListenHTTP)
-	if err != nil {
-		return "", fmt.Errorf("listen %s on %s: %w", lnHTTP, o.cfg.ListenHTTP, err)
-	}
-	o.addrs[lnHTTP] = ln.Addr().String()
-	o.web = &web{ln: ln, done: make(chan struct{})}
-	return "http://" + ln.Addr().String(), nil
-}
-
-// startPKI binds the HTTP listener, creates the PKI and the token issuer
-// whose URLs point at it, then serves.
-func (o *Operator) startPKI() error {
-	base, err := o.bindHTTP()
-	if err != nil {
-		return err
-	}
-	if o.pki, err = newPKI(o.cfg.PKI, newPKIURLs(base)); err == nil {
-		err = o.pki.issueOrgCerts(o.cfg.Accounts[0].Address)
-	}
-	if err != nil {
-		o.stopHTTP()
-		return err
-	}
-	if o.psc, err = newPSC(o.cfg.PSC, base, o.rec); err != nil {
-		o.stopHTTP()
-		return err
-	}
-	if o.web == nil {
-		return nil
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc(pathOrgCRL, o.handleCRL)
-	mux.HandleFunc(pathRootCRL, o.handleCRL)
-	mux.HandleFunc(pathOCSP, o.handleOCSP)
-	mux.HandleFunc(pathOrgCert, o.handleCACert)
-	mux.HandleFunc(pathRootCert, o.handleCACert)
-	o.psc.register(mux, o.checkPassword)
-	o.web.srv = &http.Server{
-		Handler: http.MaxBytesHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// GET /ocsp/<base64> bypasses the mux: base64 may hold "//",
-			// which ServeMux would redirect to a cleaned path.
-			if strings.HasPrefix(r.URL.Path, pathOCSP+"/") {
-				o.handleOCSP(w, r)
-				return
-			}
-			mux.ServeHTTP(w, r)
-		}), maxHTTPBody),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
-	go func() {
-		defer close(o.web.done)
-		if err := o.web.srv.Serve(o.web.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			o.rec.add(Event{Proto: "http", Kind: "error", Detail: err.Error()})
-		}
-	}()
-	return nil
-}
-
-// stopHTTP closes the HTTP listener and its connections; safe to call more
-// than once, and before startPKI finished.
-func (o *Operator) stopHTTP() error {
-	w := o.web
-	if w == nil {
-		return nil
-	}
-	var err error
-	w.once.Do(func() {
-		if w.srv == nil {
-			err = w.ln.Close()
-			return
-		}
-		err = w.srv.Close()
-		<-w.done
-	})
-	if errors.Is(err, net.ErrClosed) {
-		err = nil
-	}
-	return err
-}
-
 func (o *Operator) httpEvent(r *http.Request, kind string, status int, detail string) {
-	o.rec.add(Event{Proto: "http", Kind: kind, Remote: r.RemoteAddr, Code: status, Detail: detail})
+	o.rec.add(Event{Proto: lnPKI, Kind: kind, Remote: r.RemoteAddr, Code: status, Detail: detail})
 }
 
 // revocationDown answers 503 when the fault makes the service unreachable,
@@ -152,7 +49,7 @@ func (o *Operator) revocationDown(w http.ResponseWriter, r *http.Request, kind, 
 	if !ok {
 		return false
 	}
-	o.rec.add(Event{Proto: "http", Kind: KindFault, Remote: r.RemoteAddr, Fault: f.String(), Code: http.StatusServiceUnavailable, Detail: kind})
+	o.rec.add(Event{Proto: lnPKI, Kind: KindFault, Remote: r.RemoteAddr, Fault: f.String(), Code: http.StatusServiceUnavailable, Detail: kind})
 	http.Error(w, "service unavailable (mock fault "+f.Name+")", http.StatusServiceUnavailable)
 	return true
 }

@@ -223,7 +223,7 @@ func TestRevocationDownFaults(t *testing.T) {
 	}
 	var faults int
 	for _, e := range op.Events() {
-		if e.Proto == "http" && e.Kind == KindFault {
+		if e.Proto == lnPKI && e.Kind == KindFault {
 			faults++
 		}
 	}

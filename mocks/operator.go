@@ -22,7 +22,8 @@ type Operator struct {
 	cfg      Config
 	pki      *pki
 	psc      *pscIssuer
-	web      *web // HTTP: CRL, OCSP, CA certificates, PSC issuer (ocsp.go)
+	pkiWeb   *web // HTTP: CRLs, OCSP, CA certificates (web.go)
+	pscWeb   *web // HTTP: Pro Santé Connect issuer
 	tlsConf  *tls.Config
 	faults   *faults
 	rec      *recorder
@@ -53,7 +54,8 @@ const (
 	lnSMTPS = "smtps"
 	lnIMAP  = "imap"
 	lnIMAPS = "imaps"
-	lnHTTP  = "http"
+	lnPKI   = "pki" // HTTP: CRLs, OCSP, CA certificates
+	lnPSC   = "psc" // HTTP: Pro Santé Connect issuer
 )
 
 // Start validates cfg, opens the store, binds every listener and serves
@@ -75,12 +77,12 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		return nil, err
 	}
 	if o.tlsConf, err = o.serverTLS(); err != nil {
-		o.stopHTTP()
+		o.stopWeb()
 		return nil, err
 	}
 	o.threads = newThreads()
 	if o.store, err = openStore(c.StoreDir, o.observe); err != nil {
-		o.stopHTTP()
+		o.stopWeb()
 		return nil, err
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
@@ -347,7 +349,7 @@ func (o *Operator) close() error {
 }
 
 func (o *Operator) shutdown() error {
-	errs := []error{o.stopHTTP()}
+	errs := []error{o.stopWeb()}
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
 	}

@@ -122,7 +122,7 @@ func (c PKIConfig) normalize() (PKIConfig, error) {
 }
 
 // pkiURLs are the addresses certificates point at: served by the mock's
-// HTTP listener, all empty when it is off.
+// PKI listener, all empty when it is off.
 type pkiURLs struct {
 	orgCRL, rootCRL, ocsp, orgCert, rootCert string
 }
@@ -271,7 +271,8 @@ type CertRequest struct {
 	IPAddresses []net.IP // SERV SSL only
 	// Organisation, StructureID, Department: O, OU and ST of the subject.
 	Organisation, StructureID, Department string
-	// NotBefore and NotAfter default to one hour ago and one year on.
+	// NotBefore and NotAfter default to one hour ago and one year on; with
+	// a NotAfter in the past alone, NotBefore is a year before it.
 	NotBefore, NotAfter time.Time
 	// SelfSigned makes a certificate with the same subject and profile
 	// that no CA of the mock signed (and the responders do not know).
@@ -284,6 +285,9 @@ func (p *pki) issue(r CertRequest) (tls.Certificate, error) {
 	now := time.Now()
 	if r.NotBefore.IsZero() {
 		r.NotBefore = now.Add(-time.Hour)
+		if !r.NotAfter.IsZero() && r.NotAfter.Before(r.NotBefore) {
+			r.NotBefore = r.NotAfter.Add(-365 * 24 * time.Hour) // an expired certificate asked with NotAfter alone
+		}
 	}
 	if r.NotAfter.IsZero() {
 		r.NotAfter = now.Add(365 * 24 * time.Hour)
@@ -477,7 +481,7 @@ type PKIInfo struct {
 	// OrgSign (ORG SIGN) are the establishment's certificates issued at
 	// start: chain (leaf, intermediate) and private key.
 	OrgAuth, OrgSign tls.Certificate
-	// URLs the certificates carry (served by the HTTP listener; "" when
+	// URLs the certificates carry (served by the PKI listener; "" when
 	// it is off): the ORGANISATIONS CA's CRL (leaves), the root's CRL
 	// (the intermediate), the OCSP responder, the intermediate's
 	// certificate (AIA caIssuers).
@@ -508,9 +512,13 @@ func (o *Operator) IssueCert(r CertRequest) (tls.Certificate, error) { return o.
 // next CRL lists it and OCSP answers "revoked".
 func (o *Operator) Revoke(cert *x509.Certificate, at time.Time) error { return o.pki.revoke(cert, at) }
 
-// HTTPAddr is the address of the HTTP listener (CRL, OCSP, CA
-// certificates, Pro Santé Connect issuer), "" when it is off.
-func (o *Operator) HTTPAddr() string { return o.addrs[lnHTTP] }
+// PKIAddr is the address of the PKI's HTTP listener (CRLs, OCSP, CA
+// certificates), "" when it is off.
+func (o *Operator) PKIAddr() string { return o.addrs[lnPKI] }
+
+// PSCAddr is the address of the Pro Santé Connect issuer's HTTP listener,
+// "" when it is off.
+func (o *Operator) PSCAddr() string { return o.addrs[lnPSC] }
 
 // issueOrgCerts issues the establishment's ORG AUTH_CLI and ORG SIGN
 // certificates of PKIInfo.

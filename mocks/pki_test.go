@@ -19,7 +19,7 @@ import (
 func TestPKIProfiles(t *testing.T) {
 	op := startOp(t, testConfig())
 	info := op.PKI()
-	base := "http://" + op.HTTPAddr()
+	base := "http://" + op.PKIAddr()
 	for _, c := range []*x509.Certificate{info.Root, info.Organisations} {
 		if cn := c.Subject.CommonName; !strings.Contains(cn, "msscprobe mock") || !strings.Contains(cn, "TEST ONLY") {
 			t.Errorf("CA %q is not named as the mock's own", cn)
@@ -139,6 +139,11 @@ func TestIssueCertRefusals(t *testing.T) {
 		if _, err := op.IssueCert(tc.req); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
 		}
+	}
+	past := now.Add(-48 * time.Hour)
+	if c, err := op.IssueCert(CertRequest{Profile: ProfileOrgSign, CommonName: "expired signer", NotAfter: past}); err != nil ||
+		!c.Leaf.NotAfter.Equal(past.Truncate(time.Second)) || !c.Leaf.NotBefore.Before(past) {
+		t.Errorf("expired signer with NotAfter alone: %v", err)
 	}
 	if err := op.Revoke(mustSelfSigned(t, op), now); err == nil {
 		t.Error("Revoke accepted a certificate the mock did not issue")
@@ -277,17 +282,37 @@ func TestPKIServedChain(t *testing.T) {
 	}
 }
 
-// TestPKIHTTPOff: without the HTTP listener the certificates carry no URL
-// and the issuer has an offline name.
+// TestPKIHTTPOff: without the PKI listener the certificates carry no URL;
+// without the issuer's, it has an offline name; each runs without the
+// other.
 func TestPKIHTTPOff(t *testing.T) {
 	cfg := testConfig()
-	cfg.ListenHTTP = "off"
+	cfg.ListenPKI = "off"
 	op := startOp(t, cfg)
 	info := op.PKI()
-	if op.HTTPAddr() != "" || info.OCSPURL != "" || len(info.Server.OCSPServer) != 0 || len(info.Server.CRLDistributionPoints) != 0 {
-		t.Errorf("HTTP off: addr %q, info %+v", op.HTTPAddr(), info)
+	if op.PKIAddr() != "" || info.OCSPURL != "" || len(info.Server.OCSPServer) != 0 || len(info.Server.CRLDistributionPoints) != 0 {
+		t.Errorf("PKI off: addr %q, info %+v", op.PKIAddr(), info)
 	}
-	if p := op.PSC(); p.TokenURL != "" || p.Issuer != pscOfflineIssuer {
-		t.Errorf("PSC with HTTP off: %+v", p)
+	if p := op.PSC(); op.PSCAddr() == "" || !strings.HasPrefix(p.TokenURL, "http://"+op.PSCAddr()+"/") {
+		t.Errorf("PSC with the PKI off: %+v", p)
+	}
+	cfg.ListenPKI, cfg.ListenPSC = "", "off"
+	op = startOp(t, cfg)
+	if p := op.PSC(); op.PSCAddr() != "" || p.TokenURL != "" || p.Issuer != pscOfflineIssuer {
+		t.Errorf("PSC off: %+v", p)
+	}
+	if op.PKIAddr() == "" || op.PKI().OCSPURL != "http://"+op.PKIAddr()+pathOCSP {
+		t.Errorf("PKI with the PSC off: %q", op.PKI().OCSPURL)
+	}
+	tok, err := op.PSCToken(doctor, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialSMTP(t, op, clientTLS(op), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(&recordingClient{mech: mechXOAuth2, user: doctor, token: tok}); err != nil {
+		t.Errorf("offline token: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ import (
 // access token (Ségur SC.MSS/CONF.07; research mssante.md §2), and clients
 // must refresh it (CONF.10/11). The real PSC is a Keycloak realm
 // (auth.esante.gouv.fr/auth/realms/esante-wallet); the mock serves the same
-// paths under its HTTP listener: OIDC discovery, JWKS and a token endpoint
+// paths on its own HTTP listener (ListenPSC): OIDC discovery, JWKS and a token endpoint
 // (RFC 6749) with the password and refresh_token grants. Access tokens are
 // short-lived ES256 JWTs; refresh tokens are opaque, single use (each
 // refresh returns a new one) and kept in memory only.
@@ -36,7 +36,7 @@ const (
 	pscTokenPath     = pscRealmPath + "/protocol/openid-connect/token"
 	pscJWKSPath      = pscRealmPath + "/protocol/openid-connect/certs"
 	// pscOfflineIssuer is the issuer of tokens minted with PSCToken when
-	// the HTTP listener is off.
+	// the issuer's listener is off.
 	pscOfflineIssuer = "urn:msscprobe:mock:psc"
 )
 
@@ -84,7 +84,7 @@ func (c PSCConfig) normalize() (PSCConfig, error) {
 // PSCInfo is what a client of the mock issuer needs (Operator.PSC).
 type PSCInfo struct {
 	// Issuer is the iss of the tokens; DiscoveryURL, TokenURL and JWKSURL
-	// are "" when the HTTP listener is off.
+	// are "" when its listener is off.
 	Issuer, DiscoveryURL, TokenURL, JWKSURL string
 	ClientID, ClientSecret, Audience        string
 	TokenTTL, RefreshTTL                    time.Duration
@@ -316,7 +316,7 @@ func (p *pscIssuer) handleJWKS(w http.ResponseWriter, r *http.Request) {
 
 // tokenError answers an RFC 6749 §5.2 error.
 func (p *pscIssuer) tokenError(w http.ResponseWriter, r *http.Request, status int, code, desc, user string) {
-	p.rec.add(Event{Proto: "psc", Kind: "token", Remote: r.RemoteAddr, User: user, Code: status, Detail: code + ": " + desc})
+	p.rec.add(Event{Proto: lnPSC, Kind: "token", Remote: r.RemoteAddr, User: user, Code: status, Detail: code + ": " + desc})
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="esante-wallet"`)
 	}
@@ -380,7 +380,7 @@ func (p *pscIssuer) handleToken(w http.ResponseWriter, r *http.Request, checkPas
 		p.tokenError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", err.Error(), subject)
 		return
 	}
-	p.rec.add(Event{Proto: "psc", Kind: "token", Remote: r.RemoteAddr, User: subject, Code: http.StatusOK, Detail: grant + " grant"})
+	p.rec.add(Event{Proto: lnPSC, Kind: "token", Remote: r.RemoteAddr, User: subject, Code: http.StatusOK, Detail: grant + " grant"})
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":       access,
 		"token_type":         "Bearer",
@@ -416,7 +416,7 @@ func (o *Operator) checkPassword(user, password string) (string, bool) {
 func (o *Operator) checkToken(mech, addr, token string) bool {
 	err := o.psc.verify(addr, token, time.Now())
 	if err != nil {
-		o.rec.add(Event{Proto: "psc", Kind: "verify", User: addr, Detail: mech + " token refused: " + err.Error()})
+		o.rec.add(Event{Proto: lnPSC, Kind: "verify", User: addr, Detail: mech + " token refused: " + err.Error()})
 	}
 	return err == nil
 }

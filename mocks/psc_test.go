@@ -78,10 +78,10 @@ func refreshGrantReq(t *testing.T, op *Operator, refresh string) (int, tokenResp
 func TestPSCDiscoveryAndJWKS(t *testing.T) {
 	op := startOp(t, testConfig())
 	p := op.PSC()
-	if !strings.HasPrefix(p.Issuer, "http://"+op.HTTPAddr()+"/auth/realms/esante-wallet") || p.ClientSecret == "" {
+	if !strings.HasPrefix(p.Issuer, "http://"+op.PSCAddr()+"/auth/realms/esante-wallet") || p.ClientSecret == "" {
 		t.Fatalf("PSC info %+v", p)
 	}
-	for _, u := range []string{p.DiscoveryURL, "http://" + op.HTTPAddr() + "/.well-known/openid-configuration"} {
+	for _, u := range []string{p.DiscoveryURL, "http://" + op.PSCAddr() + "/.well-known/openid-configuration"} {
 		code, body := httpGet(t, u)
 		var d map[string]any
 		if code != http.StatusOK || json.Unmarshal(body, &d) != nil {

@@ -85,7 +85,7 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
   tls-revoked         server certificate revoked (CRL and OCSP say so)
   ocsp-down crl-down  OCSP responder / CRL distribution point answer 503
 
-Test PKI and Pro Santé Connect: see --pki-out, --listen-http and docs/mock.md.`,
+Test PKI and Pro Santé Connect: see --pki-out, --listen-pki, --listen-psc and docs/mock.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {

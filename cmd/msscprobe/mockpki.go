@@ -20,7 +20,8 @@ import (
 // HTTP listener and the mock Pro Santé Connect issuer (docs/mock.md). They
 // are inlined in the YAML --config.
 type mockPKIFlags struct {
-	ListenHTTP      string        `yaml:"listen_http"`
+	ListenPKI       string        `yaml:"listen_pki"`
+	ListenPSC       string        `yaml:"listen_psc"`
 	PKIOut          string        `yaml:"pki_out"`
 	PKIOrganisation string        `yaml:"pki_organisation"`
 	PKIStructureID  string        `yaml:"pki_structure_id"`
@@ -32,9 +33,12 @@ type mockPKIFlags struct {
 }
 
 func (p *mockPKIFlags) addFlags(e *env, fl *pflag.FlagSet) {
-	fl.StringVar(&p.ListenHTTP, "listen-http", "127.0.0.1:0", e.tr(
-		`écoute HTTP : CRL, OCSP, certificats d'AC et émetteur Pro Santé Connect ("off" désactive)`,
-		`HTTP listener: CRLs, OCSP, CA certificates and the Pro Santé Connect issuer ("off" disables)`))
+	fl.StringVar(&p.ListenPKI, "listen-pki", "127.0.0.1:0", e.tr(
+		`écoute HTTP de l'IGC de test : CRL, OCSP, certificats d'AC ("off" désactive : certificats sans URL)`,
+		`HTTP listener of the test PKI: CRLs, OCSP, CA certificates ("off" disables: certificates without URLs)`))
+	fl.StringVar(&p.ListenPSC, "listen-psc", "127.0.0.1:0", e.tr(
+		`écoute HTTP de l'émetteur de jetons Pro Santé Connect ("off" désactive)`,
+		`HTTP listener of the Pro Santé Connect token issuer ("off" disables)`))
 	fl.StringVar(&p.PKIOut, "pki-out", "", e.tr(
 		"écrire dans ce dossier l'AC racine, l'AC ORGANISATIONS et les certificats ORG AUTH_CLI et ORG SIGN avec leurs clés (0600)",
 		"write the root CA, the ORGANISATIONS CA and the ORG AUTH_CLI and ORG SIGN certificates with their keys (0600) to this folder"))
@@ -67,7 +71,8 @@ func (p *mockPKIFlags) merge(y mockPKIFlags, cmd *cobra.Command) {
 			*dst = v
 		}
 	}
-	str("listen-http", &p.ListenHTTP, y.ListenHTTP)
+	str("listen-pki", &p.ListenPKI, y.ListenPKI)
+	str("listen-psc", &p.ListenPSC, y.ListenPSC)
 	str("pki-out", &p.PKIOut, y.PKIOut)
 	str("pki-organisation", &p.PKIOrganisation, y.PKIOrganisation)
 	str("pki-structure-id", &p.PKIStructureID, y.PKIStructureID)
@@ -89,7 +94,7 @@ func (p mockPKIFlags) apply(e *env, cfg *mocks.Config) error {
 		return fmt.Errorf("%s", e.tr("--psc-token-ttl / --psc-refresh-ttl : une durée positive est attendue",
 			"--psc-token-ttl / --psc-refresh-ttl: want a positive duration"))
 	}
-	cfg.ListenHTTP = p.ListenHTTP
+	cfg.ListenPKI, cfg.ListenPSC = p.ListenPKI, p.ListenPSC
 	cfg.PKI = mocks.PKIConfig{Organisation: p.PKIOrganisation, StructureID: p.PKIStructureID, TestPolicies: p.PKITestPolicies}
 	cfg.PSC = mocks.PSCConfig{ClientID: p.PSCClientID, TokenTTL: p.PSCTokenTTL, RefreshTTL: p.PSCRefreshTTL}
 	return nil
@@ -98,8 +103,11 @@ func (p mockPKIFlags) apply(e *env, cfg *mocks.Config) error {
 // report writes the PKI files and the client secret, and prints where the
 // HTTP services are. Private keys and the secret go to 0600 files only.
 func (p mockPKIFlags) report(e *env, w io.Writer, op *mocks.Operator) error {
-	if a := op.HTTPAddr(); a != "" {
-		fmt.Fprintf(w, "listen %-5s %s (CRL, OCSP, Pro Santé Connect)\n", "http", a)
+	if a := op.PKIAddr(); a != "" {
+		fmt.Fprintf(w, "listen %-5s %s (CRL, OCSP, CA certificates)\n", "pki", a)
+	}
+	if a := op.PSCAddr(); a != "" {
+		fmt.Fprintf(w, "listen %-5s %s (Pro Santé Connect)\n", "psc", a)
 	}
 	info := op.PKI()
 	fmt.Fprintf(w, "pki root %q (TEST ONLY)\n", info.Root.Subject.CommonName)

@@ -28,10 +28,10 @@ func TestMockServePKIOut(t *testing.T) {
 	os.WriteFile(filepath.Join(pki, pkiSignKey), []byte("old"), 0o644) // must end up 0600
 	out, _ := serveMock(t, "--pki-out", pki, "--psc-secret-out", secretFile, "--password-out", pwFile, "--psc-token-ttl", "90s")
 	s := out.String()
-	httpAddr := listenAddr(s, "http")
-	for _, want := range []string{"listen http  " + httpAddr, `pki root "` + mocks.RootCAName + `"`, "pki crl http://" + httpAddr,
-		"pki files in " + pki, "psc issuer http://" + httpAddr + "/auth/realms/esante-wallet", secretFile + ")"} {
-		if httpAddr == "" || !strings.Contains(s, want) {
+	pkiAddr, pscAddr := listenAddr(s, "pki"), listenAddr(s, "psc")
+	for _, want := range []string{"listen pki   " + pkiAddr, "listen psc   " + pscAddr, `pki root "` + mocks.RootCAName + `"`, "pki crl http://" + pkiAddr,
+		"pki files in " + pki, "psc issuer http://" + pscAddr + "/auth/realms/esante-wallet", secretFile + ")"} {
+		if pkiAddr == "" || pscAddr == "" || !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
@@ -72,7 +72,7 @@ func TestMockServePKIOut(t *testing.T) {
 	form := url.Values{"grant_type": {"password"}, "username": {"medecin@hopital.test.mssante.fr"}, "password": {strings.TrimSpace(string(pw))}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+httpAddr+"/auth/realms/esante-wallet/protocol/openid-connect/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+pscAddr+"/auth/realms/esante-wallet/protocol/openid-connect/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("msscprobe-mock", strings.TrimSpace(string(secret)))
 	resp, err := http.DefaultClient.Do(req)
@@ -89,16 +89,16 @@ func TestMockServePKIOut(t *testing.T) {
 	}
 }
 
-// TestMockServePKIConfig: the YAML keys, "off" for the HTTP listener (no
+// TestMockServePKIConfig: the YAML keys, "off" for the HTTP listeners (no
 // URL in certificates, no issuer line), TEST policies, and bad values
 // refused with exit 2 naming the flag.
 func TestMockServePKIConfig(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mock.yaml")
 	pki := filepath.Join(dir, "pki")
-	os.WriteFile(cfg, []byte("listen_http: \"off\"\npki_out: "+pki+"\npki_test_policies: true\npki_organisation: CH EXEMPLE\npki_structure_id: \"1750000000\"\npsc_token_ttl: 1m\n"), 0o600)
+	os.WriteFile(cfg, []byte("listen_pki: \"off\"\nlisten_psc: \"off\"\npki_out: "+pki+"\npki_test_policies: true\npki_organisation: CH EXEMPLE\npki_structure_id: \"1750000000\"\npsc_token_ttl: 1m\n"), 0o600)
 	out, _ := serveMock(t, "--config", cfg)
-	if s := out.String(); strings.Contains(s, "listen http") || strings.Contains(s, "psc issuer") || strings.Contains(s, "pki crl") {
+	if s := out.String(); strings.Contains(s, "listen pki") || strings.Contains(s, "listen psc") || strings.Contains(s, "psc issuer") || strings.Contains(s, "pki crl") {
 		t.Errorf("HTTP off but announced:\n%s", s)
 	}
 	pair, err := tls.LoadX509KeyPair(filepath.Join(pki, pkiSignCert), filepath.Join(pki, pkiSignKey))
@@ -117,7 +117,8 @@ func TestMockServePKIConfig(t *testing.T) {
 		want string
 	}{
 		{[]string{"--psc-token-ttl", "-1s"}, "--psc-token-ttl"},
-		{[]string{"--listen-http", "127.0.0.1:99999"}, "listen http"},
+		{[]string{"--listen-pki", "127.0.0.1:99999"}, "listen pki"},
+		{[]string{"--listen-psc", "127.0.0.1:99999"}, "listen psc"},
 		{[]string{"--pki-organisation", strings.Repeat("O", 65)}, "organisation"},
 		{[]string{"--pki-out", filepath.Join(notDir, "pki")}, "--pki-out"},
 		{[]string{"--psc-secret-out", filepath.Join(dir, "missing", "s")}, "--psc-secret-out"},
