@@ -286,7 +286,8 @@ func (p *pscIssuer) register(mux *http.ServeMux, checkPassword func(user, passwo
 	mux.HandleFunc(pscTokenPath, func(w http.ResponseWriter, r *http.Request) { p.handleToken(w, r, checkPassword) })
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writePSCJSON answers JSON that no cache keeps (RFC 6749 §5.1 for tokens).
+func writePSCJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -294,7 +295,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (p *pscIssuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	writePSCJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.info.Issuer,
 		"token_endpoint":                        p.info.TokenURL,
 		"jwks_uri":                              p.info.JWKSURL,
@@ -309,7 +310,7 @@ func (p *pscIssuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pscIssuer) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+	writePSCJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &p.key.PublicKey, KeyID: p.kid, Algorithm: string(jose.ES256), Use: "sig"},
 	}})
 }
@@ -320,7 +321,7 @@ func (p *pscIssuer) tokenError(w http.ResponseWriter, r *http.Request, status in
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="esante-wallet"`)
 	}
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	writePSCJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
 func (p *pscIssuer) handleToken(w http.ResponseWriter, r *http.Request, checkPassword func(user, password string) (string, bool)) {
@@ -381,7 +382,7 @@ func (p *pscIssuer) handleToken(w http.ResponseWriter, r *http.Request, checkPas
 		return
 	}
 	p.rec.add(Event{Proto: lnPSC, Kind: "token", Remote: r.RemoteAddr, User: subject, Code: http.StatusOK, Detail: grant + " grant"})
-	writeJSON(w, http.StatusOK, map[string]any{
+	writePSCJSON(w, http.StatusOK, map[string]any{
 		"access_token":       access,
 		"token_type":         "Bearer",
 		"expires_in":         int(p.conf.TokenTTL / time.Second),
