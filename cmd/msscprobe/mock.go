@@ -80,12 +80,10 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
   reply-no-in-reply-to  answers without In-Reply-To/References
   starttls-missing    STARTTLS not offered
   tls-expired tls-self-signed tls-wrong-host   broken server certificate
-  tls-legacy          TLS 1.0/1.1 only
-  imap-idle-drop      IMAP connection dropped when IDLE starts
   tls-revoked         server certificate revoked (CRL and OCSP say so)
   ocsp-down crl-down  OCSP responder / CRL distribution point answer 503
-
-Test PKI and Pro Santé Connect: see --pki-out, --listen-pki, --listen-psc and docs/mock.md.`,
+  tls-legacy          TLS 1.0/1.1 only
+  imap-idle-drop      IMAP connection dropped when IDLE starts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {
@@ -162,6 +160,7 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("trusted-domain") && len(y.TrustedDomains) > 0 {
 		f.TrustedDomains = y.TrustedDomains
 	}
+	f.mockPKIFlags.merge(y.mockPKIFlags, cmd)
 	if !cmd.Flags().Changed("auto-reply-citizens") && y.AutoReplyCitizens {
 		f.AutoReplyCitizens = true
 	}
@@ -171,7 +170,6 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
 		f.MaxMessageBytes = y.MaxMessageBytes
 	}
-	f.mockPKIFlags.merge(y.mockPKIFlags, cmd)
 	// Faults add up: the file's, then the command line's.
 	f.Faults = append(y.Faults, f.Faults...)
 	return nil
