@@ -28,10 +28,11 @@
 //	type Config, Account, Fault, Event, Operator
 //	func ParseFault(s string) (Fault, error)
 //	func Start(ctx, Config) (*Operator, error)
-//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr, PKIAddr, PSCAddr() string
-//	func (o *Operator) CACertPEM() []byte                  // the test PKI's root
+//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr() string
+//	func (o *Operator) CACertPEM() []byte
 //	func (o *Operator) Accounts() []Account
 //	func (o *Operator) IssueClientCert(address string) (tls.Certificate, error)
+//	func (o *Operator) PKIAddr, PSCAddr() string            // HTTP: CRL/OCSP, PSC issuer
 //	func (o *Operator) PKI() PKIInfo                        // CAs, leaves, CRL/OCSP URLs
 //	func (o *Operator) Roots() []*x509.Certificate          // anchors to inject in tests
 //	func (o *Operator) IssueCert(CertRequest) (tls.Certificate, error)
