@@ -76,13 +76,18 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 	if err = o.startPKI(); err != nil {
 		return nil, err
 	}
+	// Until Start succeeds (stopCtx set last), a failure closes the HTTP
+	// listeners startPKI opened.
+	defer func() {
+		if o.stopCtx == nil {
+			o.stopWeb()
+		}
+	}()
 	if o.tlsConf, err = o.serverTLS(); err != nil {
-		o.stopWeb()
 		return nil, err
 	}
 	o.threads = newThreads()
 	if o.store, err = openStore(c.StoreDir, o.observe); err != nil {
-		o.stopWeb()
 		return nil, err
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {

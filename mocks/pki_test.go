@@ -316,3 +316,31 @@ func TestPKIHTTPOff(t *testing.T) {
 		t.Errorf("offline token: %v", err)
 	}
 }
+
+// TestPKIListenersReleasedOnFailedStart: when Start fails after binding
+// the PKI and PSC listeners (here on a store path that is a file), their
+// ports are free again.
+func TestPKIListenersReleasedOnFailedStart(t *testing.T) {
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close()
+	}
+	cfg := testConfig()
+	cfg.ListenPKI, cfg.ListenPSC = addrs[0], addrs[1]
+	cfg.StoreDir = writeFile(t, "not-a-dir", nil)
+	if _, err := Start(t.Context(), cfg); err == nil {
+		t.Fatal("Start accepted a file as store")
+	}
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Fatalf("%s still held after the failed Start: %v", a, err)
+		}
+		ln.Close()
+	}
+}
