@@ -45,21 +45,14 @@ const (
 )
 
 // Certificate policy OIDs of the real profiles (igc-sante/SOURCES.md).
-var (
-	oidPolicyServSSL    = []uint64{1, 2, 250, 1, 213, 1, 7, 1, 1, 2, 5, 1}
-	oidPolicyOrgAuthCli = []uint64{1, 2, 250, 1, 213, 1, 7, 1, 1, 2, 4, 1}
-	oidPolicyOrgSign    = []uint64{1, 2, 250, 1, 213, 1, 7, 1, 1, 2, 3, 1}
-	// IGC-Santé TEST leaves carry this one whatever the usage.
-	oidPolicyTest = []uint64{1, 2, 250, 1, 213, 1, 7, 2, 1, 1, 1, 1}
-	oidAnyPolicy  = []uint64{2, 5, 29, 32, 0}
-)
-
-// Policy OIDs as dotted strings, for tests and classifiers.
 const (
 	PolicyServSSL    = "1.2.250.1.213.1.7.1.1.2.5.1"
 	PolicyOrgAuthCli = "1.2.250.1.213.1.7.1.1.2.4.1"
 	PolicyOrgSign    = "1.2.250.1.213.1.7.1.1.2.3.1"
-	PolicyTest       = "1.2.250.1.213.1.7.2.1.1.1.1"
+	// PolicyTest is carried by IGC-Santé TEST leaves whatever the usage.
+	PolicyTest = "1.2.250.1.213.1.7.2.1.1.1.1"
+	// anyPolicy (RFC 5280 §4.2.1.4), as on the IGC-Santé CAs.
+	policyAny = "2.5.29.32.0"
 )
 
 // Names of the mock's CAs. Both contain "msscprobe mock" and "TEST ONLY".
@@ -209,7 +202,7 @@ func (p *pki) newCA(tmpl *x509.Certificate, parent *ca) (*ca, error) {
 	tmpl.SerialNumber = serial()
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
-	tmpl.Policies = []x509.OID{mustOID(oidAnyPolicy)}
+	tmpl.Policies = []x509.OID{mustOID(policyAny)}
 	signCert, signKey := tmpl, key
 	if parent != nil {
 		signCert, signKey = parent.cert, parent.key
@@ -235,10 +228,10 @@ func (p *pki) record(i *issued) {
 	p.certs[i.cert.SerialNumber.Text(16)] = i
 }
 
-func mustOID(arcs []uint64) x509.OID {
-	oid, err := x509.OIDFromInts(arcs)
+func mustOID(dotted string) x509.OID {
+	oid, err := x509.ParseOID(dotted)
 	if err != nil {
-		panic(err) // constant arcs above
+		panic(err) // constants above
 	}
 	return oid
 }
@@ -317,21 +310,21 @@ func (p *pki) issue(r CertRequest) (tls.Certificate, error) {
 		OCSPServer:            nonEmpty(p.urls.ocsp),
 		IssuingCertificateURL: nonEmpty(p.urls.orgCert),
 	}
-	var policy []uint64
+	var policy string
 	switch r.Profile {
 	case ProfileServSSL:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 		tmpl.DNSNames, tmpl.IPAddresses = r.DNSNames, r.IPAddresses
-		policy = oidPolicyServSSL
+		policy = PolicyServSSL
 	case ProfileOrgAuthCli:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		policy = oidPolicyOrgAuthCli
+		policy = PolicyOrgAuthCli
 	case ProfileOrgSign:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
-		policy = oidPolicyOrgSign
+		policy = PolicyOrgSign
 	default:
 		return tls.Certificate{}, fmt.Errorf("issue certificate: unknown profile %q (want %q, %q or %q)", r.Profile, ProfileServSSL, ProfileOrgAuthCli, ProfileOrgSign)
 	}
@@ -343,7 +336,7 @@ func (p *pki) issue(r CertRequest) (tls.Certificate, error) {
 		dept = p.conf.Department
 	}
 	if p.conf.TestPolicies {
-		policy = oidPolicyTest
+		policy = PolicyTest
 	}
 	tmpl.Policies = []x509.OID{mustOID(policy)}
 	tmpl.Subject = pkix.Name{Country: []string{"FR"}, Province: []string{dept}, Organization: []string{org},
