@@ -3,6 +3,7 @@ package mocks
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -108,6 +109,15 @@ func TestOCSPResponder(t *testing.T) {
 				t.Errorf("%s: thisUpdate %s nextUpdate %s", tc.name, r.ThisUpdate, r.NextUpdate)
 			}
 		}
+	}
+	// SHA-256 issuer hashes (x/crypto and openssl default to SHA-1).
+	req256, err := ocsp.CreateRequest(info.Server, info.Organisations, &ocsp.RequestOptions{Hash: crypto.SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body256 := httpDo(t, http.MethodPost, info.OCSPURL, "application/ocsp-request", req256)
+	if r, err := ocsp.ParseResponseForCert(body256, info.Server, info.Organisations); err != nil || r.Status != ocsp.Good {
+		t.Errorf("SHA-256 request: %v", err)
 	}
 	// A certificate of another CA: the responder is not authoritative.
 	self := mustSelfSigned(t, op)

@@ -391,3 +391,16 @@ func TestParseOAuthBearer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseOAuthBearer: any client response is parsed without panic, and
+// a token found is never empty.
+func FuzzParseOAuthBearer(f *testing.F) {
+	f.Add([]byte("n,a=dr@h.fr,\x01auth=Bearer T\x01\x01"))
+	f.Add([]byte("n,,\x01auth=Bearer eyJ.eyJ.x\x01\x01"))
+	f.Add([]byte("y,a==2C,\x01\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, token, err := parseOAuthBearer(b); err == nil && token == "" {
+			t.Errorf("%q: no error and no token", b)
+		}
+	})
+}
