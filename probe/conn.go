@@ -107,6 +107,11 @@ func bounded(ctx context.Context, d time.Duration, c io.Closer, fn func() error)
 	defer cancel()
 	stop := context.AfterFunc(sctx, func() { c.Close() })
 	err := fn()
+	if r := tripped(c); r != nil {
+		// A guard closed the connection: say which bound, not "closed".
+		stop()
+		return r
+	}
 	var ne net.Error
 	if !stop() || (errors.As(err, &ne) && ne.Timeout()) {
 		// Closed by us, or the library's own read deadline (go-smtp
@@ -137,6 +142,8 @@ type connector struct {
 	// "reply.mailbox.imap"), named in what-to-fix messages.
 	key      string
 	resolver *net.Resolver
+	limits   Limits      // what the server may send (zero: DefaultLimits)
+	budget   *stepBudget // the running step's byte count, shared by its connections
 }
 
 // resolve is the DNS check. An IP literal needs no resolution.
@@ -184,13 +191,14 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 	if !ok {
 		return nil, false
 	}
-	raw, err := cn.dialTCP(ctx, addrs)
+	tcp, err := cn.dialTCP(ctx, addrs)
 	if err != nil {
 		s.fail(cn.rules.tcp, check.Textf("Connexion TCP à %s:%d impossible (%v) : vérifiez %s.port, le pare-feu et que le service écoute.",
 			"Cannot connect to %s:%d over TCP (%v): check %s.port, firewalls, and that the service listens.",
 			cn.srv.Host, cn.srv.Port, err, cn.key))
 		return nil, false
 	}
+	raw := &tcpConn{Conn: tcp}
 	ep.Addr = raw.RemoteAddr().String()
 	cn.tr.note("connection to %s (%s)", ep.Addr, cn.srv.TLS)
 	if cn.rules.name == "SMTP" && cn.srv.TLS == TLSStartTLS {
@@ -255,7 +263,9 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 		return nil, false
 	}
 
-	conn := net.Conn(recConn{Conn: tc, t: cn.tr})
+	// The guard sits under the recorder: bytes past a bound reach neither
+	// the transcript nor the client library.
+	conn := net.Conn(recConn{Conn: cn.guard(tc, raw), t: cn.tr})
 	if cn.srv.TLS == TLSStartTLS {
 		if cn.rules.name == "SMTP" {
 			conn = withGreeting(conn, "220 msscprobe STARTTLS done\r\n")

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -336,7 +337,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 }
 
-// assertNoSecret fails when secret, plain or in a base64 SASL payload,
+// assertNoSecret fails when secret, plain, hex-encoded or in a base64 SASL payload,
 // appears in the transcripts, messages, JSON, text or JUnit of res.
 func assertNoSecret(t *testing.T, res *Result, secret string) {
 	t.Helper()
@@ -356,6 +357,7 @@ func assertNoSecret(t *testing.T, res *Result, secret string) {
 	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)),
 		base64.StdEncoding.EncodeToString([]byte("\x00" + testAccount + "\x00" + secret)),
 		base64.StdEncoding.EncodeToString([]byte("user=" + testAccount + "\x01auth=Bearer " + secret + "\x01\x01"))}
+	forms = append(forms, hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(secret))))
 	for _, f := range forms {
 		if bytes.Contains(all.Bytes(), []byte(f)) {
 			t.Errorf("secret form %q leaked", f)

@@ -242,8 +242,11 @@ func (is *imapSession) wait(ctx context.Context, until time.Time) error {
 func (is *imapSession) reconnect(ctx context.Context, s *stepRec, cause error) error {
 	var es *errStep
 	var ie *imap.Error
+	var rf *refusal
 	switch {
-	case ctx.Err() != nil, errors.As(cause, &ie), errors.As(cause, &es) && es.interrupted:
+	// A refusal (a bound exceeded) is the server's doing: connecting again
+	// would only have it send the same thing again.
+	case ctx.Err() != nil, errors.As(cause, &ie), errors.As(cause, &es) && es.interrupted, errors.As(cause, &rf):
 		return cause
 	case is.reconnected:
 		return &refusal{textf("connexion IMAP de nouveau coupée après la reconnexion (%s) : le serveur ou un équipement réseau coupe les connexions en attente ; voyez avec l'opérateur ou l'équipe réseau",

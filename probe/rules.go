@@ -22,6 +22,8 @@ const (
 	srcIMAP       = "RFC 9051; RFC 2177 (IDLE)"
 	srcIdleDrop   = "RFC 9051 §5.4 (autologout timer); RFC 2177 (IDLE)"
 	srcOwn        = "msscprobe"
+	srcSMTPLimits = "RFC 5321 §4.5.3.1.5 (reply line 512 octets); msscprobe limits (docs/probe.md)"
+	srcIMAPLimits = "RFC 9051 §4.3 (literals); MSSanté 25 MB message cap; msscprobe limits (docs/probe.md)"
 )
 
 // Rule IDs. They never change meaning; consumers (evidence reports, editors'
@@ -44,6 +46,7 @@ const (
 	RuleSMTPRcpt       = "SMTP-SUB-002"
 	RuleSMTPData       = "SMTP-SUB-003"
 	RuleSMTPDSN        = "SMTP-SUB-004"
+	RuleSMTPLimits     = "SMTP-LIM-001"
 
 	RuleIMAPDNS        = "IMAP-DNS-001"
 	RuleIMAPTCP        = "IMAP-TCP-001"
@@ -56,6 +59,7 @@ const (
 	RuleIMAPInbox      = "IMAP-BOX-001"
 	RuleIMAPIdle       = "IMAP-IDLE-001"
 	RuleIMAPReconnect  = "IMAP-IDLE-002"
+	RuleIMAPLimits     = "IMAP-LIM-001"
 
 	RuleReply       = "RCV-001"
 	RuleCorrelation = "RCV-002"
@@ -93,6 +97,12 @@ var Rules = check.NewCatalog(slices.Concat(
 			"Message accepted (DATA), queue id recorded"),
 		rule(RuleSMTPDSN, check.Info, srcDSN, "Accusé de réception (DSN NOTIFY) demandé", "Delivery receipt (DSN NOTIFY) requested"),
 
+		rule(RuleSMTPLimits, check.Error, srcSMTPLimits,
+			"Les réponses du serveur SMTP restent dans les limites de la sonde (ligne, réponse, octets par étape)",
+			"The SMTP server's replies stay within the probe's limits (line, reply, bytes per step)"),
+		rule(RuleIMAPLimits, check.Error, srcIMAPLimits,
+			"Les réponses du serveur IMAP restent dans les limites de la sonde (ligne, réponse, littéral, octets par étape)",
+			"The IMAP server's responses stay within the probe's limits (line, response, literal, bytes per step)"),
 		rule(RuleIMAPInbox, check.Error, srcIMAP, "Boîte INBOX ouverte", "INBOX selected"),
 		rule(RuleIMAPIdle, check.Warning, srcIMAP,
 			"Le serveur IMAP propose IDLE (sinon la réponse est cherchée par interrogation périodique)",

@@ -24,6 +24,8 @@ type Options struct {
 	Now func() time.Time
 	// Resolver looks up server names; nil is net.DefaultResolver.
 	Resolver *net.Resolver
+	// Limits bounds what servers may send; zero fields are DefaultLimits.
+	Limits Limits
 }
 
 // Run performs the PS 4.1 round trip. It returns a Result even when checks
@@ -80,6 +82,7 @@ type runner struct {
 	smtpTr  *transcript
 	imapTr  *transcript
 	failed  string // first step whose failure stops the dependent ones
+	budget  stepBudget
 }
 
 func (r *runner) run(ctx context.Context, attach []byte) {
@@ -167,6 +170,7 @@ func (r *runner) connector(rules protoRules, key string, srv Server, tr *transcr
 	return &connector{
 		rules: rules, srv: srv, tlsConfig: cfg, tr: tr, timeout: r.timeout(),
 		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key, resolver: r.opts.Resolver,
+		limits: r.opts.Limits, budget: &r.budget,
 	}
 }
 
@@ -188,7 +192,9 @@ func (r *runner) stepIf(ctx context.Context, cond bool, id string, evidence []st
 	case !cond:
 		s.skip(RuleNotRun, check.Textf("Non exécutée : une étape précédente a échoué (%s)", "Not run: an earlier step failed (%s)", r.failed))
 	default:
+		r.budget.start()
 		fn(s)
+		r.budget.report(s)
 		if ctx.Err() != nil && s.ok() {
 			s.add(RuleNotRun, Fail, check.Textf("Étape interrompue", "Step interrupted"))
 		}

@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ type transcript struct {
 	start   time.Time
 	out     bytes.Buffer
 	secrets []string
+	hexRE   []*regexp.Regexp // each secret hex-encoded, any letter case
 
 	partial [2][]byte // incomplete line per direction
 	literal [2]int    // IMAP literal bytes still expected per direction
@@ -48,9 +50,10 @@ func newTranscript(imap bool, start time.Time) *transcript {
 	return &transcript{imap: imap, start: start}
 }
 
-// addSecret registers a secret to scrub wherever it appears, plainly or
-// inside base64 (a SASL payload), in case a server echoes it or a
-// mechanism is unknown to the line rules. Secrets are registered before
+// addSecret registers a secret to scrub wherever it appears, plainly,
+// inside base64 (a SASL payload) or hex-encoded in upper, lower or mixed
+// case (a server dumping what it received), in case a server echoes it or
+// a mechanism is unknown to the line rules. Secrets are registered before
 // any connection opens.
 func (t *transcript) addSecret(s string) {
 	if len(s) < 3 {
@@ -59,6 +62,7 @@ func (t *transcript) addSecret(s string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.secrets = append(t.secrets, s)
+	t.hexRE = append(t.hexRE, regexp.MustCompile("(?i)"+hex.EncodeToString([]byte(s))))
 }
 
 // note writes an annotation line (connection opened, TLS established).
@@ -88,6 +92,9 @@ var base64RE = regexp.MustCompile(`[A-Za-z0-9+/]{4,}={0,2}`)
 func (t *transcript) scrub(text string) string {
 	for _, s := range t.secrets {
 		text = strings.ReplaceAll(text, s, redacted)
+	}
+	for _, re := range t.hexRE {
+		text = re.ReplaceAllLiteralString(text, redacted)
 	}
 	return base64RE.ReplaceAllStringFunc(text, func(w string) string {
 		b, err := base64.StdEncoding.DecodeString(w)
