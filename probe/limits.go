@@ -146,6 +146,7 @@ type guard struct {
 	reply int    // bytes since the last command, outside literals
 	lit   int64  // literal bytes still expected
 	tail  []byte // end of the current line, to spot a literal's {N}
+	caps  bool   // inside a CAPABILITY list on this line
 	err   *refusal
 }
 
@@ -239,7 +240,12 @@ func (g *guard) check(p []byte) *refusal {
 			}
 			continue
 		}
+		from := len(g.tail)
 		g.tail = append(g.tail, seg...)
+		if r := g.capabilities(from); r != nil {
+			g.err = r
+			return r
+		}
 		if len(g.tail) > 64 {
 			g.tail = append(g.tail[:0], g.tail[len(g.tail)-32:]...)
 		}
@@ -253,7 +259,29 @@ func (g *guard) check(p []byte) *refusal {
 			}
 			g.lit = n
 		}
-		g.line, g.tail = 0, g.tail[:0]
+		g.line, g.tail, g.caps = 0, g.tail[:0], false
+	}
+	return nil
+}
+
+// capabilities refuses a "(" inside a CAPABILITY list, looking at the
+// bytes of g.tail from index from on. A capability is an atom (RFC 9051
+// §9: "(" is an atom-special), and imapclient (beta.8, capability.go)
+// loops for ever without reading on "CAPABILITY (", so no deadline could
+// end it: the byte must never reach it. The list ends at "]" in a
+// response code ("[CAPABILITY ...] Dovecot (Debian) ready" is fine).
+func (g *guard) capabilities(from int) *refusal {
+	const word = "CAPABILITY"
+	for j := from; j < len(g.tail); j++ {
+		switch c := g.tail[j]; {
+		case g.caps && c == ']':
+			g.caps = false
+		case g.caps && c == '(':
+			return g.over(check.Textf("une liste CAPABILITY contenant « ( » (RFC 9051 §9 : une capacité est un atome)",
+				"a CAPABILITY list holding \"(\" (RFC 9051 §9: a capability is an atom)"))
+		case j+1 >= len(word) && bytes.EqualFold(g.tail[j+1-len(word):j+1], []byte(word)):
+			g.caps = true
+		}
 	}
 	return nil
 }

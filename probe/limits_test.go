@@ -20,7 +20,7 @@ import (
 // protocols: lines, replies (reset by a command), literals skipped but
 // bounded on their announcement, and the step budget across connections.
 func TestGuardBounds(t *testing.T) {
-	lim := Limits{SMTPLine: 16, SMTPReply: 40, IMAPLine: 48, IMAPReply: 64, IMAPLiteral: 100, Step: 400}
+	lim := Limits{SMTPLine: 16, SMTPReply: 40, IMAPLine: 64, IMAPReply: 100, IMAPLiteral: 100, Step: 400}
 	for _, tc := range []struct {
 		name  string
 		imap  bool
@@ -36,7 +36,10 @@ func TestGuardBounds(t *testing.T) {
 		{"imap literal too large", true, []string{"* 1 FETCH (BODY[] {101}\r\n"}, "a literal announced at 101 bytes"},
 		{"imap literal overflowing int64", true, []string{"* 1 FETCH (BODY[] {99999999999999999999}\r\n"}, "a literal announced at 9223372036854775807 bytes"},
 		{"imap literal announced across reads", true, []string{"* 1 FETCH (BODY[] {1", "01}\r", "\n"}, "a literal announced at 101"},
-		{"imap long line", true, []string{strings.Repeat("* ", 25)}, "a line longer than"},
+		{"imap greeting with parenthesised text", true, []string{"* OK [CAPABILITY IMAP4rev1 IDLE] Dovecot (Debian) ready.\r\n"}, ""},
+		{"imap CAPABILITY with (", true, []string{"* OK [CAPABILITY(v1 STARTTLS] hi\r\n"}, `a CAPABILITY list holding "("`},
+		{"imap CAPABILITY ( across reads", true, []string{"* capabil", "ity IMAP4rev1 (x\r\n"}, `a CAPABILITY list holding "("`},
+		{"imap long line", true, []string{strings.Repeat("* ", 33)}, "a line longer than"},
 		{"imap step budget", true, []string{"* 1 FETCH (BODY[] {90}\r\n", strings.Repeat("x", 90), ")\r\n", "C",
 			"* 2 FETCH (BODY[] {90}\r\n", strings.Repeat("x", 90), ")\r\n", "C",
 			"* 3 FETCH (BODY[] {90}\r\n", strings.Repeat("x", 90), ")\r\n", "C",
@@ -125,7 +128,7 @@ func stream(w io.Writer, chunk string, total int64) {
 
 // imapFake speaks IMAP over STARTTLS well enough for a login, SELECT and
 // UID SEARCH finding UID 1; fetch answers UID FETCH.
-func imapFake(cfg *tls.Config, fetch func(w io.Writer, tag string)) func(net.Conn) {
+func imapFake(cfg *tls.Config, caps string, fetch func(w io.Writer, tag string)) func(net.Conn) {
 	return func(c net.Conn) {
 		tc := imapStartTLSServer(c, cfg)
 		if tc == nil {
@@ -141,7 +144,7 @@ func imapFake(cfg *tls.Config, fetch func(w io.Writer, tag string)) func(net.Con
 			tag := strings.Fields(line)[0]
 			switch {
 			case f[1] == "CAPABILITY":
-				io.WriteString(tc, "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\n"+tag+" OK done\r\n")
+				io.WriteString(tc, "* CAPABILITY "+caps+"\r\n"+tag+" OK done\r\n")
 			case f[1] == "SELECT":
 				io.WriteString(tc, "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 1] n\r\n"+tag+" OK [READ-WRITE] SELECT completed\r\n")
 			case f[1] == "UID" && f[2] == "SEARCH":
@@ -227,13 +230,18 @@ func TestHostileStreams(t *testing.T) {
 		}, RuleIMAPAuthMech, "Cannot read IMAP capabilities", "a line longer than 1 MiB"},
 		{"imap 1 GiB FETCH literal", "imap", func(t *testing.T, te *testEnv) string {
 			cfg := testPKI(t, te)
-			return rawServer(t, "starttls", imapFake(cfg, func(w io.Writer, tag string) {
+			return rawServer(t, "starttls", imapFake(cfg, "IMAP4rev1 AUTH=PLAIN SASL-IR", func(w io.Writer, tag string) {
 				fetches.Add(1)
 				cw := countWriter{w, &sent}
 				io.WriteString(cw, "* 1 FETCH (UID 1 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\" BODY[] {1073741824}\r\n")
 				stream(cw, "0123456789abcdef", 1<<30)
 			}))
 		}, RuleReply, "Cannot read INBOX while waiting", "a literal announced at 1073741824 bytes (maximum 32 MiB)"},
+		// imapclient spins for ever on this without reading: only the
+		// guard keeps the deadline.
+		{"imap CAPABILITY with a parenthesis", "imap", func(t *testing.T, te *testEnv) string {
+			return rawServer(t, "starttls", imapFake(testPKI(t, te), "(IMAP4rev1 AUTH=PLAIN", nil))
+		}, RuleIMAPAuthMech, "Cannot read IMAP capabilities", `a CAPABILITY list holding "("`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fetches.Store(0)
