@@ -87,7 +87,9 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		return nil, err
 	}
 	o.threads = newThreads()
-	if o.store, err = openStore(c.StoreDir, o.observe); err != nil {
+	if o.store, err = openStore(c.StoreDir, o.observe, func(msg string) {
+		o.rec.add(Event{Proto: "mock", Kind: KindWarn, Detail: msg})
+	}); err != nil {
 		return nil, err
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {

@@ -1,13 +1,11 @@
 package mocks
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,6 +32,7 @@ import (
 type store struct {
 	dir      string
 	onAppend func(owner, mailbox string, raw []byte) // thread bookkeeping, also run on replay
+	warn     func(string)                            // what replay dropped or redid
 
 	mu     sync.RWMutex
 	users  map[string]*mailUser
@@ -94,8 +93,11 @@ const (
 	opMove    = "move"
 )
 
-func openStore(dir string, onAppend func(owner, mailbox string, raw []byte)) (*store, error) {
-	s := &store{dir: dir, onAppend: onAppend, users: map[string]*mailUser{}}
+func openStore(dir string, onAppend func(owner, mailbox string, raw []byte), warn func(string)) (*store, error) {
+	if warn == nil {
+		warn = func(string) {}
+	}
+	s := &store{dir: dir, onAppend: onAppend, warn: warn, users: map[string]*mailUser{}}
 	if dir == "" {
 		return s, nil
 	}
@@ -110,9 +112,14 @@ func openStore(dir string, onAppend func(owner, mailbox string, raw []byte)) (*s
 	for _, name := range names {
 		u, err := s.replay(name)
 		if err != nil {
+			for _, u := range s.users {
+				u.j.Close()
+			}
 			return nil, err
 		}
-		s.users[u.addr] = u
+		if u != nil {
+			s.users[u.addr] = u
+		}
 	}
 	s.stopSync, s.syncDone = make(chan struct{}), make(chan struct{})
 	go s.syncLoop()
@@ -133,71 +140,6 @@ func journalName(addr string) string {
 		return addr + ".journal"
 	}
 	return "x-" + hex.EncodeToString([]byte(addr)) + ".journal"
-}
-
-// replay rebuilds one user from its journal. A torn last record (crash in
-// the middle of a write) is cut off; anything else unreadable is an error.
-func (s *store) replay(path string) (*mailUser, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	br := bufio.NewReaderSize(f, 1<<16)
-	var u *mailUser
-	var good int64
-	for {
-		line, err := br.ReadBytes('\n')
-		if err == io.EOF && len(line) == 0 {
-			break
-		}
-		if err != nil {
-			break // torn header
-		}
-		var r record
-		if err := json.Unmarshal(line, &r); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("store %s at byte %d: corrupt record: %w", path, good, err)
-		}
-		var body []byte
-		if r.Op == opAppend {
-			body = make([]byte, r.Size+1)
-			if _, err := io.ReadFull(br, body); err != nil {
-				break // torn message
-			}
-			body = body[:r.Size]
-		}
-		if u == nil {
-			if r.Op != opUser || r.Addr == "" {
-				f.Close()
-				return nil, fmt.Errorf("store %s: first record must name the user", path)
-			}
-			u = &mailUser{addr: r.Addr, mem: imapmemserver.NewUser(r.Addr, "")}
-		} else if err := u.apply(r, body); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("store %s at byte %d: replay %s: %w", path, good, r.Op, err)
-		}
-		if r.Op == opAppend && s.onAppend != nil {
-			s.onAppend(u.addr, r.Mbox, body)
-		}
-		good += int64(len(line)) + int64(len(body))
-		if r.Op == opAppend {
-			good++
-		}
-	}
-	if u == nil {
-		f.Close()
-		return nil, fmt.Errorf("store %s: empty or unreadable journal", path)
-	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store %s: cut torn tail: %w", path, err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	u.j = f
-	return u, nil
 }
 
 // apply performs a journal record on the in-memory user.

@@ -283,6 +283,12 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		return usageError(err)
 	}
 	defer op.Close()
+	// What the store recovered from at start (a journal cut by a kill).
+	for _, ev := range op.Events() {
+		if ev.Proto == "mock" && ev.Kind == mocks.KindWarn {
+			fmt.Fprintf(e.stderr, "%s: %s\n", e.tr("msscprobe mock : avertissement", "msscprobe mock: warning"), ev.Detail)
+		}
+	}
 	w := e.stdout
 	fmt.Fprintln(w, "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)")
 	for _, l := range []struct{ name, addr, how string }{
