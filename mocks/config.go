@@ -43,6 +43,11 @@ type Config struct {
 	TrustedDomains  []string
 	NILMode         string // "warn" (default) | "refuse"
 	MaxMessageBytes int64  // default 25 MB
+	// MaxInFlightBytes bounds the memory of messages being received (SMTP
+	// DATA and IMAP APPEND together, every connection); past it DATA gets
+	// 452 4.3.1 and APPEND NO [LIMIT]. Default 128 MiB; at least
+	// MaxMessageBytes.
+	MaxInFlightBytes int64
 	Faults          []Fault
 	StoreDir        string    // "" = in memory
 	Log             io.Writer // JSON lines event log, nil = none
@@ -62,6 +67,7 @@ const (
 	DefaultEstablishmentDomain = "hopital.test.mssante.fr"
 	DefaultCitizenDomain       = "patient.mssante.fr"
 	DefaultMaxMessageBytes     = 25 << 20 // ENS Messagerie v1.3 §6 (research mssante.md §1)
+	DefaultMaxInFlightBytes    = 128 << 20
 	DefaultAccountLocalPart    = "medecin"
 	// AutoReplyLocalPart is the test mailbox of the real service, declared
 	// in the ANS whitelist description of patient.mssante.fr (research
@@ -134,6 +140,12 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if c.MaxMessageBytes < 0 {
 		return c, fmt.Errorf("maximum message size %d is negative", c.MaxMessageBytes)
+	}
+	if c.MaxInFlightBytes == 0 {
+		c.MaxInFlightBytes = max(DefaultMaxInFlightBytes, c.MaxMessageBytes)
+	}
+	if c.MaxInFlightBytes < c.MaxMessageBytes {
+		return c, fmt.Errorf("in-flight budget %d is below the maximum message size %d: no message of that size could be received", c.MaxInFlightBytes, c.MaxMessageBytes)
 	}
 	if len(c.Accounts) == 0 {
 		pw, err := generateSecret()

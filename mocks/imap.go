@@ -1,10 +1,10 @@
 package mocks
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"strings"
@@ -187,14 +187,20 @@ func (s *imapSession) Unsubscribe(name string) error {
 }
 
 func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
+	// The literal's size is known before its bytes: reserve it against the
+	// operator's in-flight budget (imapserver discards the literal when
+	// this refuses), and read it into one buffer of that size.
+	size := r.Size()
+	if !s.o.inflight.take(size) {
+		s.event(Event{Kind: "append", Detail: fmt.Sprintf("%s: %d bytes refused, in-flight budget exhausted", mailbox, size)})
+		return nil, errIMAPBusy(s.o.inflight.max)
 	}
+	defer s.o.inflight.give(size)
+	buf := make([]byte, size)
 	// The literal reader ends with a plain EOF when the client goes away
 	// mid-literal: never store the truncated message.
-	if int64(buf.Len()) != r.Size() {
-		return nil, fmt.Errorf("APPEND literal cut after %d of %d bytes", buf.Len(), r.Size())
+	if n, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("APPEND literal cut after %d of %d bytes: %w", n, size, err)
 	}
 	t := time.Now()
 	var flags []imap.Flag
@@ -204,21 +210,27 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 			t = options.Time
 		}
 	}
-	uid, err := s.box.appendMsg(mailbox, buf.Bytes(), flags, t, s.o.store.onAppend)
+	uid, err := s.box.appendMsg(mailbox, buf, flags, t, s.o.store.onAppend)
 	var ie *imap.Error
 	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate, Text: "No such mailbox"}
 	} else if err != nil {
 		return nil, err
 	}
-	s.event(Event{Kind: "append", Detail: fmt.Sprintf("%s UID %d, %d bytes", mailbox, uid, buf.Len())})
+	s.event(Event{Kind: "append", Detail: fmt.Sprintf("%s UID %d, %d bytes", mailbox, uid, len(buf))})
 	st, _ := s.box.mem.Status(mailbox, &imap.StatusOptions{UIDValidity: true})
 	return &imap.AppendData{UID: uid, UIDValidity: st.UIDValidity}, nil
 }
 
 // AppendLimit makes APPEND refuse a literal over the message size limit
 // before reading it (imapserver's default is 100 MiB, buffered in memory).
+// Before login it is 0: imapserver reads an APPEND literal (for up to 5
+// minutes) before it checks that the client is logged in, so any
+// non-empty one is refused at once (NO [TOOBIG]) instead.
 func (s *imapSession) AppendLimit() uint32 {
+	if s.box == nil {
+		return 0
+	}
 	return uint32(min(s.o.cfg.MaxMessageBytes, math.MaxUint32))
 }
 

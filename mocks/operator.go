@@ -30,6 +30,7 @@ type Operator struct {
 	store    *store
 	threads  *threads
 	accounts map[string]Account
+	inflight *inFlight // memory of messages being received
 
 	smtpServers []*smtp.Server
 	// listeners are closed by shutdown itself: go-smtp's Server.Close only
@@ -66,7 +67,8 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock configuration: %w", err)
 	}
-	o := &Operator{cfg: c, rec: newRecorder(c.Log), accounts: map[string]Account{}, addrs: map[string]string{}, done: make(chan struct{})}
+	o := &Operator{cfg: c, rec: newRecorder(c.Log), accounts: map[string]Account{}, addrs: map[string]string{}, done: make(chan struct{}),
+		inflight: &inFlight{max: c.MaxInFlightBytes}}
 	if o.faults, err = newFaults(c.Faults); err != nil {
 		return nil, fmt.Errorf("mock configuration: %w", err)
 	}

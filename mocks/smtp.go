@@ -170,6 +170,7 @@ type smtpSession struct {
 	from     string
 	mailOpts smtp.MailOptions
 	rcpts    []rcpt
+	held     int64 // in-flight budget taken by the message being received
 }
 
 func (o *Operator) newSMTPSession(name string, c *smtp.Conn) (smtp.Session, error) {
@@ -385,6 +386,7 @@ func (o *Operator) route(from, to string) error {
 }
 
 func (s *smtpSession) Data(r io.Reader) error {
+	defer func() { s.o.inflight.give(s.held); s.held = 0 }()
 	s.delay(FaultDelayData)
 	raw, err := s.readData(r)
 	if err == nil {
@@ -427,13 +429,16 @@ func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 		s.conn.Close()
 		return nil, errors.New("mock fault drop-data: connection dropped during DATA")
 	}
-	if _, err := buf.ReadFrom(r); err != nil {
+	// Held against the operator's in-flight budget until Data returns.
+	data, held, err := s.o.inflight.readBudgeted(r)
+	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			return nil, smtpErr(552, smtp.EnhancedCode{5, 3, 4}, "[%s] message exceeds the MSSanté limit of %d bytes", RuleSize, s.o.cfg.MaxMessageBytes)
 		}
 		return nil, err
 	}
-	return crlf(buf.Bytes()), nil
+	s.held += held
+	return crlf(data), nil
 }
 
 // crlf turns bare LF line ends into CRLF, as MTAs do on delivery: go-smtp

@@ -1,0 +1,176 @@
+package mocks
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// waitInFlight waits until the operator holds at least n bytes of
+// messages being received.
+func waitInFlight(t *testing.T, op *Operator, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); op.inflight.inUse() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("in flight %d bytes, want at least %d", op.inflight.inUse(), n)
+		}
+	}
+}
+
+func body(n int) string {
+	line := strings.Repeat("x", 76) + "\r\n"
+	return strings.Repeat(line, n/len(line))
+}
+
+// TestInFlightBudget: DATA and APPEND count against one budget; beyond it
+// DATA gets 452 4.3.1 and APPEND NO [LIMIT], and both work again once the
+// message holding the budget is stored.
+func TestInFlightBudget(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxMessageBytes = 1 << 20
+	cfg.MaxInFlightBytes = 1536 << 10
+	op := startOp(t, cfg)
+
+	// A sender stalled mid-DATA with 900 KB sent.
+	a := mustSMTP(t, op, doctor)
+	if err := a.Mail(doctor, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Rcpt(nurse, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := msg(doctor, nurse, "<stalled@x>", "stalled", "")
+	if _, err := w.Write([]byte(head + body(900<<10))); err != nil {
+		t.Fatal(err)
+	}
+	waitInFlight(t, op, 850<<10)
+
+	big := msg(doctor, nurse, "<second@x>", "second", "") + body(700<<10)
+	b := mustSMTP(t, op, doctor)
+	if err := send(b, doctor, []string{nurse}, big, nil); smtpCode(err) != 452 || !strings.Contains(err.Error(), "in-flight budget") {
+		t.Errorf("second DATA over the budget: %v, want 452", err)
+	}
+	ic := loginIMAP(t, op, doctor)
+	if err := appendIMAP(ic, big); err == nil || !strings.Contains(err.Error(), "LIMIT") {
+		t.Errorf("APPEND over the budget: %v, want NO [LIMIT]", err)
+	}
+
+	if err := w.Close(); err != nil {
+		t.Fatalf("stalled DATA, finished: %v", err)
+	}
+	if err := send(b, doctor, []string{nurse}, big, nil); err != nil {
+		t.Errorf("DATA once the budget is free: %v", err)
+	}
+	if err := appendIMAP(ic, big); err != nil {
+		t.Errorf("APPEND once the budget is free: %v", err)
+	}
+	if n := op.inflight.inUse(); n != 0 {
+		t.Errorf("%d bytes still reserved", n)
+	}
+}
+
+// appendIMAP appends raw to INBOX.
+func appendIMAP(c *imapclient.Client, raw string) error {
+	cmd := c.Append("INBOX", int64(len(raw)), nil)
+	if _, err := cmd.Write([]byte(raw)); err != nil {
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err := cmd.Wait()
+	return err
+}
+
+// TestInFlightMemoryBounded: eight clients stalled mid-DATA with 3.5 MB
+// sent each hold no more than the budget (4 MiB here), not 8 × 3.5 MB.
+func TestInFlightMemoryBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxMessageBytes = 4 << 20
+	cfg.MaxInFlightBytes = 4 << 20
+	op := startOp(t, cfg)
+	payload := []byte(msg(doctor, nurse, "<big@x>", "big", "") + body(3500<<10))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	release := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := mustSMTP(t, op, doctor)
+			if err := c.Mail(doctor, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := c.Rcpt(nurse, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			w, err := c.Data()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			w.Write(payload)
+			<-release
+			err = w.Close()
+			mu.Lock()
+			codes[smtpCode(err)]++
+			mu.Unlock()
+		}()
+	}
+	// Let every client push what it can: until the reservations stop
+	// moving.
+	waitInFlight(t, op, 1<<20)
+	for last := int64(-1); op.inflight.inUse() != last; time.Sleep(200 * time.Millisecond) {
+		last = op.inflight.inUse()
+	}
+	runtime.ReadMemStats(&ms)
+	grew := int64(ms.HeapAlloc) - int64(base)
+	close(release)
+	wg.Wait()
+	t.Logf("heap +%d KiB with 8 clients stalled mid-DATA; answers %v", grew>>10, codes)
+	if grew > 16<<20 {
+		t.Errorf("heap grew by %d MiB, budget 4 MiB", grew>>20)
+	}
+	// Reservations grow as data arrives, so clients racing for the budget
+	// may all hit it: each is refused, none holds memory.
+	if codes[0]+codes[452] != 8 || codes[452] < 1 {
+		t.Errorf("answers %v: want 250 or 452 each, some 452", codes)
+	}
+	if n := op.inflight.inUse(); n != 0 {
+		t.Errorf("%d bytes still reserved", n)
+	}
+	c := mustSMTP(t, op, doctor)
+	if err := send(c, doctor, []string{nurse}, string(payload), nil); err != nil {
+		t.Errorf("a message alone after the crowd: %v", err)
+	}
+}
+
+// TestPreAuthAppendRefusedAtOnce: before login an APPEND literal is
+// refused before the continuation, not read for minutes and then refused.
+func TestPreAuthAppendRefusedAtOnce(t *testing.T) {
+	op := startOp(t, testConfig())
+	r := dialRawIMAP(t, op, "")
+	start := time.Now()
+	if got := r.cmd("a APPEND INBOX {25000000}", ""); !strings.HasPrefix(got, "a NO [TOOBIG]") {
+		t.Errorf("pre-auth APPEND: %q", got)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("answered after %s", d)
+	}
+}
+
