@@ -48,9 +48,9 @@ type Config struct {
 	// 452 4.3.1 and APPEND NO [LIMIT]. Default 128 MiB; at least
 	// MaxMessageBytes.
 	MaxInFlightBytes int64
-	Faults          []Fault
-	StoreDir        string    // "" = in memory
-	Log             io.Writer // JSON lines event log, nil = none
+	Faults           []Fault
+	StoreDir         string    // "" = in memory
+	Log              io.Writer // JSON lines event log, nil = none
 }
 
 // Account is a mailbox that can log in. Password enables AUTH PLAIN/LOGIN

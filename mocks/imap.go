@@ -1,7 +1,6 @@
 package mocks
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,7 @@ func (l imapLog) Printf(format string, v ...any) {
 	l.rec.add(Event{Proto: "imap", Kind: "error", Detail: fmt.Sprintf(format, v...)})
 }
 
-func (o *Operator) newIMAPServer(starttls *tls.Config) *imapserver.Server {
+func (o *Operator) newIMAPServer() *imapserver.Server {
 	return imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return o.newIMAPSession(c), nil, nil
@@ -31,8 +30,11 @@ func (o *Operator) newIMAPServer(starttls *tls.Config) *imapserver.Server {
 			imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {},
 			imap.CapUIDPlus: {}, imap.CapMove: {}, imap.CapNamespace: {}, imap.CapIdle: {},
 		},
-		Logger:    imapLog{o.rec},
-		TLSConfig: starttls,
+		Logger: imapLog{o.rec},
+		// The gate under every connection does STARTTLS and refuses
+		// authentication before TLS (imapGate): imapserver sees only
+		// plaintext, always over TLS once a client may log in.
+		InsecureAuth: true,
 	})
 }
 
@@ -87,6 +89,9 @@ func (s *imapSession) loginAs(addr, how string) error {
 	}
 	s.box = u
 	s.UserSession = imapmemserver.NewUserSession(u.mem)
+	if g := gateOf(s.conn.NetConn()); g != nil {
+		g.authenticated()
+	}
 	s.event(Event{Kind: "login", Detail: how})
 	return nil
 }
@@ -102,7 +107,7 @@ func (s *imapSession) Login(username, password string) error {
 
 func (s *imapSession) AuthenticateMechanisms() []string {
 	mechs := []string{mechPlain, mechLogin, mechXOAuth2, mechOAuthBearer}
-	if tc, ok := s.conn.NetConn().(*tls.Conn); ok && certAddress(tc.ConnectionState()) != "" {
+	if st, ok := tlsState(s.conn.NetConn()); ok && certAddress(st) != "" {
 		mechs = append(mechs, mechExternal)
 	}
 	return mechs
@@ -112,8 +117,8 @@ func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
 	srv := s.o.saslFor(mech, s.AuthenticateMechanisms(), func(kind, user, secret string) error {
 		addr, ok := "", false
 		if kind == mechExternal {
-			if tc, isTLS := s.conn.NetConn().(*tls.Conn); isTLS {
-				addr = s.o.certAccount(tc.ConnectionState())
+			if st, isTLS := tlsState(s.conn.NetConn()); isTLS {
+				addr = s.o.certAccount(st)
 			}
 			ok = addr != "" && (user == "" || strings.EqualFold(user, addr))
 		} else {

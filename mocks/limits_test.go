@@ -173,4 +173,3 @@ func TestPreAuthAppendRefusedAtOnce(t *testing.T) {
 		t.Errorf("answered after %s", d)
 	}
 }
-

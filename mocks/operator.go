@@ -180,11 +180,13 @@ func (o *Operator) listen() error {
 		switch s.name {
 		case lnSMTPS:
 			ln = tls.NewListener(raw, o.tlsConf) // go-smtp bounds the handshake with its timeouts
+		case lnIMAP:
+			ln = gateListener{Listener: raw, starttls: starttls}
 		case lnIMAPS:
 			// imapserver sets no deadline before its greeting, which runs
 			// the handshake: a client that never sends a ClientHello
 			// would hold the connection forever.
-			ln = tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf)
+			ln = gateListener{Listener: tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf), secure: true}
 		}
 		switch s.name {
 		case lnSMTP, lnSMTPS:
@@ -197,7 +199,7 @@ func (o *Operator) listen() error {
 		}
 	}
 	if len(imapLns) > 0 {
-		o.imapServer = o.newIMAPServer(starttls)
+		o.imapServer = o.newIMAPServer()
 		for _, ln := range imapLns {
 			o.serve(func() error { return o.imapServer.Serve(ln) })
 		}

@@ -1,0 +1,226 @@
+package mocks
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dialPlainIMAP connects to the STARTTLS port and reads the greeting.
+func dialPlainIMAP(t *testing.T, op *Operator) (*rawIMAP, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", op.IMAPAddr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
+	return r, r.line()
+}
+
+// startTLS upgrades r after a STARTTLS the server accepted.
+func (r *rawIMAP) startTLS(op *Operator) {
+	r.t.Helper()
+	tc := tls.Client(r.c, clientTLS(op))
+	if err := tc.Handshake(); err != nil {
+		r.t.Fatalf("handshake: %v", err)
+	}
+	r.c, r.br = tc, bufio.NewReader(tc)
+}
+
+// TestIMAPStartTLSByTheGate: before TLS the server offers STARTTLS and
+// LOGINDISABLED and no mechanism, refuses LOGIN, and drops commands
+// pipelined after STARTTLS; after it, login works.
+func TestIMAPStartTLSByTheGate(t *testing.T) {
+	op := startOp(t, testConfig())
+	r, greeting := dialPlainIMAP(t, op)
+	if !strings.Contains(greeting, "STARTTLS LOGINDISABLED]") || strings.Contains(greeting, "AUTH=") {
+		t.Errorf("greeting before TLS: %q", greeting)
+	}
+	if got := r.cmd("a LOGIN "+doctor+" "+pw, ""); got != "a NO [PRIVACYREQUIRED] TLS is required to authenticate" {
+		t.Errorf("LOGIN before TLS: %q", got)
+	}
+	if got := r.cmd("b AUTHENTICATE PLAIN", ""); !strings.HasPrefix(got, "b NO [PRIVACYREQUIRED]") {
+		t.Errorf("AUTHENTICATE before TLS: %q", got)
+	}
+	fmt.Fprintf(r.c, "c CAPABILITY\r\n")
+	if caps := r.line(); !strings.Contains(caps, "STARTTLS LOGINDISABLED") || strings.Contains(caps, "AUTH=") {
+		t.Errorf("CAPABILITY before TLS: %q", caps)
+	}
+	r.line()
+	// A command pipelined after STARTTLS is never run.
+	fmt.Fprintf(r.c, "s STARTTLS\r\ninjected LOGOUT\r\n")
+	if got := r.line(); got != "s OK Begin TLS negotiation now" {
+		t.Fatalf("STARTTLS: %q", got)
+	}
+	r.startTLS(op)
+	fmt.Fprintf(r.c, "d CAPABILITY\r\n")
+	if caps := r.line(); !strings.Contains(caps, "AUTH=PLAIN") || strings.Contains(caps, "STARTTLS") || strings.Contains(caps, "LOGINDISABLED") {
+		t.Errorf("CAPABILITY after TLS: %q", caps)
+	}
+	if got := r.line(); !strings.HasPrefix(got, "d OK") {
+		t.Errorf("CAPABILITY after TLS ends with %q (an injected command answered?)", got)
+	}
+	if got := r.cmd("e STARTTLS", ""); !strings.HasPrefix(got, "e BAD") {
+		t.Errorf("second STARTTLS: %q", got)
+	}
+	if got := r.cmd("f LOGIN "+doctor+" "+pw, ""); !strings.HasPrefix(got, "f OK") {
+		t.Errorf("LOGIN after TLS: %q", got)
+	}
+}
+
+// TestIMAPHugeLiteralAnsweredAtOnce: a literal over 4096 bytes outside
+// APPEND, before or after login, on either port, is refused at once (not
+// after imapserver's 30 s read timeout with NO [SERVERBUG]), and the
+// connection goes on; a non-synchronizing one ends the connection.
+func TestIMAPHugeLiteralAnsweredAtOnce(t *testing.T) {
+	op := startOp(t, testConfig())
+	starttls := func(t *testing.T) *rawIMAP {
+		r, _ := dialPlainIMAP(t, op)
+		if got := r.cmd("s STARTTLS", ""); !strings.HasPrefix(got, "s OK") {
+			t.Fatalf("STARTTLS: %q", got)
+		}
+		r.startTLS(op)
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		dial func(*testing.T) *rawIMAP
+	}{
+		{"imaps", func(t *testing.T) *rawIMAP { return dialRawIMAP(t, op, "") }},
+		{"starttls", starttls},
+		{"logged in", func(t *testing.T) *rawIMAP { return dialRawIMAP(t, op, doctor) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.dial(t)
+			start := time.Now()
+			if got := r.cmd("a LOGIN {2147483648}", ""); !strings.HasPrefix(got, "a NO [TOOBIG]") {
+				t.Errorf("LOGIN {2147483648}: %q", got)
+			}
+			if got := r.cmd("b CREATE {99999999999999999999}", ""); !strings.HasPrefix(got, "b NO [TOOBIG]") {
+				t.Errorf("CREATE {huge}: %q", got)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("answered after %s", d)
+			}
+			if got := r.cmd("c NOOP", ""); !strings.HasPrefix(got, "c OK") {
+				t.Errorf("NOOP after the refusals: %q", got)
+			}
+			fmt.Fprintf(r.c, "d LOGIN {2147483648+}\r\n")
+			if got := r.line(); !strings.HasPrefix(got, "* BYE [LIMIT]") {
+				t.Errorf("non-synchronizing huge literal: %q", got)
+			}
+			if _, err := r.br.ReadString('\n'); err == nil {
+				t.Error("connection still open after BYE")
+			}
+		})
+	}
+}
+
+// TestIMAPInvalidMailboxNames: names imapserver cannot decode get BAD with
+// the reason, never NO [SERVERBUG]; valid ones still work.
+func TestIMAPInvalidMailboxNames(t *testing.T) {
+	op := startOp(t, testConfig())
+	r := dialRawIMAP(t, op, doctor)
+	for _, tc := range []struct{ line, want string }{
+		{"a CREATE \"\xff\xfe\"", "a BAD Invalid mailbox name: not valid UTF-8"},
+		{"b SELECT \"\xff\"", "b BAD Invalid mailbox name: not valid UTF-8"},
+		{"c RENAME Sent \"\xc3\x28\"", "c BAD Invalid mailbox name: not valid UTF-8"},
+		{"d SUBSCRIBE \"\xff\"", "d BAD Invalid mailbox name"},
+		{"e STATUS \"\xff\" (MESSAGES)", "e BAD Invalid mailbox name"},
+		{"f DELETE \"\xff\"", "f BAD Invalid mailbox name"},
+		{"g CREATE \"a\x01b\"", "g BAD Invalid mailbox name: control character"},
+		{"h CREATE \"&Jjo\"", `h BAD Invalid mailbox name: modified UTF-7 shift "&" not ended by "-"`},
+		{"i CREATE \"&AGE-\"", "i BAD Invalid mailbox name: printable ASCII encoded in modified UTF-7"},
+		{"j CREATE \"&2D0-\"", "j BAD Invalid mailbox name: bad UTF-16 in modified UTF-7"},
+		{"k COPY 1 \"\xff\"", "k BAD Invalid mailbox name"},
+		{"l UID MOVE 1 \"\xff\"", "l BAD Invalid mailbox name"},
+		{"m LIST \"\" \"\xff\"", "m BAD Invalid mailbox name"},
+		{"n APPEND \"\xff\" {3}", "n BAD Invalid mailbox name"},
+		{"o CREATE \"Caf&AOk-\"", "o OK"},
+		{"p CREATE \"a&-b\"", "p OK"},
+		{"q CREATE \"&ZeVnLIqe-\"", "q OK"},
+		{"r SELECT inbox", "r OK"},
+		{"s LIST \"\" \"*\"", "s OK"},
+	} {
+		got := r.cmd(tc.line, "")
+		if !strings.HasPrefix(got, tc.want) || strings.Contains(got, "SERVERBUG") {
+			t.Errorf("%q: %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestPreAuthCutOff: before login a connection lives at most
+// preAuthTimeout whatever it does (a NOOP every few moments, a silent
+// literal), and sends at most preAuthMaxBytes.
+func TestPreAuthCutOff(t *testing.T) {
+	defer func(d time.Duration) { preAuthTimeout = d }(preAuthTimeout)
+	preAuthTimeout = 700 * time.Millisecond
+	op := startOp(t, testConfig())
+	closedWithin := func(t *testing.T, r *rawIMAP, d time.Duration, keepBusy bool) {
+		t.Helper()
+		start := time.Now()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			io.Copy(io.Discard, r.br)
+		}()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				if e := time.Since(start); e > d {
+					t.Errorf("closed after %s, want within %s", e, d)
+				}
+				return
+			case <-tick.C:
+				if keepBusy {
+					fmt.Fprintf(r.c, "n NOOP\r\n")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("connection still open after 10 s")
+			}
+		}
+	}
+	t.Run("NOOP keep-alive", func(t *testing.T) {
+		closedWithin(t, dialRawIMAP(t, op, ""), 3*time.Second, true)
+	})
+	t.Run("silent literal", func(t *testing.T) {
+		r := dialRawIMAP(t, op, "")
+		if got := r.cmd("a LOGIN {10}", ""); !strings.HasPrefix(got, "+") {
+			t.Fatalf("LOGIN {10}: %q", got)
+		}
+		closedWithin(t, r, 3*time.Second, false)
+	})
+	t.Run("logged in is not cut", func(t *testing.T) {
+		r := dialRawIMAP(t, op, doctor)
+		time.Sleep(2 * preAuthTimeout)
+		if got := r.cmd("a NOOP", ""); !strings.HasPrefix(got, "a OK") {
+			t.Errorf("NOOP after the pre-login time: %q", got)
+		}
+	})
+	t.Run("bytes before login", func(t *testing.T) {
+		defer func(d time.Duration) { preAuthTimeout = d }(preAuthTimeout)
+		preAuthTimeout = time.Minute
+		r := dialRawIMAP(t, op, "")
+		go fmt.Fprint(r.c, strings.Repeat("n NOOP\r\n", int(preAuthMaxBytes)/8+10))
+		var last string
+		for {
+			l, err := r.br.ReadString('\n')
+			if err != nil {
+				break
+			}
+			last = l
+		}
+		if !strings.HasPrefix(last, "* BYE [LIMIT] more than") {
+			t.Errorf("last line %q", last)
+		}
+	})
+}
