@@ -73,6 +73,12 @@
 //     an automatic "processed" MDN (RFC 8098 multipart/report).
 //   - Delivery appends to the mailbox in memory before the SMTP 250: an IMAP
 //     client idling on INBOX is notified at once.
+//   - Bounded inputs (docs/mock.md, Limits): messages being received hold
+//     at most MaxInFlightBytes together (452 4.3.1 / NO [LIMIT] past it);
+//     an IMAP gate in front of go-imap's server (it does STARTTLS itself)
+//     answers at once literals over 4096 bytes outside APPEND and mailbox
+//     names go-imap cannot decode, and cuts a connection not logged in
+//     after 60 s or 64 KiB.
 //
 // Durability with StoreDir: every mailbox mutation is journaled (write(2)
 // before the client is answered) and replayed at start, which restores the
@@ -80,7 +86,10 @@
 // Close: a clean shutdown (Close, or mock serve interrupted) loses nothing,
 // a crash of the process loses nothing acknowledged, a power loss may lose
 // the last second. Auto-replies still waiting for their delay are delivered
-// by Close. Fault counters and greylisting state are not persisted.
+// by Close. Fault counters and greylisting state are not persisted. Every
+// journal state a kill can leave starts (torn records are cut off and
+// reported as warn events); a corrupt record is a start error naming the
+// file and offset.
 //
 // Faults (ParseFault syntax NAME[=VALUE][@PROBABILITY][#COUNT]) are listed
 // with the Fault* constants; docs/mock.md describes each one.

@@ -48,6 +48,7 @@ type mockFile struct {
 	Whitelist            string        `yaml:"whitelist"`
 	NILMode              string        `yaml:"nil_mode"`
 	MaxMessageBytes      int64         `yaml:"max_message_bytes"`
+	MaxInFlightBytes     int64         `yaml:"max_inflight_bytes"`
 	Faults               []string      `yaml:"faults"`
 	Store                string        `yaml:"store"`
 	Log                  string        `yaml:"log"`
@@ -114,6 +115,7 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 	fl.StringVar(&f.Whitelist, "whitelist", "", "ANS whitelist XML (listeblanchemssante.xml) giving the trust space")
 	fl.StringVar(&f.NILMode, "nil-mode", "warn", "missing X-MSS-NIL: warn or refuse")
 	fl.Int64Var(&f.MaxMessageBytes, "max-message-bytes", 0, "maximum message size (default 25 MB)")
+	fl.Int64Var(&f.MaxInFlightBytes, "max-inflight-bytes", 0, "memory for messages being received, DATA and APPEND together (default 128 MiB); past it 452 / NO [LIMIT]")
 	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
 	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
 	fl.StringVar(&f.Log, "log", "", `JSON lines event log file ("-" = stderr)`)
@@ -170,6 +172,9 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
 		f.MaxMessageBytes = y.MaxMessageBytes
 	}
+	if !cmd.Flags().Changed("max-inflight-bytes") && y.MaxInFlightBytes != 0 {
+		f.MaxInFlightBytes = y.MaxInFlightBytes
+	}
 	// Faults add up: the file's, then the command line's.
 	f.Faults = append(y.Faults, f.Faults...)
 	return nil
@@ -181,6 +186,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 		EstablishmentDomains: f.EstablishmentDomains, CitizenDomain: f.CitizenDomain,
 		CertFile: f.Cert, KeyFile: f.Key, AutoReplyDelay: f.AutoReplyDelay, AutoReplyCitizens: f.AutoReplyCitizens,
 		TrustedDomains: f.TrustedDomains, NILMode: f.NILMode, MaxMessageBytes: f.MaxMessageBytes, StoreDir: f.Store,
+		MaxInFlightBytes: f.MaxInFlightBytes,
 	}
 	closeLog := func() error { return nil }
 	var err error
