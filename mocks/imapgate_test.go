@@ -2,6 +2,7 @@ package mocks
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -221,6 +222,43 @@ func TestPreAuthCutOff(t *testing.T) {
 		}
 		if !strings.HasPrefix(last, "* BYE [LIMIT] more than") {
 			t.Errorf("last line %q", last)
+		}
+	})
+}
+
+// FuzzIMAPGate: whatever a client sends, the gate never panics, hands
+// imapserver no line longer than its bound, and keeps what it buffers
+// bounded.
+func FuzzIMAPGate(f *testing.F) {
+	for _, s := range []string{
+		"a LOGIN u p\r\n", "a STARTTLS\r\nb NOOP\r\n", "a LOGIN {2147483648}\r\n", "a LOGIN {5+}\r\nuser pass\r\n",
+		"a CREATE \"\xff\"\r\n", "a CREATE \"&Jjo\"\r\n", "a APPEND INBOX {3+}\r\nabc\r\n", "a RENAME \"a\\\"b\" c\r\n",
+		"a UID COPY 1:* \"&AOk-\"\r\n", "a LIST \"\" \"%\"\r\n", "DONE\r\n", strings.Repeat("x", 70000),
+	} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, secure bool) {
+		client, server := net.Pipe()
+		defer client.Close()
+		go io.Copy(io.Discard, client)
+		g := newIMAPGate(server, nil, secure)
+		g.authed = !secure
+		for len(data) > 0 {
+			k := min(len(data), 1000)
+			err := g.filter(data[:k])
+			data = data[k:]
+			if err != nil {
+				return // the gate said BYE
+			}
+			if len(g.line) > gateLineMax || len(g.in) > gateLineMax+1000 {
+				t.Fatalf("buffers: line %d, in %d", len(g.line), len(g.in))
+			}
+			for _, l := range bytes.SplitAfter(g.in, []byte("\n")) {
+				if g.lit == 0 && len(l) > gateLineMax {
+					t.Fatalf("a %d-byte line passed", len(l))
+				}
+			}
+			g.in = g.in[:0]
 		}
 	})
 }
