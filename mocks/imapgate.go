@@ -69,9 +69,8 @@ const (
 	gateLineMax        = 64 << 10 // over imapserver's 50 KiB command limit
 )
 
-func newIMAPGate(c net.Conn, starttls *tls.Config, secure bool) *imapGate {
-	now := time.Now()
-	return &imapGate{Conn: c, raw: c, starttls: starttls, secure: secure, preAuthUntil: now.Add(preAuthTimeout)}
+func newIMAPGate(c net.Conn, starttls *tls.Config, secure bool, preAuth time.Duration) *imapGate {
+	return &imapGate{Conn: c, raw: c, starttls: starttls, secure: secure, preAuthUntil: time.Now().Add(preAuth)}
 }
 
 // gateListener wraps every accepted connection in a gate.
@@ -79,6 +78,7 @@ type gateListener struct {
 	net.Listener
 	starttls *tls.Config
 	secure   bool
+	preAuth  time.Duration // preAuthTimeout when the listener started
 }
 
 func (l gateListener) Accept() (net.Conn, error) {
@@ -86,7 +86,7 @@ func (l gateListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newIMAPGate(c, l.starttls, l.secure), nil
+	return newIMAPGate(c, l.starttls, l.secure, l.preAuth), nil
 }
 
 // gateOf finds the gate under an imapserver connection.
@@ -139,12 +139,17 @@ func (g *imapGate) capDeadline(t time.Time) time.Time {
 	return t
 }
 
-func (g *imapGate) SetDeadline(t time.Time) error {
+// readDeadline records the read deadline imapserver asks for and returns
+// the connection and the deadline to set on it.
+func (g *imapGate) readDeadline(t time.Time) (net.Conn, time.Time) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.deadlineR = t
-	r := g.capDeadline(t)
-	c := g.Conn
-	g.mu.Unlock()
+	return g.Conn, g.capDeadline(t)
+}
+
+func (g *imapGate) SetDeadline(t time.Time) error {
+	c, r := g.readDeadline(t)
 	if err := c.SetWriteDeadline(t); err != nil {
 		return err
 	}
@@ -152,11 +157,7 @@ func (g *imapGate) SetDeadline(t time.Time) error {
 }
 
 func (g *imapGate) SetReadDeadline(t time.Time) error {
-	g.mu.Lock()
-	g.deadlineR = t
-	r := g.capDeadline(t)
-	c := g.Conn
-	g.mu.Unlock()
+	c, r := g.readDeadline(t)
 	return c.SetReadDeadline(r)
 }
 

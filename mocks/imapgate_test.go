@@ -208,9 +208,8 @@ func TestPreAuthCutOff(t *testing.T) {
 		}
 	})
 	t.Run("bytes before login", func(t *testing.T) {
-		defer func(d time.Duration) { preAuthTimeout = d }(preAuthTimeout)
-		preAuthTimeout = time.Minute
-		r := dialRawIMAP(t, op, "")
+		preAuthTimeout = time.Minute // read by the operator's Start
+		r := dialRawIMAP(t, startOp(t, testConfig()), "")
 		go fmt.Fprint(r.c, strings.Repeat("n NOOP\r\n", int(preAuthMaxBytes)/8+10))
 		var last string
 		for {
@@ -241,7 +240,7 @@ func FuzzIMAPGate(f *testing.F) {
 		client, server := net.Pipe()
 		defer client.Close()
 		go io.Copy(io.Discard, client)
-		g := newIMAPGate(server, nil, secure)
+		g := newIMAPGate(server, nil, secure, time.Minute)
 		g.authed = !secure
 		for len(data) > 0 {
 			k := min(len(data), 1000)

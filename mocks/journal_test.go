@@ -22,6 +22,19 @@ func journalLine(t testing.TB, r record) string {
 	return string(b) + "\n"
 }
 
+// storeWithJournal is a configuration whose store holds content as the
+// journal of addr.
+func storeWithJournal(t *testing.T, addr, content string) (Config, string) {
+	t.Helper()
+	cfg := testConfig()
+	cfg.StoreDir = t.TempDir()
+	path := filepath.Join(cfg.StoreDir, journalName(addr))
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
 // TestJournalRecoversFromKills: every state a kill can leave a journal in
 // lets the mock start, keeps what was acknowledged, takes deliveries again,
 // and says what it dropped.
@@ -47,14 +60,11 @@ func TestJournalRecoversFromKills(t *testing.T) {
 		{"whole", user + inboxRec + sent + app, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, journalName(nurse))
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg := testConfig()
-			cfg.StoreDir = dir
+			cfg, path := storeWithJournal(t, nurse, tc.content)
 			op := startOp(t, cfg)
+			if _, err := os.Stat(path + ".torn"); (err == nil) != (tc.kept == 0 && strings.Contains(tc.warn, "journal")) {
+				t.Errorf("%s.torn exists: %v", path, err == nil)
+			}
 			var warns []string
 			for _, e := range eventsOf(op, KindWarn) {
 				warns = append(warns, e.Detail)
@@ -99,13 +109,7 @@ func TestJournalCorruptRecords(t *testing.T) {
 		{"unknown operation", user + journalLine(t, record{Op: "explode"}), "at byte 58: replay explode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, journalName(nurse))
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg := testConfig()
-			cfg.StoreDir = dir
+			cfg, path := storeWithJournal(t, nurse, tc.content)
 			op, err := Start(t.Context(), cfg)
 			if err == nil {
 				op.Close()

@@ -181,12 +181,12 @@ func (o *Operator) listen() error {
 		case lnSMTPS:
 			ln = tls.NewListener(raw, o.tlsConf) // go-smtp bounds the handshake with its timeouts
 		case lnIMAP:
-			ln = gateListener{Listener: raw, starttls: starttls}
+			ln = gateListener{Listener: raw, starttls: starttls, preAuth: preAuthTimeout}
 		case lnIMAPS:
 			// imapserver sets no deadline before its greeting, which runs
 			// the handshake: a client that never sends a ClientHello
 			// would hold the connection forever.
-			ln = gateListener{Listener: tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf), secure: true}
+			ln = gateListener{Listener: tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf), secure: true, preAuth: preAuthTimeout}
 		}
 		switch s.name {
 		case lnSMTP, lnSMTPS:
