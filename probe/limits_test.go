@@ -314,3 +314,30 @@ func TestSecretsEchoedInHex(t *testing.T) {
 	}
 	assertNoSecret(t, res, testPassword)
 }
+
+// TestHostileSlowDrip: a server that, after TLS, sends an answer one byte
+// at a time, never reaching a bound, is cut by the step deadline.
+func TestHostileSlowDrip(t *testing.T) {
+	te := startMock(t, mocks.Config{})
+	cfg := testPKI(t, te)
+	te.yaml["imap"] = rawServer(t, "starttls", func(c net.Conn) {
+		tc := imapStartTLSServer(c, cfg)
+		if tc == nil {
+			return
+		}
+		go io.Copy(io.Discard, tc)
+		io.WriteString(tc, "* OK ")
+		for {
+			if _, err := io.WriteString(tc, "a"); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	te.yaml["timeouts"] = "{step: 500ms, reply: 1s}"
+	res := te.run(t, context.Background())
+	c, _ := checkStatus(res, RuleIMAPAuthMech)
+	if c.Status != Fail || !strings.Contains(c.Message.EN, "no answer within 500ms") || res.Duration() > 3*time.Second {
+		t.Errorf("%s = %s %q in %s\n%s", RuleIMAPAuthMech, c.Status, c.Message.EN, res.Duration(), dump(res))
+	}
+}
