@@ -59,23 +59,26 @@ func errIMAPBusy(max int64) error {
 // dataChunk is the reservation step while DATA streams in.
 const dataChunk = 64 << 10
 
-// readBudgeted reads r whole, reserving its size in b as it arrives, and
-// returns the bytes and how much to give back once they are stored. Past
-// the budget it discards the rest of r (the client is still sending) and
-// returns errSMTPBusy with nothing reserved.
-func (b *inFlight) readBudgeted(r io.Reader) ([]byte, int64, error) {
+// readBudgeted reads r whole, reserving its size in b as it arrives (after
+// credit, what MAIL FROM SIZE= reserved already), and returns the bytes and
+// how much to give back once they are stored. Past the budget it discards
+// the rest of r (the client is still sending) and returns errSMTPBusy with
+// nothing reserved, credit included.
+func (b *inFlight) readBudgeted(r io.Reader, credit int64) ([]byte, int64, error) {
 	var chunks [][]byte
-	var held, n int64
+	held, n := credit, int64(0)
 	fail := func(err error) ([]byte, int64, error) {
 		b.give(held)
 		return nil, 0, err
 	}
 	for {
-		if !b.take(dataChunk) {
-			io.Copy(io.Discard, r)
-			return fail(errSMTPBusy(b.max))
+		if n+dataChunk > held {
+			if !b.take(dataChunk) {
+				io.Copy(io.Discard, r)
+				return fail(errSMTPBusy(b.max))
+			}
+			held += dataChunk
 		}
-		held += dataChunk
 		c := make([]byte, dataChunk)
 		k, err := readFull(r, c)
 		chunks = append(chunks, c[:k])

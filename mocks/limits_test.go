@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
 )
 
 // waitInFlight waits until the operator holds at least n bytes of
@@ -74,6 +75,50 @@ func TestInFlightBudget(t *testing.T) {
 	}
 	if n := op.inflight.inUse(); n != 0 {
 		t.Errorf("%d bytes still reserved", n)
+	}
+}
+
+// TestInFlightSizeDeclared: a size declared in MAIL FROM (RFC 1870) is
+// reserved there, so a second sender is refused before sending anything,
+// and RSET gives the reservation back.
+func TestInFlightSizeDeclared(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxMessageBytes = 1 << 20
+	cfg.MaxInFlightBytes = 1536 << 10
+	op := startOp(t, cfg)
+	a, b := mustSMTP(t, op, doctor), mustSMTP(t, op, doctor)
+	if err := a.Mail(doctor, &smtp.MailOptions{Size: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if n := op.inflight.inUse(); n != 1<<20 {
+		t.Errorf("reserved %d after MAIL SIZE=%d", n, 1<<20)
+	}
+	if err := b.Mail(doctor, &smtp.MailOptions{Size: 1 << 20}); smtpCode(err) != 452 {
+		t.Errorf("second MAIL SIZE over the budget: %v, want 452", err)
+	}
+	if err := a.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if n := op.inflight.inUse(); n != 0 {
+		t.Errorf("reserved %d after RSET", n)
+	}
+	raw := msg(doctor, nurse, "<sized@x>", "sized", "") + body(600<<10)
+	if err := b.Mail(doctor, &smtp.MailOptions{Size: int64(len(raw))}); err != nil {
+		t.Fatalf("MAIL once the budget is free: %v", err)
+	}
+	if err := b.Rcpt(nurse, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(raw))
+	if err := w.Close(); err != nil {
+		t.Errorf("DATA within the declared size: %v", err)
+	}
+	if n := op.inflight.inUse(); n != 0 {
+		t.Errorf("reserved %d after the message was stored", n)
 	}
 }
 

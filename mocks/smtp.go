@@ -171,6 +171,7 @@ type smtpSession struct {
 	mailOpts smtp.MailOptions
 	rcpts    []rcpt
 	held     int64 // in-flight budget taken by the message being received
+	prepaid  int64 // in-flight budget reserved by MAIL FROM SIZE=, not yet used
 }
 
 func (o *Operator) newSMTPSession(name string, c *smtp.Conn) (smtp.Session, error) {
@@ -270,13 +271,41 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 
 func (s *smtpSession) Reset() {
 	s.from, s.rcpts, s.mailOpts = "", nil, smtp.MailOptions{}
+	s.releasePrepaid()
 }
 
-func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Logout() error {
+	s.releasePrepaid()
+	return nil
+}
+
+// reserveSize reserves the message size a client declared (RFC 1870):
+// past the in-flight budget, MAIL gets 452 4.3.1 (RFC 1870 §6.2) before
+// any byte of the message is sent.
+func (s *smtpSession) reserveSize(opts *smtp.MailOptions) error {
+	if opts == nil || opts.Size <= 0 {
+		return nil
+	}
+	if !s.o.inflight.take(opts.Size) {
+		return errSMTPBusy(s.o.inflight.max)
+	}
+	s.prepaid = opts.Size
+	return nil
+}
+
+func (s *smtpSession) releasePrepaid() {
+	s.o.inflight.give(s.prepaid)
+	s.prepaid = 0
+}
 
 func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	s.delay(FaultDelayMail)
 	err := s.mail(from, opts)
+	if err == nil {
+		if err = s.reserveSize(opts); err != nil {
+			s.Reset()
+		}
+	}
 	e := Event{Kind: "mail", From: from, Code: 250}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -430,7 +459,9 @@ func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 		return nil, errors.New("mock fault drop-data: connection dropped during DATA")
 	}
 	// Held against the operator's in-flight budget until Data returns.
-	data, held, err := s.o.inflight.readBudgeted(r)
+	credit := s.prepaid
+	s.prepaid = 0
+	data, held, err := s.o.inflight.readBudgeted(r, credit)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			return nil, smtpErr(552, smtp.EnhancedCode{5, 3, 4}, "[%s] message exceeds the MSSanté limit of %d bytes", RuleSize, s.o.cfg.MaxMessageBytes)
