@@ -52,7 +52,11 @@ type imapGate struct {
 	lit       int64  // client literal bytes passing through
 	syncLit   int64  // announced synchronizing literal, until "+" or an answer
 	syncTag   string
-	cont      bool // line continues a command after a literal
+	cont      bool   // line continues a command after a literal
+	hold      []byte // a mailbox command with literals, until it is whole
+	holdTag   string
+	holdName  string
+	holdLit   int64 // literal bytes still to add to hold
 	preBytes  int64
 	outLine   []byte // server line being assembled before TLS (capabilities)
 	deadlineR time.Time
@@ -221,6 +225,13 @@ func (g *imapGate) filter(b []byte) error {
 		}
 	}
 	for len(b) > 0 {
+		if g.holdLit > 0 {
+			k := int(min(g.holdLit, int64(len(b))))
+			g.hold = append(g.hold, b[:k]...)
+			g.holdLit -= int64(k)
+			b = b[k:]
+			continue
+		}
 		if g.lit > 0 {
 			k := int(min(g.lit, int64(len(b))))
 			g.in = append(g.in, b[:k]...)
@@ -265,9 +276,12 @@ func (g *imapGate) command(line []byte) (bool, error) {
 	g.cont = hasLit
 	if cont {
 		// The rest of a command after a literal: its tag and name are
-		// with imapserver already; only bounds apply.
+		// with imapserver already (or held here); only bounds apply.
 		if hasLit && size > bufferedLiteralMax {
 			return false, g.bye(fmt.Sprintf("literal of %d bytes inside a command (at most %d)", size, bufferedLiteralMax))
+		}
+		if g.hold != nil {
+			return false, g.holdMore(line, size, nonSync, hasLit)
 		}
 		g.pass(line, size, nonSync, hasLit, "")
 		return false, nil
@@ -308,6 +322,12 @@ func (g *imapGate) command(line []byte) (bool, error) {
 	case hasLit && nonSync && !g.authed && size > bufferedLiteralMax:
 		return false, g.bye(fmt.Sprintf("literal of %d bytes before login", size))
 	}
+	if hasLit && name != "APPEND" && mailboxArgs(name) != nil {
+		// A mailbox name may be in a literal: the command is held until
+		// whole, so that it can be judged before imapserver sees it.
+		g.hold, g.holdTag, g.holdName = nil, tag, name
+		return false, g.holdMore(line, size, nonSync, hasLit)
+	}
 	if why := badMailboxArgs(name, args); why != "" {
 		if hasLit && nonSync {
 			return false, g.bye(why)
@@ -316,6 +336,40 @@ func (g *imapGate) command(line []byte) (bool, error) {
 	}
 	g.pass(line, size, nonSync, hasLit, tag)
 	return false, nil
+}
+
+// holdMore adds a line of a held command. Literals are collected by the
+// gate, which answers "+" itself, and handed on as non-synchronizing ones
+// (at most 4096 bytes here, which LITERAL- allows), so imapserver sends no
+// "+" of its own. Once the command is whole it is judged; g.mu is held.
+func (g *imapGate) holdMore(line []byte, size int64, nonSync, hasLit bool) error {
+	if hasLit && !nonSync {
+		i := bytes.LastIndexByte(line, '}')
+		line = append(append(append([]byte(nil), line[:i]...), '+'), line[i:]...)
+	}
+	g.hold = append(g.hold, line...)
+	if len(g.hold) > 2*gateLineMax {
+		return g.bye(fmt.Sprintf("command longer than %d bytes", 2*gateLineMax))
+	}
+	if hasLit {
+		g.holdLit = size
+		if !nonSync {
+			return g.reply("+ Ready for literal data")
+		}
+		return nil
+	}
+	cmd := g.hold
+	g.hold = nil
+	_, args, _ := strings.Cut(string(cmd), " ")
+	_, args, _ = strings.Cut(args, " ") // the command name
+	if strings.HasPrefix(g.holdName, "UID ") {
+		_, args, _ = strings.Cut(args, " ")
+	}
+	if why := badMailboxArgs(g.holdName, strings.TrimRight(args, "\r\n")); why != "" {
+		return g.reply(g.holdTag + " BAD Invalid mailbox name: " + why)
+	}
+	g.in = append(g.in, cmd...)
+	return nil
 }
 
 // pass hands a line to imapserver and arms the literal that follows it.
@@ -465,7 +519,7 @@ func mailboxArgs(name string) []int {
 
 // badMailboxArgs returns why a mailbox argument of a command would make
 // imapserver fail (it decodes every name as modified UTF-7), "" when none
-// would. Arguments sent as literals are not seen here.
+// would.
 func badMailboxArgs(name, args string) string {
 	want := mailboxArgs(name)
 	if want == nil {
@@ -489,12 +543,28 @@ func badMailboxArgs(name, args string) string {
 	return ""
 }
 
-// nextAString takes one atom or quoted string from s; ok is false for a
-// literal or nothing.
+// nextAString takes one atom, quoted string or literal ("{N}" or "{N+}",
+// CRLF, N bytes) from s; ok is false for anything else, or a literal whose
+// bytes s does not hold.
 func nextAString(s string) (arg, rest string, ok bool) {
 	s = strings.TrimLeft(s, " ")
-	if s == "" || s[0] == '{' || s[0] == '(' {
+	if s == "" || s[0] == '(' {
 		return "", "", false
+	}
+	if s[0] == '{' {
+		end := strings.Index(s, "}")
+		if end < 0 {
+			return "", "", false
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(s[1:end], "+"))
+		body, crlf := strings.CutPrefix(s[end+1:], "\r\n")
+		if !crlf {
+			body, crlf = strings.CutPrefix(s[end+1:], "\n")
+		}
+		if err != nil || n < 0 || !crlf || len(body) < n {
+			return "", "", false
+		}
+		return body[:n], body[n:], true
 	}
 	if s[0] != '"' {
 		end := strings.IndexAny(s, " (")

@@ -129,31 +129,51 @@ func TestIMAPHugeLiteralAnsweredAtOnce(t *testing.T) {
 func TestIMAPInvalidMailboxNames(t *testing.T) {
 	op := startOp(t, testConfig())
 	r := dialRawIMAP(t, op, doctor)
-	for _, tc := range []struct{ line, want string }{
-		{"a CREATE \"\xff\xfe\"", "a BAD Invalid mailbox name: not valid UTF-8"},
-		{"b SELECT \"\xff\"", "b BAD Invalid mailbox name: not valid UTF-8"},
-		{"c RENAME Sent \"\xc3\x28\"", "c BAD Invalid mailbox name: not valid UTF-8"},
-		{"d SUBSCRIBE \"\xff\"", "d BAD Invalid mailbox name"},
-		{"e STATUS \"\xff\" (MESSAGES)", "e BAD Invalid mailbox name"},
-		{"f DELETE \"\xff\"", "f BAD Invalid mailbox name"},
-		{"g CREATE \"a\x01b\"", "g BAD Invalid mailbox name: control character"},
-		{"h CREATE \"&Jjo\"", `h BAD Invalid mailbox name: modified UTF-7 shift "&" not ended by "-"`},
-		{"i CREATE \"&AGE-\"", "i BAD Invalid mailbox name: printable ASCII encoded in modified UTF-7"},
-		{"j CREATE \"&2D0-\"", "j BAD Invalid mailbox name: bad UTF-16 in modified UTF-7"},
-		{"k COPY 1 \"\xff\"", "k BAD Invalid mailbox name"},
-		{"l UID MOVE 1 \"\xff\"", "l BAD Invalid mailbox name"},
-		{"m LIST \"\" \"\xff\"", "m BAD Invalid mailbox name"},
-		{"n APPEND \"\xff\" {3}", "n BAD Invalid mailbox name"},
-		{"o CREATE \"Caf&AOk-\"", "o OK"},
-		{"p CREATE \"a&-b\"", "p OK"},
-		{"q CREATE \"&ZeVnLIqe-\"", "q OK"},
-		{"r SELECT inbox", "r OK"},
-		{"s LIST \"\" \"*\"", "s OK"},
+	for _, tc := range []struct{ line, literal, want string }{
+		// Names sent as literals are judged too.
+		{"t CREATE {2}", "\xff\xfe", "t BAD Invalid mailbox name: not valid UTF-8"},
+		{"u CREATE {4}", "Lit1", "u OK"},
+		{"v SELECT {3+}\r\n\x01ab", "", "v BAD Invalid mailbox name: control character"},
+		{"a CREATE \"\xff\xfe\"", "", "a BAD Invalid mailbox name: not valid UTF-8"},
+		{"b SELECT \"\xff\"", "", "b BAD Invalid mailbox name: not valid UTF-8"},
+		{"c RENAME Sent \"\xc3\x28\"", "", "c BAD Invalid mailbox name: not valid UTF-8"},
+		{"d SUBSCRIBE \"\xff\"", "", "d BAD Invalid mailbox name"},
+		{"e STATUS \"\xff\" (MESSAGES)", "", "e BAD Invalid mailbox name"},
+		{"f DELETE \"\xff\"", "", "f BAD Invalid mailbox name"},
+		{"g CREATE \"a\x01b\"", "", "g BAD Invalid mailbox name: control character"},
+		{"h CREATE \"&Jjo\"", "", `h BAD Invalid mailbox name: modified UTF-7 shift "&" not ended by "-"`},
+		{"i CREATE \"&AGE-\"", "", "i BAD Invalid mailbox name: printable ASCII encoded in modified UTF-7"},
+		{"j CREATE \"&2D0-\"", "", "j BAD Invalid mailbox name: bad UTF-16 in modified UTF-7"},
+		{"k COPY 1 \"\xff\"", "", "k BAD Invalid mailbox name"},
+		{"l UID MOVE 1 \"\xff\"", "", "l BAD Invalid mailbox name"},
+		{"m LIST \"\" \"\xff\"", "", "m BAD Invalid mailbox name"},
+		{"n APPEND \"\xff\" {3}", "", "n BAD Invalid mailbox name"},
+		{"o CREATE \"Caf&AOk-\"", "", "o OK"},
+		{"p CREATE \"a&-b\"", "", "p OK"},
+		{"q CREATE \"&ZeVnLIqe-\"", "", "q OK"},
+		{"r SELECT inbox", "", "r OK"},
+		{"s LIST \"\" \"*\"", "", "s OK"},
 	} {
-		got := r.cmd(tc.line, "")
+		got := r.cmd(tc.line, tc.literal)
 		if !strings.HasPrefix(got, tc.want) || strings.Contains(got, "SERVERBUG") {
 			t.Errorf("%q: %q, want %q", tc.line, got, tc.want)
 		}
+	}
+	// RENAME with both names as literals, the second one invalid.
+	fmt.Fprintf(r.c, "w RENAME {4}\r\n")
+	if got := r.line(); !strings.HasPrefix(got, "+") {
+		t.Fatalf("RENAME {4}: %q", got)
+	}
+	fmt.Fprintf(r.c, "Lit1 {2}\r\n")
+	if got := r.line(); !strings.HasPrefix(got, "+") {
+		t.Fatalf("second literal: %q", got)
+	}
+	fmt.Fprintf(r.c, "\xff\xfe\r\n")
+	if got := r.line(); got != "w BAD Invalid mailbox name: not valid UTF-8" {
+		t.Errorf("RENAME to an invalid literal name: %q", got)
+	}
+	if got := r.cmd("x RENAME {4}", "Lit1 Lit2"); !strings.HasPrefix(got, "x OK") {
+		t.Errorf("RENAME from a literal name: %q", got)
 	}
 }
 
