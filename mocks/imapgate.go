@@ -226,17 +226,11 @@ func (g *imapGate) filter(b []byte) error {
 	}
 	for len(b) > 0 {
 		if g.holdLit > 0 {
-			k := int(min(g.holdLit, int64(len(b))))
-			g.hold = append(g.hold, b[:k]...)
-			g.holdLit -= int64(k)
-			b = b[k:]
+			b = literalBytes(&g.hold, &g.holdLit, b)
 			continue
 		}
 		if g.lit > 0 {
-			k := int(min(g.lit, int64(len(b))))
-			g.in = append(g.in, b[:k]...)
-			g.lit -= int64(k)
-			b = b[k:]
+			b = literalBytes(&g.in, &g.lit, b)
 			continue
 		}
 		i := bytes.IndexByte(b, '\n')
@@ -265,6 +259,15 @@ func (g *imapGate) filter(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// literalBytes moves up to *left bytes of a literal from b to *dst and
+// returns the rest of b.
+func literalBytes(dst *[]byte, left *int64, b []byte) []byte {
+	k := int(min(*left, int64(len(b))))
+	*dst = append(*dst, b[:k]...)
+	*left -= int64(k)
+	return b[k:]
 }
 
 // command judges one client line: passes it to imapserver, or answers it
