@@ -184,7 +184,7 @@ func resigned(t *testing.T, data []file, manifest []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := signManifest(context.Background(), manifest, key, chain, "")
+	sig, err := signDetached(context.Background(), manifest, key, chain, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	_ "time/tzdata" // Europe/Paris on every host
 
 	"github.com/signintech/gopdf"
 	"golang.org/x/image/font/gofont/gobold"
@@ -21,6 +22,8 @@ type reportSigner struct {
 	Cert      *x509.Certificate
 	Ephemeral bool
 	TSA       bool
+	// Trusted is true when the signer chains to Options.SignerRoots.
+	Trusted bool
 }
 
 // pdfSubjectPrefix starts the PDF's Info /Subject, which records the
@@ -35,6 +38,11 @@ func pdfSubject(met bool, token, resultsSHA256 string) string {
 		v = "met"
 	}
 	return fmt.Sprintf("%s; ps41=%s; token=%s; results-sha256=%s", pdfSubjectPrefix, v, token, resultsSHA256)
+}
+
+// reportTitle is the document title of the report and the deliverable.
+func reportTitle(res *Results) string {
+	return check.Text{FR: "Preuve PS 4.1 – ", EN: "PS 4.1 evidence – "}.In(res.Lang) + res.Probe.Establishment.Name
 }
 
 // A4 in points, and the text column.
@@ -171,7 +179,7 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 	}
 	d := &pdfDoc{gp: gp, lang: res.Lang}
 	gp.SetInfo(gopdf.PdfInfo{
-		Title:        d.t("Preuve PS 4.1 – ", "PS 4.1 evidence – ") + p.Establishment.Name,
+		Title:        reportTitle(res),
 		Subject:      pdfSubject(res.PS41Met, p.Token, resultsSHA256),
 		Creator:      "msscprobe " + p.ToolVersion,
 		Producer:     "msscprobe",
@@ -182,79 +190,88 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 	d.font(true, 16)
 	d.para(d.t("Preuve d'échange avec la messagerie citoyenne MSSanté", "Evidence of exchange with MSSanté citizen messaging"))
 	d.font(false, 10)
-	d.para(d.t("SUN-ES volet 2, prérequis PS 4.1 : envoi d'un message de test à une messagerie citoyenne et réception d'une réponse.",
-		"SUN-ES part 2, prerequisite PS 4.1: sending a test message to a citizen mailbox and receiving a reply."))
+	d.para(d.t("SUN-ES volet 2, prérequis PS 4.1 : envoyer un message de test à une messagerie citoyenne et en recevoir la réponse.",
+		"SUN-ES part 2, prerequisite PS 4.1: sending a test message to a citizen mailbox and receiving its reply."))
 	d.y += 8
 
-	// Verdict banner.
-	r, g, b := uint8(0x1b), uint8(0x7a), uint8(0x3a)
-	if !res.PS41Met {
-		r, g, b = 0xb0, 0x1e, 0x1e
-	}
+	// The band states the outcome first, in this order: PS 4.1, the
+	// environment, integrity, the signer; green only for met on the
+	// MSSanté trust space with a trusted signer.
+	addrs, anchors := testBed(p)
+	o := outcome{known: true, met: res.PS41Met, mssante: p.Environment.Kind == probe.EnvMSSante, addrs: addrs, anchors: anchors,
+		intact: true, ephemeral: sig.Ephemeral, trusted: sig.Trusted, signer: sig.Cert.Subject.CommonName}
+	result, env, integrity, signer := o.parts(d.lang)
+	r, g, b := bandRGB(o.colour())
 	gp.SetFillColor(r, g, b)
-	const bannerH = 40.0
 	top := d.y
-	if err := gp.Rectangle(margin, top, pageW-margin, top+bannerH, "F", 0, 0); err != nil {
+	gp.SetTextColor(255, 255, 255)
+	d.font(true, 15)
+	first := d.wrap(colW-24, result+" — "+env)
+	d.font(false, 10)
+	second := d.wrap(colW-24, strings.ToUpper(integrity[:1])+integrity[1:]+", "+signer)
+	bandH := 14 + float64(len(first))*15*1.35 + float64(len(second))*10*1.35
+	if err := gp.Rectangle(margin, top, pageW-margin, top+bandH, "F", 0, 0); err != nil {
 		return nil, err
 	}
-	gp.SetTextColor(255, 255, 255)
-	d.font(true, 18)
-	d.y = top + 8 // capitals centred in the banner
-	d.text(margin+12, colW-24, strings.ToUpper(res.Verdict.In(d.lang)))
+	d.y = top + 6
+	d.font(true, 15)
+	d.text(margin+12, colW-24, strings.Join(first, "\n"))
+	d.font(false, 10)
+	d.text(margin+12, colW-24, strings.Join(second, "\n"))
 	gp.SetTextColor(0, 0, 0)
-	d.y = top + bannerH + 8
+	d.y = top + bandH + 8
 	d.font(false, 10)
 	if why := verdictReason(p, d.lang); why != "" {
 		d.para(why)
+	}
+	if !o.mssante {
+		d.font(true, 10)
+		d.para(d.t("Pourquoi « TEST » : ce test n'a pas été fait avec un opérateur réel de l'espace de confiance MSSanté.",
+			"Why \"TEST\": this test was not made with a real operator of the MSSanté trust space."))
+		d.font(false, 10)
+		for _, reason := range p.Environment.Reasons {
+			d.para("• " + reason.In(d.lang))
+		}
+		if len(p.Environment.Reasons) == 0 {
+			d.para("• " + d.t("aucun environnement MSSanté n'est enregistré dans ce dossier", "no MSSanté environment is recorded in this evidence"))
+		}
 	}
 	d.y += 4
 
 	d.font(false, 10)
 	d.kv(d.t("Établissement", "Establishment"), p.Establishment.Name)
 	d.kv("FINESS", orDash(p.Establishment.FINESS))
-	d.kv(d.t("Adresse d'envoi", "Sender address"), p.Establishment.Address)
-	d.kv(d.t("Destinataire", "Recipient"), p.Target)
-	d.kv(d.t("Date (UTC)", "Date (UTC)"), p.Started.UTC().Format("2006-01-02 15:04:05")+" UTC")
-	d.kv(d.t("Durée", "Duration"), formatDuration(p.Duration(), d.lang))
-	d.kv(d.t("Serveur d'envoi", "Submission server"), endpointLine(p.SMTP, "SMTP"))
-	d.kv(d.t("Serveur de réception", "Mailbox server"), endpointLine(p.IMAP, "IMAP"))
-	if p.ReplyLatency > 0 {
-		d.kv(d.t("Délai de réponse", "Reply latency"), formatDuration(p.ReplyLatency, d.lang))
-	}
-
-	d.heading(d.t("Étapes", "Steps"))
-	for _, st := range p.Steps {
-		d.kv(statusLabel(st.Status, d.lang), fmt.Sprintf("%s (%s)", st.Title.In(d.lang), formatDuration(st.Duration, d.lang)))
-	}
+	d.kv(d.t("Date et heure", "Date and time"), parisTime(p.Started, d.lang))
+	d.kv(d.t("Ce qui a été testé", "What was tested"), testedInWords(p, d.lang))
 
 	if p.Document != nil {
-		d.heading(d.t("Document CDA joint", "Attached CDA document"))
+		d.heading(d.t("Document médical de test joint", "Attached test medical document"))
 		for _, doc := range p.Document.Documents {
 			d.kv(doc.Status.Label(d.lang), path.Base(doc.Path))
 		}
 		if res.PersonalDataWithheld {
 			d.para(d.t("Le document porte un INS de production : il n'est pas copié dans ce dossier de preuve et l'INS est masqué ; seuls les résultats du contrôle le sont.",
-				"The document carries a production INS: it is not copied into this evidence bundle and the INS is masked; only the check results are."))
+				"The document carries a production INS: it is not copied into this evidence and the INS is masked; only the check results are."))
 		}
 	}
 
-	d.heading(d.t("Signature du dossier de preuve", "Signature of this evidence bundle"))
+	d.heading(d.t("Signature", "Signature"))
 	if sig.Ephemeral {
-		d.font(true, 10)
-		d.para(d.t("Signé avec une clé éphémère : ce dossier prouve seulement que les fichiers n'ont pas été modifiés depuis sa création, pas l'identité de celui qui l'a produit.",
-			"Signed with an ephemeral key: this bundle only proves that its files were not modified since it was made, not who made it."))
-		d.font(false, 10)
+		d.para(d.t("Signé avec une clé éphémère : ce document prouve seulement que son contenu n'a pas été modifié depuis sa création, pas l'identité de celui qui l'a produit.",
+			"Signed with an ephemeral key: this document only proves that its content was not modified since it was made, not who made it."))
 	} else {
-		d.kv(d.t("Signataire", "Signer"), sig.Cert.Subject.String())
-		d.kv(d.t("Émetteur", "Issuer"), sig.Cert.Issuer.String())
+		d.kv(d.t("Signé par", "Signed by"), sig.Cert.Subject.CommonName)
+		d.kv(d.t("Autorité", "Authority"), sig.Cert.Issuer.CommonName)
 	}
 	ts := check.Text{FR: "aucun (date déclarée par le signataire)", EN: "none (date stated by the signer)"}
 	if sig.TSA {
-		ts = check.Text{FR: "jeton RFC 3161 d'une autorité d'horodatage", EN: "RFC 3161 token from a time-stamping authority"}
+		ts = check.Text{FR: "jeton d'une autorité d'horodatage", EN: "token from a time-stamping authority"}
 	}
 	d.kv(d.t("Horodatage", "Timestamp"), ts.In(d.lang))
 	d.kv(d.t("Empreinte", "Fingerprint"), groupHex(resultsSHA256))
-	d.kv(d.t("Vérifier", "Verify"), "msscprobe verify <"+d.t("fichier", "file")+">")
+	d.kv(d.t("Comment vérifier", "How to verify"), d.t(
+		"Ouvrez le panneau « Signatures » de votre lecteur PDF : la signature doit être valide et couvrir tout le document. Les fichiers de preuve sont joints à ce PDF (panneau « Pièces jointes »). Vérification complète : msscprobe verify <fichier.pdf>",
+		"Open your PDF reader's \"Signatures\" panel: the signature must be valid and cover the whole document. The evidence files are attached to this PDF (\"Attachments\" panel). Full check: msscprobe verify <file.pdf>"))
 
 	details(d, res)
 	if d.err != nil {
@@ -274,6 +291,29 @@ func details(d *pdfDoc, res *Results) {
 	d.font(true, 14)
 	d.para(d.t("Détail des vérifications", "Check details"))
 	d.font(false, 9.5)
+	d.kv(d.t("Date (UTC)", "Date (UTC)"), p.Started.UTC().Format("2006-01-02 15:04:05")+" UTC")
+	d.kv(d.t("Durée", "Duration"), formatDuration(p.Duration(), d.lang))
+	d.kv(d.t("Adresse d'envoi", "Sender address"), p.Establishment.Address)
+	d.kv(d.t("Destinataire", "Recipient"), p.Target)
+	d.kv(d.t("Serveur d'envoi", "Submission server"), endpointLine(p.SMTP, "SMTP"))
+	d.kv(d.t("Serveur de réception", "Mailbox server"), endpointLine(p.IMAP, "IMAP"))
+	if p.ReplyLatency > 0 {
+		d.kv(d.t("Délai de réponse", "Reply latency"), formatDuration(p.ReplyLatency, d.lang))
+	}
+	env := p.Environment.Kind
+	if env == "" {
+		env = "–"
+	}
+	d.kv(d.t("Environnement", "Environment"), env)
+	for _, ep := range []struct {
+		name string
+		e    probe.Endpoint
+	}{{"SMTP", p.SMTP}, {"IMAP", p.IMAP}} {
+		if c := ep.e.Class; c != nil {
+			d.kv(d.t("Classement ", "Classification ")+ep.name, fmt.Sprintf("anchor=%s (%s), serv_ssl=%t, revocation=%s, address=%s, trust_space=%t, tls_acceptable=%t",
+				c.Anchor, orDash(c.AnchorName), c.ServSSL, c.Revocation, c.Address, c.TrustSpace, c.TLSAcceptable))
+		}
+	}
 	d.kv(d.t("Jeton de test", "Probe token"), orDash(p.Token))
 	d.kv("Message-ID", orDash(p.MessageID))
 	d.kv(d.t("Identifiant de file", "Queue ID"), orDash(p.QueueID))
@@ -340,8 +380,9 @@ func details(d *pdfDoc, res *Results) {
 		"1. msscprobe verify <file> [--ca roots.pem] checks integrity, signature, timestamp and that this report agrees with results.json.\n2. Without msscprobe: see docs/evidence-format.md (openssl cms -verify)."))
 }
 
-// verdictReason says in one sentence why PS 4.1 is not met: the first
-// failing check.
+// verdictReason says in words why PS 4.1 is not met: the first failing
+// step, by its title (the check's own message, which may quote a server,
+// stays on the detail pages).
 func verdictReason(p *probe.Result, lang check.Lang) string {
 	if p.Met {
 		return ""
@@ -350,13 +391,62 @@ func verdictReason(p *probe.Result, lang check.Lang) string {
 		return check.Text{FR: "Exécution interrompue avant la fin.", EN: "Run interrupted before the end."}.In(lang)
 	}
 	for _, st := range p.Steps {
-		for _, c := range st.Checks {
-			if c.Status == probe.Fail {
-				return c.ID + " : " + c.Message.In(lang)
-			}
+		if st.Status == probe.Fail {
+			return check.Text{FR: "Étape en échec : ", EN: "Failed step: "}.In(lang) + st.Title.In(lang) + check.Text{FR: " (détail en page 2).", EN: " (details on page 2)."}.In(lang)
 		}
 	}
 	return ""
+}
+
+// bandRGB is the band's colour, dark enough for white text.
+func bandRGB(c Colour) (r, g, b uint8) {
+	switch c {
+	case Green:
+		return 0x1b, 0x7a, 0x3a
+	case Orange:
+		return 0xb8, 0x5c, 0x00
+	}
+	return 0xb0, 0x1e, 0x1e
+}
+
+// paris is the reviewer's time zone (time/tzdata makes it available on
+// hosts without a zone database).
+var paris = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		return time.UTC
+	}
+	return l
+}()
+
+// parisTime words t in Europe/Paris time, e.g. "04/05/2026 à 12:01 (heure de Paris)".
+func parisTime(t time.Time, lang check.Lang) string {
+	l := t.In(paris)
+	if lang == check.EN {
+		return l.Format("2006-01-02 at 15:04") + " (Paris time)"
+	}
+	return l.Format("02/01/2006 à 15:04") + " (heure de Paris)"
+}
+
+// testedInWords says what the run did without protocol jargon.
+func testedInWords(p *probe.Result, lang check.Lang) string {
+	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
+	s := fmt.Sprintf(t("Un message de test a été envoyé depuis la messagerie %s à l'adresse %s",
+		"A test message was sent from the mailbox %s to the address %s"), orDash(p.Establishment.Address), orDash(p.Target))
+	if p.Document != nil {
+		s += t(", avec un document médical de test joint", ", with a test medical document attached")
+	}
+	switch {
+	case p.Met && p.ReplyLatency > 0:
+		s += fmt.Sprintf(t(" ; la réponse est arrivée %s plus tard.", "; the reply arrived %s later."), formatDuration(p.ReplyLatency, lang))
+	case p.Met:
+		s += t(" ; la réponse est arrivée.", "; the reply arrived.")
+	case !p.Sent.IsZero():
+		s += t(" ; le message a été accepté mais aucune réponse n'est arrivée.", "; the message was accepted but no reply arrived.")
+	default:
+		s += t(" ; le message n'a pas pu être envoyé.", "; the message could not be sent.")
+	}
+	return s
 }
 
 var statusLabels = map[probe.Status]check.Text{

@@ -77,12 +77,13 @@ func checkESS(p7 *pkcs7.PKCS7, cert *x509.Certificate) error {
 	return nil
 }
 
-// signManifest makes the detached CMS SignedData over manifest (SHA-256,
-// signing time, ESS signing-certificate-v2, the whole chain), and adds an
+// signDetached makes the detached CMS SignedData over content, the ASiC
+// manifest or the PDF deliverable's ByteRange (SHA-256, signing time, ESS
+// signing-certificate-v2, the whole chain), and adds an
 // RFC 3161 signature timestamp as an unsigned attribute when tsaURL is set
 // (CAdES-B-T, EN 319 122-1 §5.3).
-func signManifest(ctx context.Context, manifest []byte, signer crypto.Signer, chain []*x509.Certificate, tsaURL string) ([]byte, error) {
-	sd, err := pkcs7.NewSignedData(manifest)
+func signDetached(ctx context.Context, content []byte, signer crypto.Signer, chain []*x509.Certificate, tsaURL string) ([]byte, error) {
+	sd, err := pkcs7.NewSignedData(content)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func signManifest(ctx context.Context, manifest []byte, signer crypto.Signer, ch
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	cfg := pkcs7.SignerInfoConfig{ExtraSignedAttributes: []pkcs7.Attribute{essAttribute(chain[0])}}
 	if err := sd.AddSignerChain(chain[0], signer, chain[1:], cfg); err != nil {
-		return nil, fmt.Errorf("signing the manifest: %w", err)
+		return nil, fmt.Errorf("signing: %w", err)
 	}
 	if tsaURL != "" {
 		si := &sd.GetSignedData().SignerInfos[0]

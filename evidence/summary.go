@@ -3,26 +3,28 @@ package evidence
 import (
 	"fmt"
 	"io"
+	"net"
+	"slices"
 	"strings"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/probe"
 )
 
-// WriteText prints the verification as a short summary for a reviewer:
-// validity, what is wrong, who signed, when, what was tested, the verdict.
+// WriteText prints the verification as a short summary for a reviewer.
+// The first line is the outcome (Headline): PS 4.1, environment, integrity,
+// signer; then what is wrong, who signed, when, what was tested.
 func (v *Verification) WriteText(w io.Writer, lang check.Lang) error {
 	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
 	var b strings.Builder
-	switch {
-	case !v.Valid:
-		b.WriteString(t("DOSSIER DE PREUVE INVALIDE", "INVALID EVIDENCE BUNDLE") + "\n")
-	case v.Signer != nil && v.Signer.Trusted:
-		b.WriteString(t("DOSSIER DE PREUVE VALIDE", "VALID EVIDENCE BUNDLE") + "\n")
-	default:
-		// Anyone can sign with a key of their own: say it in the headline,
-		// not only in a warning a reviewer may skip.
-		b.WriteString(t("DOSSIER DE PREUVE VALIDE : intégrité seulement, identité du signataire non vérifiée",
-			"VALID EVIDENCE BUNDLE: integrity only, signer identity not checked") + "\n")
+	b.WriteString(v.Headline(lang) + "\n")
+	if v.Environment.Kind != probe.EnvMSSante && v.Verdict.FR != "" {
+		for _, r := range v.Environment.Reasons {
+			fmt.Fprintf(&b, "  TEST%s%s\n", t(" : ", ": "), r.In(lang))
+		}
+		if len(v.Environment.Reasons) == 0 {
+			b.WriteString(t("  TEST : aucun environnement MSSanté enregistré dans ce dossier\n", "  TEST: no MSSanté environment recorded in this evidence\n"))
+		}
 	}
 	for _, p := range v.Problems {
 		where := ""
@@ -69,4 +71,32 @@ func (v *Verification) WriteText(w io.Writer, lang check.Lang) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// testBed lists what shows a run was not on the MSSanté trust space at a
+// glance: the loopback or private addresses dialled, and the server
+// certificates' roots other than IGC-Santé production.
+func testBed(p *probe.Result) (addrs, anchors []string) {
+	for _, e := range []probe.Endpoint{p.SMTP, p.IMAP} {
+		host := e.Host
+		if h, _, err := net.SplitHostPort(e.Addr); err == nil {
+			host = h
+		}
+		ip := net.ParseIP(host)
+		switch {
+		case e.Class != nil && e.Class.Address != "public" && e.Class.Address != "":
+		case e.Class == nil && ip != nil && (ip.IsLoopback() || ip.IsPrivate()):
+		default:
+			continue
+		}
+		if host != "" && !slices.Contains(addrs, host) {
+			addrs = append(addrs, host)
+		}
+	}
+	for _, e := range []probe.Endpoint{p.SMTP, p.IMAP} {
+		if e.Class != nil && e.Class.Anchor != "igc-sante-prod" && e.Class.AnchorName != "" && !slices.Contains(anchors, e.Class.AnchorName) {
+			anchors = append(anchors, e.Class.AnchorName)
+		}
+	}
+	return addrs, anchors
 }

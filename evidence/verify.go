@@ -117,8 +117,27 @@ type Verification struct {
 	Servers              []string            `json:"servers,omitempty"`
 	PersonalDataWithheld bool                `json:"personal_data_withheld"`
 	// Fingerprint is the SHA-256 of results.json, also printed in report.pdf.
-	Fingerprint string   `json:"fingerprint,omitempty"`
-	Files       []string `json:"files,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Token is the run's probe token: two files with the same token or
+	// fingerprint record the same run.
+	Token string `json:"token,omitempty"`
+	// Environment is the run's environment as results.json records it;
+	// anything but probe.EnvMSSante (an empty kind from an older bundle
+	// too) reads as a test bed.
+	Environment probe.Environment `json:"environment"`
+	// TestAddresses and TestAnchors show a test bed at a glance: loopback
+	// or private addresses dialled, server roots other than IGC-Santé
+	// production.
+	TestAddresses []string `json:"test_addresses,omitempty"`
+	TestAnchors   []string `json:"test_anchors,omitempty"`
+	Files         []string `json:"files,omitempty"`
+	// Deliverable is true for a PDF deliverable; Container names the
+	// ASiC-E container embedded in it.
+	Deliverable bool   `json:"deliverable"`
+	Container   string `json:"container,omitempty"`
+
+	pdfSigner string            // SHA-256 of the PDF signer's certificate
+	digests   map[string][]byte // manifest: file name → SHA-256
 }
 
 func (v *Verification) add(p ...Problem) { v.Problems = append(v.Problems, p...) }
@@ -142,12 +161,7 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Verification, error
 	if len(probs) == 0 {
 		v.verifyContent(members, first, opts, now())
 	}
-	v.Valid = true
-	for _, p := range v.Problems {
-		if p.Severity == check.Error {
-			v.Valid = false
-		}
-	}
+	v.finish()
 	return v, nil
 }
 
@@ -167,6 +181,10 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 		v.add(problem(CodeManifestInvalid, nameManifest, "manifeste invalide : %v", "invalid manifest: %v", err))
 	} else {
 		v.checkDigests(refs, byName)
+		v.digests = map[string][]byte{}
+		for _, r := range refs {
+			v.digests[r.URI] = r.Digest
+		}
 	}
 	sig, ok := byName[nameSignature]
 	if !ok {
@@ -332,6 +350,8 @@ func (v *Verification) checkResults(byName map[string][]byte) {
 	p := res.Probe
 	v.PS41Met, v.Verdict, v.Establishment, v.Date, v.Target = res.PS41Met, verdictText(res.PS41Met), p.Establishment, p.Started, p.Target
 	v.PersonalDataWithheld = res.PersonalDataWithheld
+	v.Token, v.Environment = p.Token, p.Environment
+	v.TestAddresses, v.TestAnchors = testBed(p)
 	for _, e := range []struct {
 		proto string
 		probe.Endpoint

@@ -337,12 +337,12 @@ func TestWriteTextSummary(t *testing.T) {
 		want   []string
 		unwant []string
 	}{
-		{"ephemeral fr", eph, check.FR, []string{"DOSSIER DE PREUVE VALIDE : intégrité seulement, identité du signataire non vérifiée", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test",
+		{"ephemeral fr", eph, check.FR, []string{"TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par une clé éphémère (identité non prouvée)\n", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test",
 			"FINESS 010000016", "2026-05-04 10:00:00 UTC", "Testé :                SMTP 127.0.0.1:587, IMAP 127.0.0.1:143 → reponse.automatique-test@patient.mssante.fr",
 			"clé éphémère", "META-INF/signature.p7s : signé"}, []string{"non fiable"}},
-		{"ephemeral en", eph, check.EN, []string{"VALID EVIDENCE BUNDLE: integrity only", "PS 4.1 met", "ephemeral key", "META-INF/signature.p7s: signed"}, nil},
-		{"trusted fr", trusted, check.FR, []string{"DOSSIER DE PREUVE VALIDE\n", "rattaché aux autorités fournies"}, []string{"intégrité seulement"}},
-		{"tampered fr", tampered, check.FR, []string{"DOSSIER DE PREUVE INVALIDE", "report.pdf : contenu modifié", "n'est pas fiable"}, nil},
+		{"ephemeral en", eph, check.EN, []string{"TEST — PS 4.1 met against a test operator (127.0.0.1) — evidence intact, signed with an ephemeral key (identity not proven)\n", "PS 4.1 met", "ephemeral key", "META-INF/signature.p7s: signed"}, nil},
+		{"trusted fr", trusted, check.FR, []string{"TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par Hôpital Sainte-Émilie de Test (identité vérifiée)\n", "rattaché aux autorités fournies"}, []string{"intégrité seulement"}},
+		{"tampered fr", tampered, check.FR, []string{"TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — DOSSIER NON INTÈGRE (modifié ou mal signé), signé par une clé éphémère", "report.pdf : contenu modifié", "n'est pas fiable"}, nil},
 	} {
 		var b strings.Builder
 		if err := tc.v.WriteText(&b, tc.lang); err != nil {

@@ -36,6 +36,10 @@ type Options struct {
 	// TSAURL, when set, is an RFC 3161 time-stamping authority asked for a
 	// timestamp over the signature.
 	TSAURL string
+	// SignerRoots are the roots a signer must chain to for page 1's band
+	// to call its identity verified (green is possible only then); nil
+	// leaves it "not verifiable".
+	SignerRoots *x509.CertPool
 	// IncludePersonalData copies an attached document even when it carries
 	// a production INS, and keeps the INS values unmasked.
 	IncludePersonalData bool
@@ -60,11 +64,34 @@ type Results struct {
 	Probe                *probe.Result `json:"probe"`
 }
 
-// Write builds a signed evidence bundle for res and writes it to w. See
-// docs/evidence-format.md for the layout.
+// Write builds a signed evidence bundle (the bare ASiC-E container) for res
+// and writes it to w. See docs/evidence-format.md for the layout.
 func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) error {
+	b, err := build(ctx, res, opts)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b.container)
+	return err
+}
+
+// built is a signed container and what went into it, so that the PDF
+// deliverable can embed the same files and be signed by the same key.
+type built struct {
+	files     []file // data files, sorted by name, as listed in the manifest
+	container []byte
+	report    []byte // report.pdf
+	results   *Results
+	signer    crypto.Signer
+	chain     []*x509.Certificate
+	ephemeral bool
+	// fingerprint is the SHA-256 of results.json, in hexadecimal.
+	fingerprint string
+}
+
+func build(ctx context.Context, res *probe.Result, opts Options) (*built, error) {
 	if res == nil {
-		return errors.New("evidence: no probe result")
+		return nil, errors.New("evidence: no probe result")
 	}
 	now := time.Now
 	if opts.Now != nil {
@@ -80,17 +107,17 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 		var err error
 		// The real clock, not opts.Now: the CMS signingTime is always real.
 		if signer, chain, err = ephemeralSigner(time.Now()); err != nil {
-			return fmt.Errorf("evidence: ephemeral key: %w", err)
+			return nil, fmt.Errorf("evidence: ephemeral key: %w", err)
 		}
 	} else if signer == nil {
-		return errors.New("evidence: a certificate chain was given without its key")
+		return nil, errors.New("evidence: a certificate chain was given without its key")
 	}
 
 	personal := personalValues(res.Document)
 	withhold := len(personal) > 0 && !opts.IncludePersonalData
 	files, err := dataFiles(res, lang, withhold, personal)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := *res
 	if withhold {
@@ -106,7 +133,7 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 	}
 	resultsJSON, err := json.MarshalIndent(results, "", "  ")
 	if err != nil {
-		return fmt.Errorf("evidence: results.json: %w", err)
+		return nil, fmt.Errorf("evidence: results.json: %w", err)
 	}
 	resultsJSON = append(resultsJSON, '\n')
 	if withhold {
@@ -118,24 +145,33 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 	// the same facts.
 	var shown Results
 	if err := json.Unmarshal(resultsJSON, &shown); err != nil {
-		return fmt.Errorf("evidence: results.json: %w", err)
+		return nil, fmt.Errorf("evidence: results.json: %w", err)
 	}
 	sum := sha256.Sum256(resultsJSON)
-	pdf, err := renderReport(&shown, reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}, hex.EncodeToString(sum[:]))
+	rs := reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}
+	if !ephemeral && opts.SignerRoots != nil {
+		inter := x509.NewCertPool()
+		for _, c := range chain[1:] {
+			inter.AddCert(c)
+		}
+		_, err := chain[0].Verify(x509.VerifyOptions{Roots: opts.SignerRoots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		rs.Trusted = err == nil
+	}
+	pdf, err := renderReport(&shown, rs, hex.EncodeToString(sum[:]))
 	if err != nil {
-		return fmt.Errorf("evidence: report.pdf: %w", err)
+		return nil, fmt.Errorf("evidence: report.pdf: %w", err)
 	}
 	files = append(files, file{nameResults, resultsJSON}, file{nameReport, pdf})
 	if withhold {
 		if err := noneContains(files, personal); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	manifest := renderManifest(manifestFor(files))
-	sig, err := signManifest(ctx, manifest, signer, chain, opts.TSAURL)
+	sig, err := signDetached(ctx, manifest, signer, chain, opts.TSAURL)
 	if err != nil {
-		return fmt.Errorf("evidence: %w", err)
+		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	all := []file{{nameMimetype, []byte(mimetypeASiCE)}}
 	byName := map[string][]byte{}
@@ -150,7 +186,14 @@ func Write(ctx context.Context, w io.Writer, res *probe.Result, opts Options) er
 	if mtime.IsZero() {
 		mtime = results.Generated
 	}
-	return writeZip(w, all, mtime)
+	var zbuf bytes.Buffer
+	if err := writeZip(&zbuf, all, mtime); err != nil {
+		return nil, err
+	}
+	return &built{
+		files: all[1 : len(all)-2], container: zbuf.Bytes(), report: pdf, results: &shown,
+		signer: signer, chain: chain, ephemeral: ephemeral, fingerprint: hex.EncodeToString(sum[:]),
+	}, nil
 }
 
 // Names of the data files (docs/evidence-format.md §Layout).

@@ -1,0 +1,501 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/smallstep/pkcs7"
+
+	"github.com/msscprobe/msscprobe/check"
+)
+
+// Problem codes of the PDF deliverable (docs/evidence-format.md
+// §Verification); the container inside keeps its own codes.
+const (
+	CodePDFStructure        = "pdf-structure"
+	CodePDFTooLarge         = "pdf-too-large"
+	CodePDFUpdated          = "pdf-updated"
+	CodePDFByteRange        = "pdf-byterange"
+	CodePDFSignatureMissing = "pdf-signature-missing"
+	CodePDFSignatureInvalid = "pdf-signature-invalid"
+	CodePDFSignerMismatch   = "pdf-signer-mismatch"
+	CodePDFContainerMissing = "pdf-container-missing"
+	CodePDFEmbeddedMismatch = "pdf-embedded-mismatch"
+)
+
+// pdfLabel is the File of problems about the PDF itself.
+const pdfLabel = "PDF"
+
+// maxCMSSize caps the signature value read from /Contents: a chain of a
+// few certificates and a timestamp token fit many times over.
+const maxCMSSize = 1 << 20
+
+// IsPDF reports whether data starts like a PDF file.
+func IsPDF(head []byte) bool { return bytes.HasPrefix(head, []byte("%PDF-")) }
+
+// VerifyDeliverable checks a PDF deliverable: the PAdES signature covers
+// the whole file but its own value, nothing follows it, the CMS digest and
+// signature are right; the embedded ASiC-E container verifies in full
+// (Verify) and is signed by the same certificate; every embedded file is
+// the container's; the verdict recorded in the PDF is the container's. It
+// returns an error only when r is not a PDF; everything else is a Problem.
+func VerifyDeliverable(r io.ReaderAt, size int64, opts VerifyOptions) (*Verification, error) {
+	v := &Verification{Deliverable: true}
+	if size > pdfMaxSize {
+		v.add(problem(CodePDFTooLarge, pdfLabel, "le fichier fait %d octets, au-delà de la limite de %d", "the file is %d bytes, over the %d limit", size, pdfMaxSize))
+		v.finish()
+		return v, nil
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if !IsPDF(b) {
+		return nil, errors.New("not a PDF file (no %PDF- header)")
+	}
+	v.verifyPDF(b, opts)
+	v.finish()
+	return v, nil
+}
+
+// finish sets Valid from the problems' severities.
+func (v *Verification) finish() {
+	v.Valid = true
+	for _, p := range v.Problems {
+		if p.Severity == check.Error {
+			v.Valid = false
+		}
+	}
+}
+
+var anyByteRange = regexp.MustCompile(`/ByteRange\s*\[\s*(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s*\]`)
+
+func (v *Verification) verifyPDF(b []byte, opts VerifyOptions) {
+	pdfProblem := func(code, fr, en string, args ...any) {
+		v.add(problem(code, pdfLabel, fr, en, args...))
+	}
+	// Bytes after the signed range, whatever they are (an incremental
+	// update, even one adding only an annotation, or anything appended):
+	// named before any parsing, which such a file may defeat.
+	for _, m := range anyByteRange.FindAllSubmatch(b, 8) {
+		off, n := atoi(m[3]), atoi(m[4])
+		if end := off + n; end < len(b) && end > 0 {
+			pdfProblem(CodePDFUpdated, "%d octets ajoutés après la partie signée (mise à jour incrémentale ou ajout) : le fichier a été modifié après sa signature",
+				"%d bytes added after the signed part (incremental update or appended data): the file was modified after it was signed", len(b)-end)
+			return
+		}
+	}
+	pr, err := openPDF(b)
+	if err != nil {
+		pdfProblem(CodePDFStructure, "n'est pas un livrable msscprobe lisible : %v", "not a readable msscprobe deliverable: %v", err)
+		return
+	}
+	for _, k := range []string{"Prev", "XRefStm"} {
+		if _, ok := pr.trailer[k]; ok {
+			pdfProblem(CodePDFUpdated, "le fichier a plusieurs révisions (/%s) : il a été modifié après sa création", "the file has several revisions (/%s): it was modified after it was made", k)
+			return
+		}
+	}
+	if _, ok := pr.trailer["Encrypt"]; ok {
+		pdfProblem(CodePDFStructure, "document chiffré", "encrypted document")
+		return
+	}
+	root, err := pr.dictAt(pr.trailer["Root"], "catalog")
+	if err == nil {
+		err = v.checkPDFSignature(pr, root, opts)
+	}
+	if err != nil {
+		pdfProblem(CodePDFStructure, "n'est pas un livrable msscprobe lisible : %v", "not a readable msscprobe deliverable: %v", err)
+		return
+	}
+	if len(v.Problems) > 0 {
+		// The signature failed: what the file says cannot be trusted, and
+		// a hostile file must not get further.
+		return
+	}
+	embedded, err := embeddedFiles(pr, root)
+	if err != nil {
+		pdfProblem(CodePDFStructure, "fichiers joints illisibles : %v", "unreadable embedded files: %v", err)
+		return
+	}
+	subject, _ := pdfInfoText(pr, "Subject")
+	v.checkContainer(embedded, subject, opts)
+}
+
+func atoi(b []byte) int {
+	n, _ := strconv.Atoi(string(b))
+	return n
+}
+
+// checkPDFSignature finds the one signature field and checks its ByteRange
+// and CMS. Structural errors are returned; signature defects are added.
+func (v *Verification) checkPDFSignature(pr *pdfReader, root pdfDict, opts VerifyOptions) error {
+	bad := func(code, fr, en string, args ...any) error {
+		v.add(problem(code, pdfLabel, fr, en, args...))
+		return nil
+	}
+	acro, err := pr.dictAt(root["AcroForm"], "AcroForm")
+	if err != nil {
+		return bad(CodePDFSignatureMissing, "aucune signature PDF (%v)", "no PDF signature (%v)", err)
+	}
+	fieldsObj, err := pr.resolve(acro["Fields"])
+	if err != nil {
+		return err
+	}
+	fields, _ := fieldsObj.(pdfArray)
+	var sigs []pdfDict
+	for _, f := range fields {
+		fd, err := pr.dictAt(f, "form field")
+		if err != nil {
+			return err
+		}
+		if fd["FT"] != pdfName("Sig") {
+			continue
+		}
+		sd, err := pr.dictAt(fd["V"], "signature dictionary")
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, sd)
+	}
+	if len(sigs) != 1 {
+		return bad(CodePDFSignatureMissing, "%d signatures PDF, une seule attendue", "%d PDF signatures, want exactly one", len(sigs))
+	}
+	sd := sigs[0]
+	if sd["Filter"] != pdfName(sigFilter) || sd["SubFilter"] != pdfName(sigSubFilter) {
+		return bad(CodePDFSignatureInvalid, "signature PDF d'un autre type que PAdES (%v, %v)", "PDF signature of a type other than PAdES (%v, %v)", sd["Filter"], sd["SubFilter"])
+	}
+	br, _ := sd["ByteRange"].(pdfArray)
+	contents, ok := sd["Contents"].(pdfString)
+	var rng [4]int
+	for i := range br {
+		if n, isInt := br[i].(int64); isInt && len(br) == 4 && n >= 0 && n <= int64(len(pr.b)) {
+			rng[i] = int(n)
+		} else {
+			ok = false
+		}
+	}
+	if !ok || len(br) != 4 || !contents.hex || rng[0] != 0 || rng[1] != contents.start || rng[2] != contents.end || rng[2]+rng[3] != len(pr.b) {
+		return bad(CodePDFByteRange, "la signature ne couvre pas tout le fichier hors sa propre valeur (ByteRange %v)", "the signature does not cover the whole file but its own value (ByteRange %v)", br)
+	}
+	der, err := cmsFromContents(contents.s)
+	if err != nil {
+		return bad(CodePDFSignatureInvalid, "valeur de signature : %v", "signature value: %v", err)
+	}
+	signed := make([]byte, 0, rng[1]+rng[3])
+	signed = append(append(signed, pr.b[:rng[1]]...), pr.b[rng[2]:]...)
+	cert, err := verifyDetachedCMS(der, signed)
+	if err != nil {
+		return bad(CodePDFSignatureInvalid, "signature PDF invalide : %v", "invalid PDF signature: %v", err)
+	}
+	fp := sha256.Sum256(cert.Raw)
+	v.pdfSigner = hex.EncodeToString(fp[:])
+	return nil
+}
+
+// cmsFromContents cuts the DER CMS out of the zero-padded /Contents value
+// and checks it is DER (definite lengths only), within maxCMSSize.
+func cmsFromContents(c []byte) ([]byte, error) {
+	if len(c) < 2 || c[0] != 0x30 {
+		return nil, errors.New("not a DER SEQUENCE")
+	}
+	n, hdr, err := derLength(c[1:])
+	if err != nil {
+		return nil, err
+	}
+	total := 1 + hdr + n
+	if total > maxCMSSize || total > len(c) {
+		return nil, fmt.Errorf("CMS of %d bytes, over the space or the %d limit", total, maxCMSSize)
+	}
+	for _, z := range c[total:] {
+		if z != 0 {
+			return nil, errors.New("bytes after the CMS structure")
+		}
+	}
+	if err := derCheck(c[:total], 0); err != nil {
+		return nil, err
+	}
+	return c[:total], nil
+}
+
+// derLength decodes a DER length (no indefinite form, minimal encoding),
+// returning it and the bytes it took.
+func derLength(b []byte) (n, size int, err error) {
+	if len(b) == 0 {
+		return 0, 0, errors.New("truncated DER length")
+	}
+	if b[0] < 0x80 {
+		return int(b[0]), 1, nil
+	}
+	k := int(b[0] & 0x7f)
+	if k == 0 {
+		return 0, 0, errors.New("indefinite length (BER, not DER)")
+	}
+	if k > 4 || len(b) < 1+k || b[1] == 0 {
+		return 0, 0, errors.New("non-minimal or oversized DER length")
+	}
+	for _, c := range b[1 : 1+k] {
+		n = n<<8 | int(c)
+	}
+	if n < 0x80 {
+		return 0, 0, errors.New("non-minimal DER length")
+	}
+	return n, 1 + k, nil
+}
+
+// derCheck walks b as a sequence of DER elements, refusing indefinite or
+// non-minimal lengths and constructed forms of string types (BER only),
+// with nesting bounded.
+func derCheck(b []byte, depth int) error {
+	if depth > 32 {
+		return errors.New("DER nesting deeper than 32")
+	}
+	for len(b) > 0 {
+		tag := b[0]
+		p := 1
+		if tag&0x1f == 0x1f {
+			for p < len(b) && b[p]&0x80 != 0 {
+				p++
+			}
+			p++
+			if p > 5 {
+				return errors.New("oversized DER tag")
+			}
+		}
+		if p > len(b) {
+			return errors.New("truncated DER tag")
+		}
+		n, size, err := derLength(b[p:])
+		if err != nil {
+			return err
+		}
+		p += size
+		if n > len(b)-p {
+			return errors.New("DER element runs past its parent")
+		}
+		if tag&0x20 != 0 {
+			if tag&0xc0 == 0 && tag&0x1f != 0x10 && tag&0x1f != 0x11 {
+				return errors.New("constructed string (BER, not DER)")
+			}
+			if err := derCheck(b[p:p+n], depth+1); err != nil {
+				return err
+			}
+		}
+		b = b[p+n:]
+	}
+	return nil
+}
+
+// verifyDetachedCMS checks a detached CMS SignedData over content: one
+// signer, SHA-256, the messageDigest and signature, the ESS
+// signing-certificate-v2 naming the signer (ETSI EN 319 142-1 §6.3).
+func verifyDetachedCMS(der, content []byte) (*x509.Certificate, error) {
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		return nil, fmt.Errorf("unreadable CMS: %w", err)
+	}
+	if len(p7.Content) != 0 {
+		return nil, errors.New("the CMS is not detached")
+	}
+	if len(p7.Signers) != 1 {
+		return nil, fmt.Errorf("%d signers, want exactly one", len(p7.Signers))
+	}
+	if !p7.Signers[0].DigestAlgorithm.Algorithm.Equal(pkcs7.OIDDigestAlgorithmSHA256) {
+		return nil, errors.New("digest algorithm other than SHA-256")
+	}
+	cert := p7.GetOnlySigner()
+	if cert == nil {
+		return nil, errors.New("signer certificate missing")
+	}
+	p7.Content = content
+	if err := p7.Verify(); err != nil {
+		return nil, fmt.Errorf("the signed bytes or the signature do not match: %w", err)
+	}
+	if err := checkESS(p7, cert); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
+// embeddedFiles walks the EmbeddedFiles name tree (ISO 32000-1 §7.7.4,
+// §7.9.6) and returns each file's name and data.
+func embeddedFiles(pr *pdfReader, root pdfDict) (map[string][]byte, error) {
+	names, err := pr.dictAt(root["Names"], "catalog /Names")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	budget := int64(pdfMaxDecoded)
+	var walk func(node any, depth int) error
+	walk = func(node any, depth int) error {
+		if depth > pdfMaxTreeDepth {
+			return fmt.Errorf("name tree deeper than %d", pdfMaxTreeDepth)
+		}
+		d, err := pr.dictAt(node, "EmbeddedFiles node")
+		if err != nil {
+			return err
+		}
+		if kids, err := pr.resolve(d["Kids"]); err != nil {
+			return err
+		} else if ka, ok := kids.(pdfArray); ok {
+			for _, k := range ka {
+				if err := walk(k, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		nv, err := pr.resolve(d["Names"])
+		if err != nil {
+			return err
+		}
+		na, _ := nv.(pdfArray)
+		if len(na)%2 != 0 {
+			return errors.New("odd /Names array")
+		}
+		for i := 0; i < len(na); i += 2 {
+			key, ok := na[i].(pdfString)
+			if !ok {
+				return errors.New("name tree key is not a string")
+			}
+			name := pdfTextString(key.s)
+			if _, dup := out[name]; dup {
+				return fmt.Errorf("embedded file %q twice", name)
+			}
+			if len(out) >= pdfMaxEmbedded {
+				return fmt.Errorf("more than %d embedded files", pdfMaxEmbedded)
+			}
+			fs, err := pr.dictAt(na[i+1], "file specification")
+			if err != nil {
+				return err
+			}
+			ef, err := pr.dictAt(fs["EF"], "file specification /EF")
+			if err != nil {
+				return err
+			}
+			so, err := pr.resolve(ef["F"])
+			if err != nil {
+				return err
+			}
+			st, ok := so.(pdfStream)
+			if !ok {
+				return fmt.Errorf("embedded file %q is not a stream", name)
+			}
+			data, err := pr.decode(st, budget)
+			if err != nil {
+				return err
+			}
+			budget -= int64(len(data))
+			out[name] = data
+		}
+		return nil
+	}
+	return out, walk(names["EmbeddedFiles"], 0)
+}
+
+// pdfTextString decodes a PDF text string: UTF-16BE with a BOM, or bytes
+// read as Latin-1 (PDFDocEncoding agrees with it on printable ASCII and
+// Latin-1 letters).
+func pdfTextString(b []byte) string {
+	if len(b) >= 2 && b[0] == 0xfe && b[1] == 0xff {
+		u := make([]uint16, (len(b)-2)/2)
+		for k := range u {
+			u[k] = uint16(b[2+2*k])<<8 | uint16(b[3+2*k])
+		}
+		return string(utf16.Decode(u))
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+// pdfInfoText reads a text entry of the document information dictionary.
+func pdfInfoText(pr *pdfReader, key string) (string, error) {
+	info, err := pr.dictAt(pr.trailer["Info"], "document information")
+	if err != nil {
+		return "", err
+	}
+	s, ok := info[key].(pdfString)
+	if !ok {
+		return "", fmt.Errorf("no /%s", key)
+	}
+	return pdfTextString(s.s), nil
+}
+
+// checkContainer verifies the embedded container and checks that it and
+// the PDF agree: same signer, same files, same verdict.
+func (v *Verification) checkContainer(embedded map[string][]byte, subject string, opts VerifyOptions) {
+	var containers []string
+	for n := range embedded {
+		if strings.HasSuffix(strings.ToLower(n), ".asice") {
+			containers = append(containers, n)
+		}
+	}
+	if len(containers) != 1 {
+		v.add(problem(CodePDFContainerMissing, pdfLabel, "%d conteneurs .asice joints, un seul attendu", "%d .asice containers embedded, want exactly one", len(containers)))
+		return
+	}
+	name := containers[0]
+	data := embedded[name]
+	cv, err := Verify(bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		v.add(problem(CodePDFContainerMissing, name, "conteneur joint illisible : %v", "unreadable embedded container: %v", err))
+		return
+	}
+	pdfSigner := v.pdfSigner
+	problems := v.Problems
+	*v = *cv
+	v.Deliverable, v.Container, v.pdfSigner = true, name, pdfSigner
+	for i := range v.Problems {
+		v.Problems[i].File = name + "/" + v.Problems[i].File
+	}
+	v.Problems = append(problems, v.Problems...)
+	if v.Signer == nil || v.Signer.SHA256 != pdfSigner {
+		v.add(problem(CodePDFSignerMismatch, pdfLabel, "le PDF et le conteneur joint ne sont pas signés par le même certificat", "the PDF and the embedded container are not signed by the same certificate"))
+	}
+	if v.digests != nil {
+		byEmbedded := map[string]string{}
+		for m := range v.digests {
+			byEmbedded[embeddedName(m)] = m
+		}
+		var names []string
+		for n := range embedded {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if n == name {
+				continue
+			}
+			m, ok := byEmbedded[n]
+			if !ok {
+				v.add(problem(CodePDFEmbeddedMismatch, n, "fichier joint au PDF absent du dossier signé", "file embedded in the PDF but not in the signed container"))
+				continue
+			}
+			if sum := sha256.Sum256(embedded[n]); !bytes.Equal(sum[:], v.digests[m]) {
+				v.add(problem(CodePDFEmbeddedMismatch, n, "fichier joint au PDF différent de celui du dossier signé", "file embedded in the PDF differs from the signed container's"))
+			}
+		}
+		for en, m := range byEmbedded {
+			if _, ok := embedded[en]; !ok && m != nameReport {
+				v.add(problem(CodePDFEmbeddedMismatch, m, "fichier du dossier signé absent des fichiers joints au PDF", "file of the signed container not embedded in the PDF"))
+			}
+		}
+	}
+	if v.Fingerprint != "" {
+		if want := pdfSubject(v.PS41Met, v.Token, v.Fingerprint); subject != want {
+			v.add(problem(CodeVerdictMismatch, pdfLabel, "les pages du PDF et le conteneur joint ne concordent pas (PDF : %q)", "the PDF's pages and the embedded container disagree (PDF: %q)", subject))
+		}
+	}
+}
