@@ -274,3 +274,44 @@ func fillSignature(ctx context.Context, pdf []byte, contentsLen int, b *built, t
 	hex.Encode(pdf[start+1:], cms)
 	return pdf, nil
 }
+
+// DS upload types (research evidence-channel.md §1).
+const (
+	TypePDF   = "application/pdf"
+	TypeZIP   = "application/zip"
+	TypeASiCE = "application/vnd.etsi.asic-e+zip"
+	TypeOther = "application/octet-stream"
+)
+
+// DSType identifies a file from its first bytes as démarches-simplifiées
+// does (Rails ActiveStorage and Marcel's magic table: the ASiC-E rule,
+// "mimetypeapplication/vnd.etsi.asic-e+zip" at byte 30, is tried before
+// plain zip, whatever the file's name).
+func DSType(head []byte) string {
+	const asic = "mimetype" + mimetypeASiCE
+	switch {
+	case IsPDF(head):
+		return TypePDF
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")) && len(head) >= 30+len(asic) && string(head[30:30+len(asic)]) == asic:
+		return TypeASiCE
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return TypeZIP
+	}
+	return TypeOther
+}
+
+// DSCheck says why démarches-simplifiées would refuse data as an upload:
+// a type outside its allow-list, or a size over DSMaxUpload. Nil when it
+// would accept it.
+func DSCheck(data []byte) []check.Text {
+	var out []check.Text
+	if typ := DSType(data); typ != TypePDF && typ != TypeZIP {
+		out = append(out, check.Textf("démarches-simplifiées identifie ce fichier par son contenu comme %s, type qu'il refuse ; déposez le PDF",
+			"démarches-simplifiées identifies this file by its content as %s, a type it refuses; upload the PDF", typ))
+	}
+	if len(data) > DSMaxUpload {
+		out = append(out, check.Textf("%d octets : au-delà de 20 Mo, la limite de démarches-simplifiées pour une pièce jointe à un message (200 Mo pour une pièce justificative)",
+			"%d bytes: over 20 MB, démarches-simplifiées' limit for a message attachment (200 MB for a supporting document)", len(data)))
+	}
+	return out
+}

@@ -499,3 +499,21 @@ func (v *Verification) checkContainer(embedded map[string][]byte, subject string
 		}
 	}
 }
+
+// ExtractEmbedded returns the files embedded in a PDF deliverable, by
+// attachment name, read with the same bounds as VerifyDeliverable. It does
+// not check the signature: use VerifyDeliverable for that.
+func ExtractEmbedded(pdf []byte) (map[string][]byte, error) {
+	if len(pdf) > pdfMaxSize {
+		return nil, fmt.Errorf("the file is %d bytes, over the %d limit", len(pdf), pdfMaxSize)
+	}
+	pr, err := openPDF(pdf)
+	if err != nil {
+		return nil, err
+	}
+	root, err := pr.dictAt(pr.trailer["Root"], "catalog")
+	if err != nil {
+		return nil, err
+	}
+	return embeddedFiles(pr, root)
+}

@@ -101,7 +101,7 @@ func handResult(t *testing.T) *probe.Result {
 func writeWithFlags(t *testing.T, res *probe.Result, getenv func(string) string, args ...string) (string, error) {
 	t.Helper()
 	cmd := newVersionCmd(&env{})
-	bf := addBundleFlags(cmd)
+	bf := addBundleFlags(&env{}, cmd)
 	if err := cmd.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +154,13 @@ func TestBundleFlagsSigners(t *testing.T) {
 				t.Fatalf("write: %q, %v", path, err)
 			}
 			code, stdout, stderr := runCLI(t, "", nil, "verify", "--ca", s.rootFile, "--format", "json", out)
-			var v evidence.Verification
-			if jerr := json.Unmarshal([]byte(stdout), &v); jerr != nil {
+			var rows []struct {
+				Verification evidence.Verification `json:"verification"`
+			}
+			if jerr := json.Unmarshal([]byte(stdout), &rows); jerr != nil || len(rows) != 1 {
 				t.Fatalf("json: %v\n%s\n%s", jerr, stdout, stderr)
 			}
+			v := rows[0].Verification
 			if v.Ephemeral != tc.eph || (v.Signer != nil && v.Signer.Trusted) != tc.trusted || (code == 0) != tc.trusted {
 				t.Errorf("code %d, ephemeral %v, signer %+v, problems %v", code, v.Ephemeral, v.Signer, v.Problems)
 			}
@@ -196,10 +199,10 @@ func TestVerifyCommand(t *testing.T) {
 		code int
 		out  []string
 	}{
-		{"valid fr", []string{"verify", "--ca", s.rootFile, good}, 0, []string{"DOSSIER DE PREUVE VALIDE", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test", "rattaché aux autorités fournies"}},
-		{"valid en", []string{"verify", "--ca", s.rootFile, "--lang", "en", good}, 0, []string{"VALID EVIDENCE BUNDLE", "PS 4.1 met"}},
+		{"valid fr", []string{"verify", "--ca", s.rootFile, good}, 0, []string{"dossier intègre, signé par Hôpital de test (identité vérifiée)\n", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test", "rattaché aux autorités fournies"}},
+		{"valid en", []string{"verify", "--ca", s.rootFile, "--lang", "en", good}, 0, []string{"evidence intact, signed by Hôpital de test (identity verified)\n", "PS 4.1 met"}},
 		{"no --ca", []string{"verify", good}, 0, []string{"signer-not-checked", "identité non vérifiée"}},
-		{"wrong CA", []string{"verify", "--ca", other.rootFile, good}, 1, []string{"INVALIDE", "signer-untrusted"}},
+		{"wrong CA", []string{"verify", "--ca", other.rootFile, good}, 1, []string{"NON INTÈGRE", "signer-untrusted"}},
 		{"tampered", []string{"verify", "--ca", s.rootFile, tampered}, 1, []string{"digest-mismatch", "results.json"}},
 		{"json", []string{"verify", "--format", "json", good}, 0, []string{`"valid": true`, `"code": "signer-not-checked"`}},
 		{"garbage", []string{"verify", garbage}, 2, nil},

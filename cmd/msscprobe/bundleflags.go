@@ -34,27 +34,46 @@ type bundleFlags struct {
 	includePersonalData bool
 }
 
-func addBundleFlags(cmd *cobra.Command) *bundleFlags {
+func addBundleFlags(e *env, cmd *cobra.Command) *bundleFlags {
 	b := &bundleFlags{}
 	f := cmd.Flags()
-	f.StringVar(&b.out, "out", "", "write a signed evidence bundle (ASiC-E zip) to this file")
-	f.StringVar(&b.signCert, "sign-cert", "", "PEM certificate chain (leaf first) signing the bundle")
-	f.StringVar(&b.signKey, "sign-key", "", "PEM private key of --sign-cert (unencrypted; protect the file)")
-	f.StringVar(&b.signP12, "sign-p12", "", "PKCS#12 file (certificate, chain and key) signing the bundle, e.g. an IGC Santé certificate")
-	f.StringVar(&b.p12PasswordEnv, "sign-p12-password-env", "", "name of the environment variable holding the --sign-p12 password")
-	f.StringVar(&b.p12PasswordFile, "sign-p12-password-file", "", "file holding the --sign-p12 password")
-	f.StringVar(&b.tsa, "tsa", "", "RFC 3161 time-stamping authority URL to timestamp the signature")
-	f.BoolVar(&b.includePersonalData, "include-personal-data", false, "copy an attached document even when it carries a production INS")
+	f.StringVar(&b.out, "out", "", e.tr("écrire la preuve signée dans ce fichier : .pdf pour le PDF à déposer sur démarches-simplifiées (conteneur et fichiers de preuve joints), .asice ou .zip pour le conteneur ASiC-E seul (archives, validateurs européens)",
+		"write the signed evidence to this file: .pdf for the PDF to upload on démarches-simplifiées (container and evidence files embedded), .asice or .zip for the bare ASiC-E container (archives, EU validators)"))
+	f.StringVar(&b.signCert, "sign-cert", "", e.tr("chaîne de certificats PEM (feuille d'abord) signant la preuve", "PEM certificate chain (leaf first) signing the evidence"))
+	f.StringVar(&b.signKey, "sign-key", "", e.tr("clé privée PEM de --sign-cert (non chiffrée ; protégez le fichier)", "PEM private key of --sign-cert (unencrypted; protect the file)"))
+	f.StringVar(&b.signP12, "sign-p12", "", e.tr("fichier PKCS#12 (certificat, chaîne et clé) signant la preuve, par exemple un certificat IGC-Santé", "PKCS#12 file (certificate, chain and key) signing the evidence, e.g. an IGC-Santé certificate"))
+	f.StringVar(&b.p12PasswordEnv, "sign-p12-password-env", "", e.tr("nom de la variable d'environnement contenant le mot de passe de --sign-p12", "name of the environment variable holding the --sign-p12 password"))
+	f.StringVar(&b.p12PasswordFile, "sign-p12-password-file", "", e.tr("fichier contenant le mot de passe de --sign-p12", "file holding the --sign-p12 password"))
+	f.StringVar(&b.tsa, "tsa", "", e.tr("URL d'une autorité d'horodatage RFC 3161 pour horodater la signature", "RFC 3161 time-stamping authority URL to timestamp the signature"))
+	f.BoolVar(&b.includePersonalData, "include-personal-data", false, e.tr("copier le document joint même s'il porte un INS de production", "copy an attached document even when it carries a production INS"))
 	return b
 }
 
-// write builds the bundle for res into b.out, returning its path, or ""
-// when --out is not set. The file is written next to its final name and
-// renamed, so a failed run never leaves a half bundle. Signing material
-// errors are usage errors (exit 2).
+// outKind is what --out asks for, from its extension: the PDF deliverable
+// or the bare container.
+func outKind(path string) (deliverable bool, err error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".pdf":
+		return true, nil
+	case ".asice", ".zip":
+		return false, nil
+	}
+	return false, fmt.Errorf("--out %s: want a name ending in .pdf (the deliverable to upload on démarches-simplifiées) or .asice/.zip (the bare ASiC-E container)", path)
+}
+
+// write builds the evidence for res into b.out, returning its path, or ""
+// when --out is not set: the PDF deliverable for a .pdf name, the bare
+// container for .asice/.zip (with a warning that démarches-simplifiées
+// refuses it). The file is written next to its final name and renamed, so
+// a failed run never leaves half a file. Signing material errors are usage
+// errors (exit 2). Warnings go to stderr.
 func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang check.Lang) (string, error) {
 	if b.out == "" {
 		return "", nil
+	}
+	deliverable, err := outKind(b.out)
+	if err != nil {
+		return "", usageError(err)
 	}
 	signer, chain, err := b.signer(e)
 	if err != nil {
@@ -62,25 +81,39 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	}
 	var buf bytes.Buffer
 	opts := evidence.Options{Lang: lang, Signer: signer, Chain: chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData}
-	if err := evidence.Write(ctx, &buf, res, opts); err != nil {
+	if deliverable {
+		err = evidence.WriteDeliverable(ctx, &buf, res, opts)
+	} else {
+		err = evidence.Write(ctx, &buf, res, opts)
+	}
+	if err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(b.out), ".msscprobe-bundle-*")
-	if err != nil {
+	if err := writeAtomic(b.out, buf.Bytes()); err != nil {
 		return "", fmt.Errorf("--out %s: %w", b.out, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("--out %s: %w", b.out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("--out %s: %w", b.out, err)
-	}
-	if err := os.Rename(tmp.Name(), b.out); err != nil {
-		return "", fmt.Errorf("--out %s: %w", b.out, err)
+	// Self-check: would démarches-simplifiées accept this file?
+	for _, w := range evidence.DSCheck(buf.Bytes()) {
+		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.tr("attention :", "warning:"), b.out, w.In(lang))
 	}
 	return b.out, nil
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".msscprobe-evidence-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // signer loads the signing key and chain; nil, nil means ephemeral.

@@ -46,11 +46,13 @@ func newDemoCmd(e *env) *cobra.Command {
 start the mock MSSanté operator, send a test CDA packaged as IHE_XDM.ZIP to the
 citizen auto-reply mailbox over STARTTLS + AUTH, wait for the correlated reply
 through IMAP IDLE (with a read receipt), check the CDA, write a signed evidence
-bundle, and verify it.
+PDF deliverable (the signed container and every evidence file embedded), and
+verify it. The run is against a test operator: everything it produces reads
+TEST.
 
-The configuration, the mock's CA certificate, the test CDA and the bundle are
-written to --out (a new temporary directory by default), so you can rerun the
-probe or verify the bundle yourself.`,
+The configuration, the mock's CA certificate, the test CDA and the one .pdf
+deliverable are written to --out (a new temporary directory by default), so
+you can rerun the probe or verify the PDF yourself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := out.parse()
@@ -60,7 +62,7 @@ probe or verify the bundle yourself.`,
 			return runDemo(cmd.Context(), e, outDir, l)
 		},
 	}
-	c.Flags().StringVar(&outDir, "out", "", "directory for the configuration, CA, test CDA and bundle (default: a new temporary directory)")
+	c.Flags().StringVar(&outDir, "out", "", e.tr("dossier de la configuration, de l'AC, du CDA de test et du PDF de preuve (par défaut : un nouveau dossier temporaire)", "directory for the configuration, CA, test CDA and PDF evidence (default: a new temporary directory)"))
 	out = addOutputFlags(c)
 	return c
 }
@@ -117,17 +119,22 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 		return err
 	}
 
-	bundlePath := filepath.Join(outDir, "msscprobe-demo-bundle.zip")
-	var bundle bytes.Buffer
-	if err := evidence.Write(ctx, &bundle, res, evidence.Options{Lang: lang}); err != nil {
-		return fmt.Errorf("evidence bundle: %w", err)
+	// The one deliverable an establishment would upload: a signed PDF
+	// carrying the container and every evidence file.
+	pdfPath := filepath.Join(outDir, "msscprobe-demo.pdf")
+	var pdf bytes.Buffer
+	if err := evidence.WriteDeliverable(ctx, &pdf, res, evidence.Options{Lang: lang}); err != nil {
+		return fmt.Errorf("evidence: %w", err)
 	}
-	if err := os.WriteFile(bundlePath, bundle.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(pdfPath, pdf.Bytes(), 0o644); err != nil {
 		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
 	}
-	v, err := evidence.Verify(bytes.NewReader(bundle.Bytes()), int64(bundle.Len()), evidence.VerifyOptions{})
+	for _, w := range evidence.DSCheck(pdf.Bytes()) {
+		fmt.Fprintf(e.stderr, "%s %s: %s\n", t("attention :", "warning:"), pdfPath, w.In(lang))
+	}
+	v, err := evidence.VerifyDeliverable(bytes.NewReader(pdf.Bytes()), int64(pdf.Len()), evidence.VerifyOptions{})
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", bundlePath, err)
+		return fmt.Errorf("verify %s: %w", pdfPath, err)
 	}
 	fmt.Fprintln(e.stdout)
 	if err := v.WriteText(e.stdout, lang); err != nil {
@@ -138,8 +145,8 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	if res.ReplyLatency > 0 {
 		fmt.Fprintf(e.stdout, "%s %s\n", t("Délai envoi → réponse :", "Send → reply latency:"), res.ReplyLatency.Round(time.Millisecond))
 	}
-	fmt.Fprintf(e.stdout, "%s %s\n", t("Bundle de preuve :", "Evidence bundle:"), bundlePath)
-	fmt.Fprintf(e.stdout, "%s msscprobe verify %s\n", t("Pour le vérifier à nouveau :", "To verify it again:"), bundlePath)
+	fmt.Fprintf(e.stdout, "%s %s\n", t("Preuve signée (PDF) :", "Signed evidence (PDF):"), pdfPath)
+	fmt.Fprintf(e.stdout, "%s msscprobe verify %s\n", t("Pour la vérifier à nouveau :", "To verify it again:"), pdfPath)
 	fmt.Fprintf(e.stdout, "%s msscprobe cda check %s\n", t("Pour vérifier le CDA :", "To check the CDA:"), filepath.Join(outDir, "cda-demo.xml"))
 	if !res.Met || !v.Valid {
 		return failed()

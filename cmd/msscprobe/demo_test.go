@@ -1,13 +1,15 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
-	"io"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/msscprobe/msscprobe/evidence"
 )
 
 func TestDemo(t *testing.T) {
@@ -15,8 +17,8 @@ func TestDemo(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"fr", []string{"PS 4.1 ATTEINT", "DOSSIER DE PREUVE VALIDE", "msscprobe verify ", "X-MSS-INS: O"}},
-		{"en", []string{"PS 4.1 MET", "msscprobe verify "}},
+		{"fr", []string{"PS 4.1 ATTEINT", "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre", "msscprobe verify ", "X-MSS-INS: O"}},
+		{"en", []string{"PS 4.1 MET", "TEST — PS 4.1 met against a test operator (127.0.0.1) — evidence intact", "msscprobe verify "}},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			dir := t.TempDir()
@@ -29,32 +31,52 @@ func TestDemo(t *testing.T) {
 					t.Errorf("stdout lacks %q:\n%s", w, out)
 				}
 			}
-			for _, f := range []string{"probe.yaml", "ca.pem", "cda-demo.xml", "msscprobe-demo-bundle.zip"} {
+			for _, f := range []string{"probe.yaml", "ca.pem", "cda-demo.xml", "msscprobe-demo.pdf"} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("demo did not write %s: %v", f, err)
 				}
 			}
-			// The bundle the demo announces verifies again on its own.
-			bundle := filepath.Join(dir, "msscprobe-demo-bundle.zip")
-			if code, vout, verrs := runCLI(t, "", nil, "verify", bundle); code != 0 {
-				t.Errorf("verify %s: exit %d\n%s%s", bundle, code, vout, verrs)
+			// Exactly one deliverable, and it is the PDF.
+			if pdfs, _ := filepath.Glob(filepath.Join(dir, "*.pdf")); len(pdfs) != 1 {
+				t.Errorf("demo wrote %d PDFs, want 1", len(pdfs))
 			}
-			// The reply came while the probe was in IDLE.
-			zr, err := zip.OpenReader(bundle)
+			if zips, _ := filepath.Glob(filepath.Join(dir, "*.zip")); len(zips) != 0 {
+				t.Errorf("demo wrote %v besides the PDF", zips)
+			}
+			// The PDF the demo announces verifies again on its own, and
+			// evidence made against the mock reads TEST in text and JSON.
+			deliverable := filepath.Join(dir, "msscprobe-demo.pdf")
+			code, vout, verrs := runCLI(t, "", nil, "verify", "--lang", tc.lang, deliverable)
+			if code != 0 || !strings.HasPrefix(vout, "TEST — ") {
+				t.Errorf("verify %s: exit %d\n%s%s", deliverable, code, vout, verrs)
+			}
+			code, vout, verrs = runCLI(t, "", nil, "verify", "--format", "json", "--strict", deliverable)
+			var rows []struct {
+				Environment, Colour string
+				Acceptable          bool
+			}
+			if err := json.Unmarshal([]byte(vout), &rows); err != nil || len(rows) != 1 || code != exitFailed ||
+				rows[0].Environment != "test" || rows[0].Colour != "orange" || rows[0].Acceptable {
+				t.Errorf("verify --strict --format json: exit %d, %v, %+v\n%s", code, err, rows, verrs)
+			}
+			data, err := os.ReadFile(deliverable)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer zr.Close()
-			var imapLog []byte
-			for _, f := range zr.File {
-				if f.Name == "transcripts/imap.log" {
-					rc, _ := f.Open()
-					imapLog, _ = io.ReadAll(rc)
-					rc.Close()
-				}
+			files, err := evidence.ExtractEmbedded(data)
+			if err != nil {
+				t.Fatal(err)
 			}
+			// The reply came while the probe was in IDLE.
+			imapLog := files["transcripts_imap.log"]
 			if !bytes.Contains(imapLog, []byte(" IDLE")) || !bytes.Contains(imapLog, []byte("DONE")) {
 				t.Errorf("the reply was not awaited through IDLE; imap.log:\n%s", imapLog)
+			}
+			if _, err := exec.LookPath("pdftotext"); err == nil {
+				page1, _ := exec.Command("pdftotext", "-l", "1", deliverable, "-").Output()
+				if !strings.Contains(string(page1), "TEST —") {
+					t.Errorf("page 1 does not read TEST:\n%s", page1)
+				}
 			}
 			// The configuration names the password's variable, never the value.
 			cfg, _ := os.ReadFile(filepath.Join(dir, "probe.yaml"))

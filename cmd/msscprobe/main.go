@@ -88,7 +88,7 @@ CDA documents carry a qualified INS.
   msscprobe init > probe.yaml     write an annotated probe configuration
   msscprobe probe --config F      run the PS 4.1 round trip against real servers
   msscprobe cda check PATH...     check CDA documents and IHE XDM archives
-  msscprobe verify BUNDLE.zip     verify a signed evidence bundle
+  msscprobe verify FILE.pdf|DIR   verify signed evidence: PDF deliverables, containers, folders
   msscprobe mock serve            run the mock MSSanté operator for tests and CI`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

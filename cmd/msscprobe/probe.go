@@ -61,7 +61,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 				return err
 			}
 			if path != "" {
-				fmt.Fprintf(e.stderr, "%s %s\n", map[check.Lang]string{check.FR: "Bundle de preuve :", check.EN: "Evidence bundle:"}[l], path)
+				fmt.Fprintf(e.stderr, "%s %s\n", e.tr("Preuve signée :", "Signed evidence:"), path)
 			}
 			switch out.format {
 			case "json":
@@ -84,7 +84,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 	}
 	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
 	out = addOutputFlags(c, "text", "json", "junit")
-	bundle = addBundleFlags(c)
+	bundle = addBundleFlags(e, c)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"bufio"
 	"bytes"
 	"context"
@@ -77,7 +78,7 @@ func TestREADMECommands(t *testing.T) {
 	steps := []readmeStep{
 		{cmd: "go run ./cmd/msscprobe demo", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
-			wantContains(t, out, "PS 4.1 ATTEINT", "DOSSIER DE PREUVE VALIDE")
+			wantContains(t, out, "PS 4.1 ATTEINT", "TEST — PS 4.1 atteint contre un opérateur de test")
 		}},
 		{cmd: "msscprobe init > probe.yaml", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
@@ -85,32 +86,58 @@ func TestREADMECommands(t *testing.T) {
 				t.Errorf("the template does not load: %v", err)
 			}
 		}},
-		{cmd: "msscprobe probe --config probe.yaml --out preuve-ps41.zip", setup: editConfig,
+		{cmd: "msscprobe probe --config probe.yaml --out preuve-ps41.pdf", setup: editConfig,
 			check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 				wantExit(t, code, 0, out, errs)
 				wantContains(t, out, "PS 4.1 ATTEINT")
-				wantFile(t, sb, "preuve-ps41.zip")
+				wantFile(t, sb, "preuve-ps41.pdf")
 			}},
-		{cmd: "msscprobe verify preuve-ps41.zip", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
+		{cmd: "msscprobe verify preuve-ps41.pdf", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
 			wantContains(t, out, "Verdict", "Établissement", "Date du test", "Testé", "Empreinte", "Signé par")
-			wantHeadline(t, out, "DOSSIER DE PREUVE VALIDE : intégrité seulement, identité du signataire non vérifiée")
+			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par une clé éphémère (identité non prouvée)")
 		}},
-		{cmd: "msscprobe probe --config probe.yaml --out preuve-ps41.zip --sign-p12 etablissement.p12 --sign-p12-password-env P12_PASSWORD",
+		{cmd: "msscprobe probe --config probe.yaml --out preuve-ps41.pdf --sign-p12 etablissement.p12 --sign-p12-password-env P12_PASSWORD",
 			setup: func(t *testing.T, sb *sandbox) {
 				copyFile(t, sb.signer.p12File, filepath.Join(sb.dir, "etablissement.p12"))
 				copyFile(t, sb.signer.rootFile, filepath.Join(sb.dir, "racines.pem"))
 			},
 			check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 				wantExit(t, code, 0, out, errs)
-				wantFile(t, sb, "preuve-ps41.zip")
+				wantFile(t, sb, "preuve-ps41.pdf")
 			}},
-		{cmd: "msscprobe verify preuve-ps41.zip --ca racines.pem", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
+		{cmd: "msscprobe verify preuve-ps41.pdf --ca racines.pem", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
 			wantContains(t, out, "Hôpital de test")
-			wantHeadline(t, out, "DOSSIER DE PREUVE VALIDE")
+			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par Hôpital de test (identité vérifiée)")
 			if strings.Contains(out, "éphémère") {
 				t.Errorf("a bundle signed with the PKCS#12 certificate is reported ephemeral:\n%s", out)
+			}
+		}},
+		{cmd: "msscprobe verify --format csv candidatures/ > verification.csv", setup: func(t *testing.T, sb *sandbox) {
+			// The same deliverable filed twice under two names.
+			copyFile(t, filepath.Join(sb.dir, "preuve-ps41.pdf"), filepath.Join(sb.dir, "candidatures", "ch-a.pdf"))
+			copyFile(t, filepath.Join(sb.dir, "preuve-ps41.pdf"), filepath.Join(sb.dir, "candidatures", "ch-b.pdf"))
+		}, check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
+			wantExit(t, code, 0, out, errs)
+			f, err := os.Open(filepath.Join(sb.dir, "verification.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			recs, err := csv.NewReader(f).ReadAll()
+			if err != nil || len(recs) != 3 {
+				t.Fatalf("verification.csv: %v, %d records", err, len(recs))
+			}
+			col := map[string]int{}
+			for i, h := range recs[0] {
+				col[h] = i
+			}
+			for i, r := range recs[1:] {
+				if r[col["environnement"]] != "TEST" || r[col["intégrité"]] != "intègre" || r[col["recevable"]] != "non" ||
+					!strings.Contains(r[col["raisons"]], "environnement de test") || !strings.Contains(r[col["même exécution que"]], []string{"ch-b.pdf", "ch-a.pdf"}[i]) {
+					t.Errorf("row %d: %q", i+1, r)
+				}
 			}
 		}},
 		{cmd: "msscprobe cda check documents/", setup: func(t *testing.T, sb *sandbox) {

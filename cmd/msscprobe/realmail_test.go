@@ -93,7 +93,7 @@ func TestRealMailProbe(t *testing.T) {
 			}
 
 			vcode, vout, verr := runCLI(t, "", nil, "verify", "--ca", s.rootFile, "--lang", "en", bundle)
-			if vcode != exitOK || !strings.Contains(vout, "VALID EVIDENCE BUNDLE") || !strings.Contains(vout, "PS 4.1 met") {
+			if vcode != exitOK || !strings.Contains(vout, "evidence intact") || !strings.Contains(vout, "PS 4.1 met") {
 				t.Errorf("verify: exit %d\n%s%s", vcode, vout, verr)
 			}
 			rm.assertNoSecret(t, bundle, stdout, stderr, vout, verr)
