@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/csv"
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/xml"
 	"fmt"
 	"os"
