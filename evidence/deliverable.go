@@ -22,8 +22,10 @@ import (
 )
 
 // ContainerName is the name under which the deliverable embeds the signed
-// ASiC-E container (ETSI EN 319 162-1 associates ASiC-E with .asice).
-const ContainerName = "dossier-preuve-msscprobe.asice"
+// ASiC-E container (ETSI EN 319 162-1 associates ASiC-E with .asice). Its
+// capital sorts it first among the attachments, so that it is number 1 in
+// `pdfdetach -list` and `pdfdetach -save 1` extracts it.
+const ContainerName = "Dossier-preuve-msscprobe.asice"
 
 // DSMaxUpload is the smaller of démarches-simplifiées' two limits (20 MB
 // for a message attachment, 200 MB for a pièce justificative;

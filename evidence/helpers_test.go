@@ -26,7 +26,7 @@ const testNIR = "279035121518989"
 
 // loadResult builds the hand-made probe result of testdata/evidence: a
 // met PS 4.1 run with a document carrying a production INS.
-func loadResult(t *testing.T) *probe.Result {
+func loadResult(t testing.TB) *probe.Result {
 	t.Helper()
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(fixtures, name))
@@ -53,7 +53,7 @@ func loadResult(t *testing.T) *probe.Result {
 // fixedNow is the generation time used in tests.
 func fixedNow() time.Time { return time.Date(2026, 5, 4, 10, 1, 0, 0, time.UTC) }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -62,7 +62,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func issue(t *testing.T, tmpl, parent *x509.Certificate, pub any, signer *ecdsa.PrivateKey) *x509.Certificate {
+func issue(t testing.TB, tmpl, parent *x509.Certificate, pub any, signer *ecdsa.PrivateKey) *x509.Certificate {
 	t.Helper()
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl.SerialNumber = serial
@@ -80,7 +80,7 @@ func issue(t *testing.T, tmpl, parent *x509.Certificate, pub any, signer *ecdsa.
 	return c
 }
 
-func newCA(t *testing.T, cn string) (*ecdsa.PrivateKey, *x509.Certificate) {
+func newCA(t testing.TB, cn string) (*ecdsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	k := newKey(t)
 	now := time.Now()

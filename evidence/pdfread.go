@@ -450,17 +450,28 @@ func (r *pdfReader) decode(s pdfStream, limit int64) ([]byte, error) {
 	default:
 		return nil, errors.New("stream filter chain not in the deliverable's form")
 	}
+	// The embedded file's declared size (ISO 32000-1 §7.11.4.1, /Params
+	// /Size) is required: the output is allocated once, at that size, and
+	// must inflate to exactly that, so a bomb costs no more memory than
+	// the limit.
+	params, _ := s.dict["Params"].(pdfDict)
+	size, ok := params["Size"].(int64)
+	if !ok || size < 0 {
+		return nil, errors.New("embedded file without its /Params /Size")
+	}
+	if size > limit {
+		return nil, fmt.Errorf("embedded files inflate to more than %d bytes", pdfMaxDecoded)
+	}
 	zr, err := zlib.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("inflating a stream: %w", err)
 	}
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(zr, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("inflating a stream: %w", err)
+	out := make([]byte, size)
+	if _, err := io.ReadFull(zr, out); err != nil {
+		return nil, fmt.Errorf("inflating a stream: %d bytes declared: %w", size, err)
 	}
-	if n > limit {
-		return nil, fmt.Errorf("embedded files inflate to more than %d bytes", pdfMaxDecoded)
+	if n, _ := zr.Read(make([]byte, 1)); n != 0 {
+		return nil, fmt.Errorf("embedded file inflates to more than its declared %d bytes", size)
 	}
-	return out.Bytes(), nil
+	return out, nil
 }

@@ -84,17 +84,12 @@ func (v *Verification) verifyPDF(b []byte, opts VerifyOptions) {
 	pdfProblem := func(code, fr, en string, args ...any) {
 		v.add(problem(code, pdfLabel, fr, en, args...))
 	}
-	// Bytes after the signed range, whatever they are (an incremental
-	// update, even one adding only an annotation, or anything appended):
-	// named before any parsing, which such a file may defeat.
-	for _, m := range anyByteRange.FindAllSubmatch(b, 8) {
-		off, n := atoi(m[3]), atoi(m[4])
-		if end := off + n; end < len(b) && end > 0 {
-			pdfProblem(CodePDFUpdated, "%d octets ajoutés après la partie signée (mise à jour incrémentale ou ajout) : le fichier a été modifié après sa signature",
-				"%d bytes added after the signed part (incremental update or appended data): the file was modified after it was signed", len(b)-end)
-			return
-		}
+	rng, ok := v.checkSignedBytes(b)
+	if !ok {
+		return
 	}
+	// The bytes are the signer's. Now read them as the deliverable's form,
+	// with bounds: anyone can sign a hostile file with a key of their own.
 	pr, err := openPDF(b)
 	if err != nil {
 		pdfProblem(CodePDFStructure, "n'est pas un livrable msscprobe lisible : %v", "not a readable msscprobe deliverable: %v", err)
@@ -112,15 +107,13 @@ func (v *Verification) verifyPDF(b []byte, opts VerifyOptions) {
 	}
 	root, err := pr.dictAt(pr.trailer["Root"], "catalog")
 	if err == nil {
-		err = v.checkPDFSignature(pr, root, opts)
+		err = v.checkSignatureField(pr, root, rng)
 	}
 	if err != nil {
 		pdfProblem(CodePDFStructure, "n'est pas un livrable msscprobe lisible : %v", "not a readable msscprobe deliverable: %v", err)
 		return
 	}
 	if len(v.Problems) > 0 {
-		// The signature failed: what the file says cannot be trusted, and
-		// a hostile file must not get further.
 		return
 	}
 	embedded, err := embeddedFiles(pr, root)
@@ -137,16 +130,70 @@ func atoi(b []byte) int {
 	return n
 }
 
-// checkPDFSignature finds the one signature field and checks its ByteRange
-// and CMS. Structural errors are returned; signature defects are added.
-func (v *Verification) checkPDFSignature(pr *pdfReader, root pdfDict, opts VerifyOptions) error {
+// checkSignedBytes finds the one signature's ByteRange in the raw bytes,
+// before any parsing a modified file could defeat, and checks that it
+// covers the whole file but the signature value, that nothing follows it,
+// and that the CMS signs exactly those bytes (ISO 32000-1 §12.8.1, ETSI EN
+// 319 142-1 §5.1). A flipped byte anywhere is named here as a change.
+func (v *Verification) checkSignedBytes(b []byte) (rng [4]int, ok bool) {
+	bad := func(code, fr, en string, args ...any) ([4]int, bool) {
+		v.add(problem(code, pdfLabel, fr, en, args...))
+		return rng, false
+	}
+	ms := anyByteRange.FindAllSubmatch(b, 8)
+	for _, m := range ms {
+		if end := atoi(m[3]) + atoi(m[4]); end < len(b) && end > 0 {
+			return bad(CodePDFUpdated, "%d octets ajoutés après la partie signée (mise à jour incrémentale ou ajout) : le fichier a été modifié après sa signature",
+				"%d bytes added after the signed part (incremental update or appended data): the file was modified after it was signed", len(b)-end)
+		}
+	}
+	switch {
+	case len(ms) == 0:
+		return bad(CodePDFSignatureMissing, "aucune signature PDF", "no PDF signature")
+	case len(ms) > 1:
+		return bad(CodePDFSignatureMissing, "%d signatures PDF, une seule attendue", "%d PDF signatures, want exactly one", len(ms))
+	}
+	for i := range rng {
+		rng[i] = atoi(ms[0][i+1])
+	}
+	if rng[0] != 0 || rng[1] >= rng[2] || rng[2]+rng[3] != len(b) || b[rng[1]] != '<' || b[rng[2]-1] != '>' {
+		return bad(CodePDFByteRange, "la signature ne couvre pas tout le fichier hors sa propre valeur (ByteRange %v)", "the signature does not cover the whole file but its own value (ByteRange %v)", rng)
+	}
+	value := b[rng[1]+1 : rng[2]-1]
+	if len(value) > 2*maxCMSSize+2 || len(value)%2 != 0 {
+		return bad(CodePDFSignatureInvalid, "valeur de signature de %d caractères", "signature value of %d characters", len(value))
+	}
+	raw := make([]byte, len(value)/2)
+	if _, err := hex.Decode(raw, value); err != nil {
+		return bad(CodePDFSignatureInvalid, "valeur de signature : %v", "signature value: %v", err)
+	}
+	der, err := cmsFromContents(raw)
+	if err != nil {
+		return bad(CodePDFSignatureInvalid, "valeur de signature : %v", "signature value: %v", err)
+	}
+	signed := make([]byte, 0, rng[1]+rng[3])
+	signed = append(append(signed, b[:rng[1]]...), b[rng[2]:]...)
+	cert, err := verifyDetachedCMS(der, signed)
+	if err != nil {
+		return bad(CodePDFSignatureInvalid, "fichier modifié après sa signature, ou signature d'un autre fichier : %v", "file modified after it was signed, or a signature of another file: %v", err)
+	}
+	fp := sha256.Sum256(cert.Raw)
+	v.pdfSigner = hex.EncodeToString(fp[:])
+	return rng, true
+}
+
+// checkSignatureField finds the one signature field and checks that its
+// dictionary is PAdES and that its ByteRange and Contents are the ones
+// checkSignedBytes verified. Structural errors are returned; defects are
+// added as problems.
+func (v *Verification) checkSignatureField(pr *pdfReader, root pdfDict, rng [4]int) error {
 	bad := func(code, fr, en string, args ...any) error {
 		v.add(problem(code, pdfLabel, fr, en, args...))
 		return nil
 	}
 	acro, err := pr.dictAt(root["AcroForm"], "AcroForm")
 	if err != nil {
-		return bad(CodePDFSignatureMissing, "aucune signature PDF (%v)", "no PDF signature (%v)", err)
+		return bad(CodePDFSignatureMissing, "aucun champ de signature (%v)", "no signature field (%v)", err)
 	}
 	fieldsObj, err := pr.resolve(acro["Fields"])
 	if err != nil {
@@ -169,7 +216,7 @@ func (v *Verification) checkPDFSignature(pr *pdfReader, root pdfDict, opts Verif
 		sigs = append(sigs, sd)
 	}
 	if len(sigs) != 1 {
-		return bad(CodePDFSignatureMissing, "%d signatures PDF, une seule attendue", "%d PDF signatures, want exactly one", len(sigs))
+		return bad(CodePDFSignatureMissing, "%d champs de signature, un seul attendu", "%d signature fields, want exactly one", len(sigs))
 	}
 	sd := sigs[0]
 	if sd["Filter"] != pdfName(sigFilter) || sd["SubFilter"] != pdfName(sigSubFilter) {
@@ -177,29 +224,14 @@ func (v *Verification) checkPDFSignature(pr *pdfReader, root pdfDict, opts Verif
 	}
 	br, _ := sd["ByteRange"].(pdfArray)
 	contents, ok := sd["Contents"].(pdfString)
-	var rng [4]int
 	for i := range br {
-		if n, isInt := br[i].(int64); isInt && len(br) == 4 && n >= 0 && n <= int64(len(pr.b)) {
-			rng[i] = int(n)
-		} else {
+		if n, isInt := br[i].(int64); !isInt || len(br) != 4 || n != int64(rng[i]) {
 			ok = false
 		}
 	}
-	if !ok || len(br) != 4 || !contents.hex || rng[0] != 0 || rng[1] != contents.start || rng[2] != contents.end || rng[2]+rng[3] != len(pr.b) {
-		return bad(CodePDFByteRange, "la signature ne couvre pas tout le fichier hors sa propre valeur (ByteRange %v)", "the signature does not cover the whole file but its own value (ByteRange %v)", br)
+	if !ok || len(br) != 4 || !contents.hex || contents.start != rng[1] || contents.end != rng[2] {
+		return bad(CodePDFByteRange, "le champ de signature ne désigne pas la partie signée du fichier", "the signature field does not name the signed part of the file")
 	}
-	der, err := cmsFromContents(contents.s)
-	if err != nil {
-		return bad(CodePDFSignatureInvalid, "valeur de signature : %v", "signature value: %v", err)
-	}
-	signed := make([]byte, 0, rng[1]+rng[3])
-	signed = append(append(signed, pr.b[:rng[1]]...), pr.b[rng[2]:]...)
-	cert, err := verifyDetachedCMS(der, signed)
-	if err != nil {
-		return bad(CodePDFSignatureInvalid, "signature PDF invalide : %v", "invalid PDF signature: %v", err)
-	}
-	fp := sha256.Sum256(cert.Raw)
-	v.pdfSigner = hex.EncodeToString(fp[:])
 	return nil
 }
 
