@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/x509"
 	"fmt"
 	"path"
@@ -170,7 +171,7 @@ func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte,
 	p := res.Probe
 	gp := &gopdf.GoPdf{}
 	gp.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4})
-	gp.SetCompressLevel(9)
+	gp.SetCompressLevel(flate.DefaultCompression)
 	if err := gp.AddTTFFontData("go", goregular.TTF); err != nil {
 		return nil, err
 	}
