@@ -1,5 +1,13 @@
-// Package evidence turns a probe run into a signed evidence bundle and
-// verifies such bundles (issue 5; format in docs/evidence-format.md).
+// Package evidence turns a probe run into signed evidence and verifies it
+// (format in docs/evidence-format.md). The deliverable an establishment
+// uploads is one PDF (WriteDeliverable): the report's pages, every evidence
+// file and the signed container embedded, and a PAdES signature (ETSI EN
+// 319 142-1, CMS detached over a ByteRange covering the whole file) by the
+// container's signer. VerifyDeliverable checks it with a bounded reader of
+// its own plain form (pdfread.go) after checking the signed bytes, then
+// verifies the embedded container with Verify. Verification.Headline,
+// Colour and Acceptable state the outcome first: PS 4.1, environment
+// (MSSanté or TEST), integrity, signer.
 //
 // A bundle is a ZIP laid out as an ETSI ASiC-E container with a CAdES
 // signature (EN 319 162-1, EN 319 122-1): `mimetype` first and stored, the
@@ -12,7 +20,9 @@
 //
 // API:
 //
-//	err := evidence.Write(ctx, w, res, evidence.Options{Lang: check.FR, Signer: key, Chain: chain, TSAURL: url})
+//	err := evidence.WriteDeliverable(ctx, w, res, evidence.Options{Lang: check.FR, Signer: key, Chain: chain, TSAURL: url})
+//	v, err := evidence.VerifyDeliverable(r, size, evidence.VerifyOptions{Roots: pool})
+//	err := evidence.Write(ctx, w, res, opts)            // the bare container
 //	v, err := evidence.Verify(r, size, evidence.VerifyOptions{Roots: pool})
 //	v.WriteText(os.Stdout, check.FR)
 //
@@ -22,7 +32,8 @@
 // and the patient's birth names and date masked in every file, unless
 // Options.IncludePersonalData.
 //
-// Verify returns an error only for input that is not a readable ZIP; every
+// Verify returns an error only for input that is not a readable ZIP
+// (VerifyDeliverable: not a PDF); every
 // other defect is a Problem with a stable code and French and English text,
 // and Verification.Valid is false when any Problem has severity error.
 // Nothing is extracted to disk; entry names and sizes are checked from the
