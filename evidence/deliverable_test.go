@@ -21,14 +21,7 @@ import (
 
 func writeDeliverable(t *testing.T, res *probe.Result, opts Options) []byte {
 	t.Helper()
-	if opts.Now == nil {
-		opts.Now = fixedNow
-	}
-	var buf bytes.Buffer
-	if err := WriteDeliverable(context.Background(), &buf, res, opts); err != nil {
-		t.Fatalf("WriteDeliverable: %v", err)
-	}
-	return buf.Bytes()
+	return written(t, WriteDeliverable, res, opts)
 }
 
 // buildFor builds the container and what goes into the deliverable, so a

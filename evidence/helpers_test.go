@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -128,12 +129,18 @@ func validPKI(t *testing.T) *signerPKI {
 
 func writeBundle(t *testing.T, res *probe.Result, opts Options) []byte {
 	t.Helper()
+	return written(t, Write, res, opts)
+}
+
+// written runs a writer (Write or WriteDeliverable) at the fixed time.
+func written(t *testing.T, write func(context.Context, io.Writer, *probe.Result, Options) error, res *probe.Result, opts Options) []byte {
+	t.Helper()
 	if opts.Now == nil {
 		opts.Now = fixedNow
 	}
 	var buf bytes.Buffer
-	if err := Write(context.Background(), &buf, res, opts); err != nil {
-		t.Fatalf("Write: %v", err)
+	if err := write(context.Background(), &buf, res, opts); err != nil {
+		t.Fatalf("writing: %v", err)
 	}
 	return buf.Bytes()
 }
