@@ -218,6 +218,11 @@ func TestDeliverableTamper(t *testing.T) {
 			bd.files = append(bd.files, file{"extra.txt", []byte("ajouté")})
 			return pdfOf(t, bd)
 		}, CodePDFEmbeddedMismatch},
+		{"embedded file left out and re-signed", func() []byte {
+			bd := buildFor(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})
+			bd.files = remove(bd.files, "transcripts/smtp.log")
+			return pdfOf(t, bd)
+		}, CodePDFEmbeddedMismatch},
 		{"container swapped for another run's", func() []byte {
 			bd := buildFor(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain})
 			bd.container = buildFor(t, other, Options{Signer: pki.key, Chain: pki.chain}).container

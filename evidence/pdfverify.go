@@ -519,8 +519,13 @@ func (v *Verification) checkContainer(embedded map[string][]byte, subject string
 				v.add(problem(CodePDFEmbeddedMismatch, n, "fichier joint au PDF différent de celui du dossier signé", "file embedded in the PDF differs from the signed container's"))
 			}
 		}
-		for en, m := range byEmbedded {
-			if _, ok := embedded[en]; !ok && m != nameReport {
+		var members []string
+		for m := range v.digests {
+			members = append(members, m)
+		}
+		sort.Strings(members)
+		for _, m := range members {
+			if _, ok := embedded[embeddedName(m)]; !ok && m != nameReport {
 				v.add(problem(CodePDFEmbeddedMismatch, m, "fichier du dossier signé absent des fichiers joints au PDF", "file of the signed container not embedded in the PDF"))
 			}
 		}
