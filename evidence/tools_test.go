@@ -3,6 +3,8 @@ package evidence
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/probe"
 )
 
 func needTools(t *testing.T, tools ...string) {
@@ -131,6 +134,8 @@ func TestReportText(t *testing.T) {
 			"2026-05-04 10:00:00 UTC", "2,5 s", "SMTP 127.0.0.1:587 (STARTTLS, TLS 1.3)", "IMAP 127.0.0.1:143",
 			"Réception de la réponse", "réussi", "INS qualifié", "clé éphémère", "Détail des vérifications",
 			"SMTP-TLS-001", "[Ref#2", "INS de production", "***************"}},
+		{"fr test bed with its reasons", func() Options { return Options{} }, true, check.FR, []string{
+			"TEST — PS 4.1 atteint contre un opérateur de test", "Pourquoi « TEST »", "serveur SMTP sur une adresse de bouclage"}},
 		{"en not met", func() Options { return Options{Lang: check.EN} }, false, check.EN, []string{
 			"TEST — PS 4.1 NOT MET", "No correlated reply within 5 min", "Establishment", "failed", "ephemeral key"}},
 	} {
@@ -138,6 +143,14 @@ func TestReportText(t *testing.T) {
 			res := loadResult(t)
 			if !tc.met {
 				res = failed
+			}
+			if strings.Contains(tc.name, "reasons") {
+				for _, r := range []string{"serveur SMTP sur une adresse de bouclage (127.0.0.1)", "serveur IMAP sur une adresse de bouclage (127.0.0.1)",
+					"certificat du serveur SMTP émis par une autorité privée", "certificat du serveur IMAP émis par une autorité privée",
+					"destinataire hors de patient.mssante.fr", "réponse non reçue de patient.mssante.fr"} {
+					res.Environment.Reasons = append(res.Environment.Reasons, check.Text{FR: r, EN: r})
+				}
+				res.Environment.Kind = probe.EnvTest
 			}
 			fs := members(t, writeBundle(t, res, tc.res()))
 			var pdf []byte
@@ -166,6 +179,13 @@ func TestReportText(t *testing.T) {
 			first, _ := exec.Command("pdftotext", "-f", "1", "-l", "1", p, "-").Output()
 			if !strings.Contains(string(first), tc.want[0]) {
 				t.Errorf("outcome not on page 1:\n%s", first)
+			}
+			// Page 1 is the whole one-page report: it ends with the
+			// fingerprint and how to verify.
+			for _, w := range []string{"msscprobe verify", groupHex(fmt.Sprintf("%x", sha256.Sum256(resultsOf(t, fs))))[:8]} {
+				if !strings.Contains(string(first), w) {
+					t.Errorf("page 1 lacks %q:\n%s", w, first)
+				}
 			}
 			// Page 1 is for a reviewer: no raw server reply, no rule IDs,
 			// and in French no English words of the details.
@@ -262,4 +282,16 @@ func ppmPixels(t *testing.T, ppm []byte) ([]byte, int) {
 	w, _ := strconv.Atoi(f[1])
 	h, _ := strconv.Atoi(f[2])
 	return ppm[len(ppm)-3*w*h:], w
+}
+
+// resultsOf returns results.json from a bundle's members.
+func resultsOf(t *testing.T, fs []file) []byte {
+	t.Helper()
+	for _, f := range fs {
+		if f.name == nameResults {
+			return f.data
+		}
+	}
+	t.Fatal("no results.json")
+	return nil
 }
