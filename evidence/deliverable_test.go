@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/probe"
 )
 
@@ -532,5 +533,34 @@ func TestReportBand(t *testing.T) {
 				t.Errorf("band colour %v, want %v", got, tc.rgb)
 			}
 		})
+	}
+}
+
+// With --tsa the deliverable is PAdES B-T: the PDF's CMS and the
+// container's each carry a timestamp over their signature.
+func TestDeliverableTimestamped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tsa, err := mocks.StartTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := validPKI(t)
+	b := writeDeliverable(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, TSAURL: tsa.URL})
+	if n := tsa.Requests.Load(); n != 2 {
+		t.Errorf("TSA served %d requests, want 2 (container and PDF)", n)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(tsa.Root)
+	v := verifyPDF(t, b, VerifyOptions{Roots: pki.pool(), TSARoots: roots})
+	if !v.Valid || len(v.Problems) > 0 || v.Timestamp == nil || !v.Timestamp.Anchored {
+		t.Errorf("valid %v problems %v timestamp %+v", v.Valid, v.Problems, v.Timestamp)
+	}
+	if _, err := exec.LookPath("pdfsig"); err == nil {
+		p := filepath.Join(t.TempDir(), "preuve.pdf")
+		os.WriteFile(p, b, 0o600)
+		if out, _ := exec.Command("pdfsig", p).CombinedOutput(); !strings.Contains(string(out), "Signature is Valid.") {
+			t.Errorf("pdfsig:\n%s", out)
+		}
 	}
 }

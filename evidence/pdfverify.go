@@ -356,6 +356,17 @@ func verifyDetachedCMS(der, content []byte) (*x509.Certificate, error) {
 	if err := checkESS(p7, cert); err != nil {
 		return nil, err
 	}
+	// A signature timestamp (B-T) must be a valid token over this
+	// signature; whether its authority is trusted is judged on the
+	// container's, which carries the same kind of token.
+	si := p7.Signers[0]
+	for _, a := range si.UnauthenticatedAttributes {
+		if a.Type.Equal(oidSignatureTimeStamp) {
+			if _, _, err := checkTimestamp(a.Value.Bytes, si.EncryptedDigest); err != nil {
+				return nil, fmt.Errorf("signature timestamp: %w", err)
+			}
+		}
+	}
 	return cert, nil
 }
 
