@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
-	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/probe"
 )
 
@@ -539,12 +538,7 @@ func TestReportBand(t *testing.T) {
 // With --tsa the deliverable is PAdES B-T: the PDF's CMS and the
 // container's each carry a timestamp over their signature.
 func TestDeliverableTimestamped(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tsa, err := mocks.StartTSA(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tsa := startTSA(t)
 	pki := validPKI(t)
 	b := writeDeliverable(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, TSAURL: tsa.URL})
 	if n := tsa.Requests.Load(); n != 2 {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/probe"
 )
 
@@ -197,4 +198,16 @@ func resigned(t *testing.T, data []file, manifest []byte) []byte {
 	}
 	all := append([]file{{nameMimetype, []byte(mimetypeASiCE)}}, data...)
 	return rezip(t, append(all, file{nameManifest, manifest}, file{nameSignature, sig}))
+}
+
+// startTSA runs a mock time-stamping authority for the test.
+func startTSA(t *testing.T) *mocks.TSA {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	tsa, err := mocks.StartTSA(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tsa
 }

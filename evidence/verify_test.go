@@ -17,7 +17,6 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	"github.com/msscprobe/msscprobe/check"
-	"github.com/msscprobe/msscprobe/mocks"
 )
 
 func TestVerifySigners(t *testing.T) {
@@ -182,14 +181,7 @@ func TestVerifyVerdictMismatch(t *testing.T) {
 func TestVerifyTimestamp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tsa, err := mocks.StartTSA(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := mocks.StartTSA(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tsa, other := startTSA(t), startTSA(t)
 	pki := validPKI(t)
 	b := writeBundle(t, loadResult(t), Options{Signer: pki.key, Chain: pki.chain, TSAURL: tsa.URL})
 	if tsa.Requests.Load() != 1 {
