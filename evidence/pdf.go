@@ -166,7 +166,7 @@ func (d *pdfDoc) heading(s string) {
 }
 
 // renderReport renders the human report: page one at a glance, then the
-// details (issue 5 "The report").
+// details (docs/evidence-format.md §PDF deliverable).
 func renderReport(res *Results, sig reportSigner, resultsSHA256 string) ([]byte, error) {
 	p := res.Probe
 	gp := &gopdf.GoPdf{}
