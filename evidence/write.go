@@ -84,7 +84,6 @@ type built struct {
 	results   *Results
 	signer    crypto.Signer
 	chain     []*x509.Certificate
-	ephemeral bool
 	// fingerprint is the SHA-256 of results.json, in hexadecimal.
 	fingerprint string
 }
@@ -192,7 +191,7 @@ func build(ctx context.Context, res *probe.Result, opts Options) (*built, error)
 	}
 	return &built{
 		files: all[1 : len(all)-2], container: zbuf.Bytes(), report: pdf, results: &shown,
-		signer: signer, chain: chain, ephemeral: ephemeral, fingerprint: hex.EncodeToString(sum[:]),
+		signer: signer, chain: chain, fingerprint: hex.EncodeToString(sum[:]),
 	}, nil
 }
 
