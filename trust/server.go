@@ -144,9 +144,13 @@ func (p *Policy) ClassifyServer(ctx context.Context, s Server) Class {
 	default:
 		c.add(id, Warn, textf("Révocation inconnue : %s (jamais considéré comme non révoqué sans réponse)", "Revocation unknown: %s (never taken as not revoked without an answer)", rev.Why))
 	}
-	// Keep the rule order of ServerRules.
-	slices.SortStableFunc(c.Decisions, func(a, b Decision) int { return strings.Compare(a.Rule, b.Rule) })
+	c.sort()
 	return c
+}
+
+// sort keeps the rule order of ServerRules.
+func (c *Class) sort() {
+	slices.SortStableFunc(c.Decisions, func(a, b Decision) int { return strings.Compare(a.Rule, b.Rule) })
 }
 
 func (c *Class) add(rule, outcome string, msg check.Text) {
@@ -157,8 +161,9 @@ func (c *Class) add(rule, outcome string, msg check.Text) {
 // address class, trust space and TLS. Revocation is left "unknown"
 // (ClassifyServer adds it). It never touches the network, so that it can
 // be fuzzed.
-func Classify(p *Policy, s Server) Class {
-	c := Class{Revocation: RevUnknown}
+func Classify(p *Policy, s Server) (c Class) {
+	c = Class{Revocation: RevUnknown}
+	defer c.sort()
 	certs := s.State.PeerCertificates
 	c.Address = p.addressOf(s.Addr)
 	if c.Address == AddrPublic {
