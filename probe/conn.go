@@ -132,12 +132,17 @@ type dialResult struct {
 type connector struct {
 	rules     protoRules
 	srv       Server
-	tlsConfig *tls.Config // RootCAs, client certificate; ServerName set per server
-	tr        *transcript
-	timeout   time.Duration
-	ehloName  string
-	mailFrom  string // for the cleartext MAIL test (SMTP STARTTLS only)
-	now       func() time.Time
+	tlsConfig *tls.Config    // RootCAs, client certificate; ServerName set per server
+	inter     *x509.CertPool // known intermediate CAs (IGC-Santé sub-CAs)
+	// classify, when set, records the server's classification once its
+	// certificate is seen (verified: the chain check passed); false
+	// refuses the server (a revoked certificate).
+	classify func(ctx context.Context, s *stepRec, ep *Endpoint, st tls.ConnectionState, name string, verified bool) bool
+	tr       *transcript
+	timeout  time.Duration
+	ehloName string
+	mailFrom string // for the cleartext MAIL test (SMTP STARTTLS only)
+	now      func() time.Time
 	// key is the configuration key of the server ("smtp",
 	// "reply.mailbox.imap"), named in what-to-fix messages.
 	key      string
@@ -258,7 +263,11 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 		s.pass(cn.rules.startTLS, check.Textf("TLS implicite dès la connexion", "Implicit TLS from the first byte"))
 	}
 	s.pass(cn.rules.version, check.Textf("%s négocié (%s)", "%s negotiated (%s)", ep.TLSVersion, ep.CipherSuite))
-	if !cn.verifyChain(s, st, roots, cfg.ServerName) {
+	ok = cn.verifyChain(s, st, roots, cfg.ServerName)
+	if cn.classify != nil && len(st.PeerCertificates) > 0 && !cn.classify(ctx, s, ep, st, cfg.ServerName, ok) {
+		ok = false
+	}
+	if !ok {
 		raw.Close()
 		return nil, false
 	}
@@ -325,6 +334,9 @@ func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, roots *x509
 	}
 	leaf := certs[0]
 	inter := x509.NewCertPool()
+	if cn.inter != nil {
+		inter = cn.inter.Clone()
+	}
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}

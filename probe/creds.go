@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // credentials are the secrets of one login, read at run time from the
@@ -102,8 +104,9 @@ func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) 
 	return cert, nil
 }
 
-// loadRoots reads trust.ca_file; nil means the system roots.
-func loadRoots(cfg Config) (*x509.CertPool, error) {
+// loadRoots reads trust.ca_file: roots added to the built-in IGC-Santé
+// anchors and the system's.
+func loadRoots(cfg Config) ([]*x509.Certificate, error) {
 	if cfg.Trust.CAFile == "" {
 		return nil, nil
 	}
@@ -111,9 +114,9 @@ func loadRoots(cfg Config) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, cfg.keyError("trust.ca_file", "%v", unwrapPathError(err))
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
+	certs, err := trust.ParsePEM(pem)
+	if err != nil {
 		return nil, cfg.keyError("trust.ca_file", "%s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
 	}
-	return pool, nil
+	return certs, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // Secrets used against the mock; tests assert they never leak.
@@ -456,8 +457,7 @@ func replyAsCitizen(t *testing.T, te *testEnv, cfg Config) {
 	_, sport, _ := net.SplitHostPort(te.op.SMTPAddr())
 	sp, _ := strconv.Atoi(sport)
 	cfg.Reply.Mailbox = &MailboxConfig{SMTP: Server{Host: host, Port: sp, TLS: TLSStartTLS}, IMAP: Server{Host: host, Port: ip, TLS: TLSStartTLS}}
-	roots, _ := loadRoots(cfg)
-	r := &runner{cfg: cfg, roots: roots, opts: Options{Now: time.Now, Observer: nopObserver{}},
+	r := &runner{cfg: cfg, roots: testRoots(t, cfg), opts: Options{Now: time.Now, Observer: nopObserver{}},
 		citizen: &credentials{mech: MechPlain, username: testCitizen, password: citizenPass},
 		smtpTr:  newTranscript(false, time.Now()), imapTr: newTranscript(true, time.Now())}
 	s := &stepRec{step: &Step{}}
@@ -539,4 +539,15 @@ func TestCertificateExpiryWarning(t *testing.T) {
 	if c.Status != Warn || !strings.Contains(c.Message.EN, "renew it") || !res.Met {
 		t.Errorf("%s %q met %v", c.Status, c.Message.EN, res.Met)
 	}
+}
+
+// testRoots is the pool of the configuration's trust.ca_file alone.
+func testRoots(t *testing.T, cfg Config) *x509.CertPool {
+	t.Helper()
+	extra, err := loadRoots(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, _ := trust.NewAnchors(nil, nil, nil).WithExtra(extra...).Pools()
+	return roots
 }

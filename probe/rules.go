@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // Source references cited by the rules (research mssante.md, tools.md).
@@ -24,6 +25,8 @@ const (
 	srcOwn        = "msscprobe"
 	srcSMTPLimits = "RFC 5321 §4.5.3.1.5 (reply line 512 octets); msscprobe limits (docs/probe.md)"
 	srcIMAPLimits = "RFC 9051 §4.3 (literals); MSSanté 25 MB message cap; msscprobe limits (docs/probe.md)"
+	srcTestINS    = "RGPD art. 5 (minimisation); INS: OID .8/.9 are real patients, .10/.11 test identities (research cda-ins.md)"
+	srcEnv        = "Ségur SC.MSS/CONF.27; Ref#2 v1.0.1 ECO.1.1.5/1.1.6; ANS liste blanche (patient.mssante.fr)"
 )
 
 // Rule IDs. They never change meaning; consumers (evidence reports, editors'
@@ -72,12 +75,20 @@ const (
 
 	RuleNotRun  = "RUN-001"
 	RuleVerdict = "PS41-001"
+
+	// RuleTestMailboxINS: no real patient's document to the shared
+	// auto-reply test mailbox.
+	RuleTestMailboxINS = "MSG-004"
+	// RuleEnvironment: the run reached the real MSSanté trust space.
+	RuleEnvironment = "ENV-001"
 )
 
 // Rules is the catalog of every check the probe makes.
 var Rules = check.NewCatalog(slices.Concat(
 	connectionRules("SMTP", smtpRules, RuleSMTPAuthMech, RuleSMTPAuth),
 	connectionRules("IMAP", imapRules, RuleIMAPAuthMech, RuleIMAPAuth),
+	trust.ServerRules("SMTP"),
+	trust.ServerRules("IMAP"),
 	[]check.Rule{
 		rule(RuleMessage, check.Error, srcNIL,
 			"Message de test construit (From, To, Date, Message-ID, jeton dans l'objet, X-MSS-NIL)",
@@ -126,6 +137,12 @@ var Rules = check.NewCatalog(slices.Concat(
 		rule(RuleCitizenReplied, check.Error, srcPS41,
 			"Réponse envoyée depuis la boîte citoyenne", "Reply sent from the citizen mailbox"),
 
+		rule(RuleTestMailboxINS, check.Warning, srcTestINS,
+			"Aucun document à INS de production (patient réel) vers la boîte de réponse automatique de test",
+			"No document with a production INS (a real patient) to the auto-reply test mailbox"),
+		rule(RuleEnvironment, check.Warning, srcEnv,
+			"Environnement MSSanté réel : serveurs IGC-Santé production (SERV SSL) sur adresses publiques, réponse de patient.mssante.fr",
+			"Real MSSanté environment: IGC-Santé production servers (SERV SSL) on public addresses, reply from patient.mssante.fr"),
 		rule(RuleNotRun, check.Info, srcOwn, "Étape non exécutée", "Step not run"),
 		rule(RuleVerdict, check.Error, srcPS41,
 			"PS 4.1 : envoi accepté et réponse corrélée reçue", "PS 4.1: message accepted and correlated reply received"),

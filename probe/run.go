@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msscprobe/msscprobe/cda"
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // Options are the run's environment.
@@ -26,6 +28,13 @@ type Options struct {
 	Resolver *net.Resolver
 	// Limits bounds what servers may send; zero fields are DefaultLimits.
 	Limits Limits
+	// Trust classifies the servers (anchors, whitelist, address classes);
+	// nil is the built-in IGC-Santé anchors, system roots and whitelist
+	// snapshot. Tests inject a mock PKI as IGC-Santé here, never the CLI.
+	Trust *trust.Policy
+	// AllowProductionINSToTestMailbox lets a document with a production
+	// INS go to the auto-reply test mailbox (refused otherwise).
+	AllowProductionINSToTestMailbox bool
 }
 
 // Run performs the PS 4.1 round trip. It returns a Result even when checks
@@ -48,34 +57,84 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	if err := cfg.Validate(opts.Getenv); err != nil {
 		return nil, err
 	}
-	roots, err := loadRoots(cfg)
+	extra, err := loadRoots(cfg)
 	if err != nil {
 		return nil, err
 	}
+	policy := trust.Policy{}
+	if opts.Trust != nil {
+		policy = *opts.Trust
+	}
+	if policy.Anchors == nil {
+		policy.Anchors = trust.Default()
+	}
+	// trust.ca_file adds roots to the IGC-Santé anchors and the system's.
+	policy.Anchors = policy.Anchors.WithExtra(extra...)
+	roots, inter := policy.Anchors.Pools()
 	creds, err := loadCredentials(cfg, "auth", cfg.Auth, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, opts: opts, roots: roots, creds: creds}
+	r := &runner{cfg: cfg, opts: opts, roots: roots, inter: inter, policy: &policy, creds: creds}
 	if m := cfg.Reply.Mailbox; cfg.Reply.Mode == ReplyMailbox {
 		if r.citizen, err = loadCredentials(cfg, "reply.mailbox.auth", m.Auth, opts.Getenv); err != nil {
 			return nil, err
 		}
 	}
-	var attach []byte
-	if cfg.Attach != "" {
-		if attach, err = os.ReadFile(cfg.Path(cfg.Attach)); err != nil {
-			return nil, cfg.keyError("attach", "%v", unwrapPathError(err))
+	plan, err := r.preflightAttachment()
+	if err != nil {
+		return nil, err
+	}
+	r.run(ctx, plan)
+	return r.res, nil
+}
+
+// preflightAttachment reads and checks the attachment before anything is
+// sent, and refuses real patient data for the test mailbox: the auto-reply
+// mailbox is a shared test facility, not a patient's.
+func (r *runner) preflightAttachment() (*attachmentPlan, error) {
+	cfg := r.cfg
+	if cfg.Attach == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(cfg.Path(cfg.Attach))
+	if err != nil {
+		return nil, cfg.keyError("attach", "%v", unwrapPathError(err))
+	}
+	plan, err := checkAttachment(cfg.Path(cfg.Attach), data, cfg.Establishment, r.opts.ToolVersion, time.Now())
+	if err != nil {
+		return nil, cfg.keyError("attach", "unusable: %v. Fix the document (msscprobe cda check %s) or remove attach", err, cfg.Attach)
+	}
+	if ins := productionINS(plan.report); ins != "" && strings.EqualFold(cfg.Target, DefaultTarget) && !r.opts.AllowProductionINSToTestMailbox {
+		return nil, cfg.keyError("attach", "%s carries a production INS (OID %s, a real patient) and target is the auto-reply test mailbox %s: "+
+			"use a document with a test INS (OID 1.2.250.1.213.1.4.10), or, only if the patient agreed, --allow-production-ins-to-test-mailbox", cfg.Attach, ins, DefaultTarget)
+	}
+	return plan, nil
+}
+
+// productionINS returns the OID of the first production INS (.8 NIR, .9
+// NIA) in rep, "" when none.
+func productionINS(rep *cda.Report) string {
+	if rep == nil {
+		return ""
+	}
+	for _, d := range rep.Documents {
+		if d.INS == nil {
+			continue
+		}
+		if k, ok := cda.KindOf(d.INS.OID); ok && !k.Fictitious() {
+			return d.INS.OID
 		}
 	}
-	r.run(ctx, attach)
-	return r.res, nil
+	return ""
 }
 
 type runner struct {
 	cfg     Config
 	opts    Options
-	roots   *x509.CertPool // nil: system roots
+	roots   *x509.CertPool // IGC-Santé, system and trust.ca_file roots
+	inter   *x509.CertPool // known intermediate CAs
+	policy  *trust.Policy
 	creds   *credentials
 	citizen *credentials
 	res     *Result
@@ -85,7 +144,7 @@ type runner struct {
 	budget  stepBudget
 }
 
-func (r *runner) run(ctx context.Context, attach []byte) {
+func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 	start := time.Now()
 	r.res = &Result{
 		Schema:      SchemaVersion,
@@ -118,13 +177,14 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 
 	var msg *outgoing
 	msgOK := r.step(ctx, StepMessage, nil, func(s *stepRec) {
-		msg = r.buildMessage(s, attach)
+		msg = r.buildMessage(s, plan)
 	})
 
 	var smtpS *smtpSession
 	defer func() { smtpS.close() }()
-	smtpOK := r.step(ctx, StepSMTPConnect, []string{"transcripts/smtp.log", "tls/smtp-chain.pem"}, func(s *stepRec) {
-		smtpS, _ = smtpOpen(ctx, s, r.connector(smtpRules, "smtp", r.cfg.SMTP, r.smtpTr, r.creds), &r.res.SMTP)
+	// Nothing is sent, not even a login, unless the message is ready.
+	smtpOK := r.stepIf(ctx, msgOK, StepSMTPConnect, []string{"transcripts/smtp.log", "tls/smtp-chain.pem"}, func(s *stepRec) {
+		smtpS, _ = smtpOpen(ctx, s, r.classified(r.connector(smtpRules, "smtp", r.cfg.SMTP, r.smtpTr, r.creds)), &r.res.SMTP)
 	})
 	smtpOK = smtpOK && r.step(ctx, StepSMTPAuth, []string{"transcripts/smtp.log"}, func(s *stepRec) {
 		smtpAuth(ctx, s, smtpS, r.creds, r.timeout())
@@ -132,8 +192,8 @@ func (r *runner) run(ctx context.Context, attach []byte) {
 
 	var imapS *imapSession
 	defer func() { imapS.close() }()
-	imapOK := r.step(ctx, StepIMAPConnect, []string{"transcripts/imap.log", "tls/imap-chain.pem"}, func(s *stepRec) {
-		imapS, _ = imapOpen(ctx, s, r.connector(imapRules, "imap", r.cfg.IMAP, r.imapTr, r.creds), &r.res.IMAP)
+	imapOK := r.stepIf(ctx, msgOK, StepIMAPConnect, []string{"transcripts/imap.log", "tls/imap-chain.pem"}, func(s *stepRec) {
+		imapS, _ = imapOpen(ctx, s, r.classified(r.connector(imapRules, "imap", r.cfg.IMAP, r.imapTr, r.creds)), &r.res.IMAP)
 	})
 	imapOK = imapOK && r.step(ctx, StepIMAPAuth, []string{"transcripts/imap.log"}, func(s *stepRec) {
 		imapS.login(ctx, s, r.creds)
@@ -168,7 +228,7 @@ func (r *runner) connector(rules protoRules, key string, srv Server, tr *transcr
 		cfg.Certificates = []tls.Certificate{*cr.cert}
 	}
 	return &connector{
-		rules: rules, srv: srv, tlsConfig: cfg, tr: tr, timeout: r.timeout(),
+		rules: rules, srv: srv, tlsConfig: cfg, inter: r.inter, tr: tr, timeout: r.timeout(),
 		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key, resolver: r.opts.Resolver,
 		limits: r.opts.Limits, budget: &r.budget,
 	}
@@ -214,7 +274,7 @@ func (r *runner) stepIf(ctx context.Context, cond bool, id string, evidence []st
 	return cond && ctx.Err() == nil && st.Status != Fail
 }
 
-func (r *runner) buildMessage(s *stepRec, attach []byte) *outgoing {
+func (r *runner) buildMessage(s *stepRec, plan *attachmentPlan) *outgoing {
 	token, err := newToken()
 	if err != nil {
 		s.fail(RuleMessage, check.Textf("Jeton aléatoire impossible : %v", "Cannot draw a random token: %v", err))
@@ -222,25 +282,20 @@ func (r *runner) buildMessage(s *stepRec, attach []byte) *outgoing {
 	}
 	r.res.Token = token
 	now := time.Now()
-	var plan *attachmentPlan
-	if r.cfg.Attach != "" {
-		plan, err = checkAttachment(r.cfg.Path(r.cfg.Attach), attach, r.cfg.Establishment, r.opts.ToolVersion, now)
-		if plan != nil {
-			r.res.Attachment, r.res.Document = plan.info, plan.report
-		} else {
-			r.res.Attachment = &Attachment{Name: baseName(r.cfg.Attach), Raw: attach}
-		}
-		if err != nil {
-			s.fail(RuleAttachment, check.Textf("Pièce jointe %s inutilisable : %v. Corrigez le document (msscprobe cda check %s) ou retirez attach.",
-				"Attachment %s unusable: %v. Fix the document (msscprobe cda check %s) or remove attach.", r.cfg.Attach, err, r.cfg.Attach))
-			return nil
-		}
+	if plan != nil {
+		r.res.Attachment, r.res.Document = plan.info, plan.report
 		s.pass(RuleAttachment, check.Textf("%s joint (%d octets) ; X-MSS-CODECDA: %s", "%s attached (%d bytes); X-MSS-CODECDA: %s", XDMName, len(plan.zip), plan.codeCDA))
 		if plan.ins == "O" {
 			s.pass(RuleINS, check.Textf("X-MSS-INS: O (INS qualifié)", "X-MSS-INS: O (qualified INS)"))
 		} else {
 			s.fail(RuleINS, check.Textf("X-MSS-INS: N : le document n'a pas d'INS qualifié ; le destinataire ne pourra pas l'intégrer automatiquement (voir msscprobe cda check).",
 				"X-MSS-INS: N: the document has no qualified INS; the receiver cannot file it automatically (see msscprobe cda check)."))
+		}
+		if oid := productionINS(plan.report); oid != "" && strings.EqualFold(r.cfg.Target, DefaultTarget) {
+			s.fail(RuleTestMailboxINS, check.Textf("Document à INS de production (OID %s) envoyé à la boîte de test %s : autorisé par --allow-production-ins-to-test-mailbox",
+				"Document with a production INS (OID %s) sent to test mailbox %s: allowed by --allow-production-ins-to-test-mailbox", oid, DefaultTarget))
+		} else {
+			s.pass(RuleTestMailboxINS, check.Textf("Pas d'INS de production vers la boîte de test", "No production INS to the test mailbox"))
 		}
 	}
 	msg, err := buildMessage(r.cfg, token, now, plan)
@@ -398,6 +453,7 @@ func (r *runner) verdict(ctx context.Context) {
 	default:
 		s.fail(RuleVerdict, check.Textf("PS 4.1 non atteint : aucune réponse corrélée", "PS 4.1 not met: no correlated reply"))
 	}
+	r.environment(s)
 	st.Status = worst(st.Checks)
 	r.res.Steps = append(r.res.Steps, st)
 	r.opts.Observer.StepStarted(st)
