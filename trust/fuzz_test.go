@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/msscprobe/msscprobe/internal/testpki"
 )
 
 // FuzzClassify feeds arbitrary certificates, whitelist DNs, host names and
@@ -14,13 +16,13 @@ import (
 // for an unlisted domain, and always give its six rules' decisions but the
 // revocation one.
 func FuzzClassify(f *testing.F) {
-	root := newRootCA(f, "MOCK RACINE")
-	org := root.sub(f, "MOCK ORGANISATIONS")
-	leaf, _ := org.servSSL(f, "smtp.test", nil)
+	root := testpki.Root(f, "MOCK RACINE")
+	org := root.Sub(f, "MOCK ORGANISATIONS")
+	leaf, _ := org.ServSSL(f, "smtp.test", nil)
 	f.Add(leaf.Raw, "CN=smtp.test,OU=318751275100020,O=OPERATEUR DE TEST,ST=Paris (75),C=FR", "smtp.test", "127.0.0.1:587", testDomain)
-	f.Add(org.cert.Raw, `CN=a\,b+OU=x\2C,O=\"q\"`, "1.2.3.4", "[::1]:143", "autre.fr")
+	f.Add(org.Cert.Raw, `CN=a\,b+OU=x\2C,O=\"q\"`, "1.2.3.4", "[::1]:143", "autre.fr")
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00}, "=", "", "garbage", "")
-	anchors := NewAnchors([]*x509.Certificate{root.cert, org.cert}, nil, nil)
+	anchors := NewAnchors([]*x509.Certificate{root.Cert, org.Cert}, nil, nil)
 	f.Fuzz(func(t *testing.T, der []byte, dn, host, addr, domain string) {
 		attrs, err := ParseDN(dn)
 		if err == nil && len(attrs) == 0 {

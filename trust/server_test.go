@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/msscprobe/msscprobe/internal/testpki"
 )
 
 const testDomain = "ch-exemple.mssante.fr"
@@ -45,20 +47,20 @@ func decision(c Class, rule string) Decision {
 
 // TestClassify: one case per decision of the offline classification.
 func TestClassify(t *testing.T) {
-	root := newRootCA(t, "MOCK RACINE IGC-SANTE")
-	org := root.sub(t, "MOCK AC IGC-SANTE ORGANISATIONS")
-	other := newRootCA(t, "Autre AC")
+	root := testpki.Root(t, "MOCK RACINE IGC-SANTE")
+	org := root.Sub(t, "MOCK AC IGC-SANTE ORGANISATIONS")
+	other := testpki.Root(t, "Autre AC")
 	host := "smtp.operateur.test"
-	leaf, _ := org.servSSL(t, host, nil)
-	noPolicy, _ := org.servSSL(t, host, func(c *x509.Certificate) { c.Policies = nil })
-	noServer, _ := org.servSSL(t, host, func(c *x509.Certificate) {
+	leaf, _ := org.ServSSL(t, host, nil)
+	noPolicy, _ := org.ServSSL(t, host, func(c *x509.Certificate) { c.Policies = nil })
+	noServer, _ := org.ServSSL(t, host, func(c *x509.Certificate) {
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		c.KeyUsage = x509.KeyUsageDigitalSignature
 	})
-	foreign, _ := other.servSSL(t, host, nil)
+	foreign, _ := other.ServSSL(t, host, nil)
 	dn := "CN=" + host + ",OU=318751275100020,O=OPERATEUR DE TEST,ST=Paris (75),C=FR"
-	prod := NewAnchors([]*x509.Certificate{root.cert, org.cert}, nil, nil)
-	test := NewAnchors(nil, []*x509.Certificate{root.cert, org.cert}, nil)
+	prod := NewAnchors([]*x509.Certificate{root.Cert, org.Cert}, nil, nil)
+	test := NewAnchors(nil, []*x509.Certificate{root.Cert, org.Cert}, nil)
 	state := func(certs ...*x509.Certificate) tls.ConnectionState {
 		return tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, PeerCertificates: certs}
 	}
@@ -71,10 +73,10 @@ func TestClassify(t *testing.T) {
 		text   string
 		check  func(Class) bool
 	}{
-		{"prod anchor", Policy{Anchors: prod}, Server{State: state(leaf, org.cert)}, 1, Pass, "IGC-Santé production", func(c Class) bool { return c.Anchor == AnchorProd && c.AnchorName == "MOCK RACINE IGC-SANTE" }},
+		{"prod anchor", Policy{Anchors: prod}, Server{State: state(leaf, org.Cert)}, 1, Pass, "IGC-Santé production", func(c Class) bool { return c.Anchor == AnchorProd && c.AnchorName == "MOCK RACINE IGC-SANTE" }},
 		{"prod anchor, leaf only", Policy{Anchors: prod}, Server{State: state(leaf)}, 1, Pass, "IGC-Santé production", func(c Class) bool { return c.Anchor == AnchorProd }},
 		{"test anchor", Policy{Anchors: test}, Server{State: state(leaf)}, 1, Warn, "IGC-Santé TEST", func(c Class) bool { return c.Anchor == AnchorTest }},
-		{"private anchor", Policy{Anchors: NewAnchors(nil, nil, nil).WithExtra(other.cert)}, Server{State: state(foreign)}, 1, Warn, "private authority", func(c Class) bool { return c.Anchor == AnchorPrivate }},
+		{"private anchor", Policy{Anchors: NewAnchors(nil, nil, nil).WithExtra(other.Cert)}, Server{State: state(foreign)}, 1, Warn, "private authority", func(c Class) bool { return c.Anchor == AnchorPrivate }},
 		{"no anchor", Policy{Anchors: prod}, Server{State: state(foreign)}, 1, Warn, `issuer "Autre AC"`, func(c Class) bool { return c.Anchor == AnchorNone && c.AnchorName == "Autre AC" }},
 		{"serv ssl", Policy{Anchors: prod}, Server{State: state(leaf)}, 2, Pass, "SERV SSL profile for " + host, func(c Class) bool { return c.ServSSL }},
 		{"serv ssl no policy", Policy{Anchors: prod}, Server{State: state(noPolicy)}, 2, Warn, "policy 1.2.250.1.213.1.7.1.1.2.5.1 missing", func(c Class) bool { return !c.ServSSL }},
@@ -120,17 +122,17 @@ func TestClassify(t *testing.T) {
 // TestRevocation: CRL and OCSP answers on loopback; every failure to get a
 // trustworthy answer is "unknown", never "good".
 func TestRevocation(t *testing.T) {
-	root := newRootCA(t, "MOCK RACINE")
-	org := root.sub(t, "MOCK ORGANISATIONS")
-	other := newRootCA(t, "Intrus")
+	root := testpki.Root(t, "MOCK RACINE")
+	org := root.Sub(t, "MOCK ORGANISATIONS")
+	other := testpki.Root(t, "Intrus")
 	now := time.Now()
 	var revoked atomic.Pointer[big.Int]
-	crl := func(ca *testCA, next time.Time) []byte {
+	crl := func(ca *testpki.CA, next time.Time) []byte {
 		var entries []x509.RevocationListEntry
 		if s := revoked.Load(); s != nil {
 			entries = append(entries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: now.Add(-time.Hour)})
 		}
-		der, err := x509.CreateRevocationList(nil, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: next, RevokedCertificateEntries: entries}, ca.cert, ca.key)
+		der, err := x509.CreateRevocationList(nil, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour), NextUpdate: next, RevokedCertificateEntries: entries}, ca.Cert, ca.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +156,7 @@ func TestRevocation(t *testing.T) {
 		if s := revoked.Load(); s != nil && s.Cmp(req.SerialNumber) == 0 {
 			tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, now.Add(-time.Hour), ocsp.KeyCompromise
 		}
-		der, err := ocsp.CreateResponse(org.cert, org.cert, tmpl, org.key)
+		der, err := ocsp.CreateResponse(org.Cert, org.Cert, tmpl, org.Key)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -164,7 +166,7 @@ func TestRevocation(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	leafWith := func(crls []string, ocsps ...string) *x509.Certificate {
-		c, _ := org.servSSL(t, "smtp.test", func(c *x509.Certificate) {
+		c, _ := org.ServSSL(t, "smtp.test", func(c *x509.Certificate) {
 			for i := range crls {
 				crls[i] = srv.URL + crls[i]
 			}
@@ -207,7 +209,7 @@ func TestRevocation(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), d)
 			defer cancel()
 			start := time.Now()
-			r := (&Policy{}).CheckRevocation(ctx, tc.leaf, org.cert, now)
+			r := (&Policy{}).CheckRevocation(ctx, tc.leaf, org.Cert, now)
 			if r.Status != tc.want || !strings.Contains(r.Why.EN, tc.why) {
 				t.Errorf("revocation %s (%s, %q), want %s with %q", r.Status, r.Source, r.Why.EN, tc.want, tc.why)
 			}
@@ -221,17 +223,17 @@ func TestRevocation(t *testing.T) {
 // TestClassifyServerRevoked: a revoked server certificate fails rule 3
 // through ClassifyServer, with the CRL named.
 func TestClassifyServerRevoked(t *testing.T) {
-	root := newRootCA(t, "MOCK RACINE")
-	org := root.sub(t, "MOCK ORGANISATIONS")
+	root := testpki.Root(t, "MOCK RACINE")
+	org := root.Sub(t, "MOCK ORGANISATIONS")
 	var leaf *x509.Certificate
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		der, _ := x509.CreateRevocationList(nil, &x509.RevocationList{Number: big.NewInt(2), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
-			RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: leaf.SerialNumber, RevocationTime: time.Now()}}}, org.cert, org.key)
+			RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: leaf.SerialNumber, RevocationTime: time.Now()}}}, org.Cert, org.Key)
 		w.Write(der)
 	}))
 	defer srv.Close()
-	leaf, _ = org.servSSL(t, "smtp.test", func(c *x509.Certificate) { c.CRLDistributionPoints = []string{srv.URL + "/org.crl"} })
-	p := &Policy{Anchors: NewAnchors([]*x509.Certificate{root.cert, org.cert}, nil, nil), Whitelist: testWhitelist(t, "CN=x,C=FR")}
+	leaf, _ = org.ServSSL(t, "smtp.test", func(c *x509.Certificate) { c.CRLDistributionPoints = []string{srv.URL + "/org.crl"} })
+	p := &Policy{Anchors: NewAnchors([]*x509.Certificate{root.Cert, org.Cert}, nil, nil), Whitelist: testWhitelist(t, "CN=x,C=FR")}
 	c := p.ClassifyServer(t.Context(), Server{Proto: "IMAP", Name: "smtp.test", Addr: "127.0.0.1:143", Now: time.Now(), Revocation: true, Timeout: 5 * time.Second,
 		State: tls.ConnectionState{Version: tls.VersionTLS13, PeerCertificates: []*x509.Certificate{leaf}}})
 	d := decision(c, "IMAP-TRUST-003")
