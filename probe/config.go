@@ -83,12 +83,15 @@ type Server struct {
 
 // Auth says how to log in and where the secrets are.
 type Auth struct {
-	Mechanism       string `yaml:"mechanism"`
-	Username        string `yaml:"username"`
-	PasswordEnv     string `yaml:"password_env"`
-	PasswordFile    string `yaml:"password_file"`
-	TokenEnv        string `yaml:"token_env"`
-	TokenFile       string `yaml:"token_file"`
+	Mechanism    string `yaml:"mechanism"`
+	Username     string `yaml:"username"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	TokenEnv     string `yaml:"token_env"`
+	TokenFile    string `yaml:"token_file"`
+	// TokenCmd is run (with /bin/sh) before each login; its standard
+	// output is the bearer token.
+	TokenCmd        string `yaml:"token_cmd"`
 	CertFile        string `yaml:"cert_file"`
 	KeyFile         string `yaml:"key_file"`
 	P12File         string `yaml:"p12_file"`
@@ -482,8 +485,17 @@ func (v *validator) auth(key string, a Auth) {
 		v.unused(key, a, "password_env", "password_file", "username")
 	case MechXOAuth2:
 		v.required(key+".username", a.Username)
-		v.secret(key, "token", a.TokenEnv, a.TokenFile, true)
-		v.unused(key, a, "token_env", "token_file", "username")
+		if a.TokenCmd != "" {
+			if a.TokenEnv != "" || a.TokenFile != "" {
+				v.bad(key+".token_cmd", "give one of token_env, token_file or token_cmd")
+			}
+			if strings.TrimSpace(a.TokenCmd) == "" || strings.ContainsAny(a.TokenCmd, "\r\n") {
+				v.bad(key+".token_cmd", "must be one command line")
+			}
+		} else {
+			v.secret(key, "token", a.TokenEnv, a.TokenFile, true)
+		}
+		v.unused(key, a, "token_env", "token_file", "token_cmd", "username")
 	case MechCertificate:
 		pem := a.CertFile != "" || a.KeyFile != ""
 		p12 := a.P12File != ""
@@ -512,7 +524,7 @@ func (v *validator) auth(key string, a Auth) {
 func (v *validator) unused(key string, a Auth, keep ...string) {
 	vals := map[string]string{
 		"password_env": a.PasswordEnv, "password_file": a.PasswordFile, "token_env": a.TokenEnv, "token_file": a.TokenFile,
-		"cert_file": a.CertFile, "key_file": a.KeyFile, "p12_file": a.P12File,
+		"token_cmd": a.TokenCmd, "cert_file": a.CertFile, "key_file": a.KeyFile, "p12_file": a.P12File,
 		"p12_password_env": a.P12PasswordEnv, "p12_password_file": a.P12PasswordFile,
 	}
 	for _, k := range keep {

@@ -1,14 +1,20 @@
 package probe
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/trust"
 )
 
@@ -22,6 +28,81 @@ type credentials struct {
 	password string // plain, login
 	token    string // xoauth2
 	cert     *tls.Certificate
+	// tokenCmd, when set, is run before each login; its standard output
+	// is the bearer token (a site's own Pro Santé Connect client).
+	tokenCmd string
+	dir      string       // working directory of tokenCmd
+	scrub    func(string) // registers a fetched token with the transcripts
+}
+
+// maxTokenOutput bounds what auth.token_cmd may print.
+const maxTokenOutput = 64 << 10
+
+// fetchToken runs auth.token_cmd, within the step deadline, and keeps its
+// output as the token. Neither the token nor the command's error output is
+// ever logged: a failure says only how the command ended.
+func (c *credentials) fetchToken(ctx context.Context, s *stepRec, rule string, timeout time.Duration) bool {
+	if c == nil || c.tokenCmd == "" {
+		return true
+	}
+	tok, err := runTokenCmd(ctx, c.tokenCmd, c.dir, timeout)
+	if err != nil {
+		s.fail(rule, check.Textf("%s.token_cmd n'a pas donné de jeton : %v. Lancez la commande vous-même pour voir son erreur.",
+			"%s.token_cmd gave no token: %v. Run the command yourself to see its error.", c.key, err))
+		return false
+	}
+	c.token = tok
+	if c.scrub != nil {
+		c.scrub(tok)
+	}
+	return true
+}
+
+// runTokenCmd runs cmd with /bin/sh in dir and returns its first line of
+// output.
+func runTokenCmd(ctx context.Context, cmd, dir string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Dir = dir
+	c.WaitDelay = time.Second
+	var out limitedBuffer
+	out.left = maxTokenOutput
+	c.Stdout = &out
+	err := c.Run()
+	switch {
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("no token within %s (timeouts.step)", timeout)
+	case out.over:
+		return "", fmt.Errorf("more than %d KiB of output", maxTokenOutput>>10)
+	case err != nil:
+		return "", err
+	}
+	tok, _, _ := strings.Cut(strings.TrimLeft(out.b.String(), "\r\n"), "\n")
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return "", errors.New("empty output")
+	}
+	if strings.ContainsFunc(tok, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "", errors.New("the output is not a bearer token (spaces or control characters)")
+	}
+	return tok, nil
+}
+
+type limitedBuffer struct {
+	b    bytes.Buffer
+	left int
+	over bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if len(p) > l.left {
+		l.over = true
+		p = p[:l.left]
+	}
+	l.left -= len(p)
+	l.b.Write(p)
+	return len(p), nil
 }
 
 // secrets lists the values transcripts must scrub.
@@ -36,6 +117,10 @@ func loadCredentials(cfg Config, key string, a Auth, getenv func(string) string)
 	case MechPlain, MechLogin:
 		c.password, err = readSecret(cfg, key+".password", a.PasswordEnv, a.PasswordFile, getenv)
 	case MechXOAuth2:
+		if a.TokenCmd != "" {
+			c.tokenCmd, c.dir = a.TokenCmd, cfg.dir
+			break
+		}
 		c.token, err = readSecret(cfg, key+".token", a.TokenEnv, a.TokenFile, getenv)
 	case MechCertificate:
 		c.cert, err = loadClientCert(cfg, key, a, getenv)

@@ -108,6 +108,9 @@ func (is *imapSession) login(ctx context.Context, s *stepRec, cr *credentials) b
 		s.fail(is.rules.mech, textf("Capacités IMAP illisibles : %s", "Cannot read IMAP capabilities: %s", errText(err)))
 		return false
 	}
+	if !cr.fetchToken(ctx, s, is.rules.auth, is.timeout) {
+		return false
+	}
 	client, mech := saslFor(cr, caps.Has("AUTH=EXTERNAL"))
 	var run func() error
 	switch {

@@ -160,6 +160,7 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 	r.smtpTr, r.imapTr = newTranscript(false, start), newTranscript(true, start)
 	for _, c := range []*credentials{r.creds, r.citizen} {
 		if c != nil {
+			c.scrub = func(tok string) { r.smtpTr.addSecret(tok); r.imapTr.addSecret(tok) }
 			for _, s := range c.secrets() {
 				r.smtpTr.addSecret(s)
 				r.imapTr.addSecret(s)

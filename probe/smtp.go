@@ -110,6 +110,9 @@ func smtpAuth(ctx context.Context, s *stepRec, ss *smtpSession, cr *credentials,
 		}
 		return false
 	}
+	if !cr.fetchToken(ctx, s, RuleSMTPAuth, timeout) {
+		return false
+	}
 	client, mech := saslFor(cr, has("EXTERNAL"))
 	if client == nil {
 		// Certificate without SASL EXTERNAL: the TLS client certificate is
