@@ -30,7 +30,7 @@ imap:
 
 # mechanism: plain | login | xoauth2 | certificate
 #   plain, login: username + password_env (or password_file)
-#   xoauth2:      username + token_env (or token_file): Pro Santé Connect access token
+#   xoauth2:      username + token_env (or token_file, or token_cmd: a command printing a fresh token): Pro Santé Connect access token
 #   certificate:  cert_file + key_file (PEM), or p12_file + p12_password_env
 #                 (or p12_password_file): IGC Santé organisation certificate
 auth:
