@@ -18,6 +18,7 @@ import (
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/probe"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // Problem codes. They are stable: scripts may match on them
@@ -78,6 +79,9 @@ type VerifyOptions struct {
 	TSARoots *x509.CertPool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Anchors classify the signer (IGC-Santé production or TEST, …) and
+	// say whose structure it is (signer.go); nil skips that.
+	Anchors *trust.Anchors
 }
 
 // Signer describes the certificate that signed the manifest.
@@ -138,6 +142,12 @@ type Verification struct {
 
 	pdfSigner string            // SHA-256 of the PDF signer's certificate
 	digests   map[string][]byte // manifest: file name → SHA-256
+	// Identity is who the signer is as IGC-Santé certifies it (signer.go).
+	Identity *SignerIdentity `json:"signer_identity,omitempty"`
+
+	signerCert  *x509.Certificate   // the signer, once its signature verified
+	signerChain []*x509.Certificate // the other certificates of the CMS
+	signedAt    time.Time           // when its validity is judged
 }
 
 func (v *Verification) add(p ...Problem) { v.Problems = append(v.Problems, p...) }
@@ -193,6 +203,7 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 		v.checkSignature(sig, manifest, opts, now)
 	}
 	v.checkResults(byName)
+	v.checkSignerIdentity(opts)
 }
 
 func (v *Verification) checkDigests(refs []manifestRef, byName map[string][]byte) {
@@ -271,6 +282,7 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 	if ts := v.verifyTimestamp(token, si.EncryptedDigest, opts.TSARoots); ts != nil && ts.Anchored {
 		at = ts.Time
 	}
+	v.signerCert, v.signerChain, v.signedAt = cert, p7.Certificates, at
 	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
 		p := problem(CodeSignerExpired, nameSignature, "certificat du signataire expiré ou pas encore valide au %s (valide du %s au %s)",
 			"signer certificate expired or not yet valid on %s (valid %s to %s)", day(at), day(cert.NotBefore), day(cert.NotAfter))
@@ -286,7 +298,7 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 			"signed with an ephemeral key: the bundle proves the files' integrity, not who made it"))
 	}
 	if opts.Roots == nil {
-		if !v.Ephemeral {
+		if !v.Ephemeral && opts.Anchors == nil {
 			v.add(problem(CodeSignerNotChecked, nameSignature, "aucune autorité de confiance fournie (--ca) : identité du signataire non vérifiée",
 				"no trust anchor given (--ca): signer identity not checked"))
 		}
