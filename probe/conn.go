@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // expiryWarning is the remaining certificate lifetime under which the
@@ -133,7 +134,7 @@ type connector struct {
 	rules     protoRules
 	srv       Server
 	tlsConfig *tls.Config    // RootCAs, client certificate; ServerName set per server
-	inter     *x509.CertPool // known intermediate CAs (IGC-Santé sub-CAs)
+	anchors   *trust.Anchors // what server chains must end at
 	// classify, when set, records the server's classification once its
 	// certificate is seen (verified: the chain check passed); false
 	// refuses the server (a revoked certificate).
@@ -239,7 +240,6 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 	}
 	// Verification is done below, after the handshake, so that the chain is
 	// recorded even when it is invalid; nothing is sent before it passes.
-	roots := cfg.RootCAs
 	cfg.InsecureSkipVerify = true
 	cfg.MinVersion = tls.VersionTLS12 // Ségur SC.MSS/CONF.01
 	tc := tls.Client(raw, cfg)
@@ -263,7 +263,7 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 		s.pass(cn.rules.startTLS, check.Textf("TLS implicite dès la connexion", "Implicit TLS from the first byte"))
 	}
 	s.pass(cn.rules.version, check.Textf("%s négocié (%s)", "%s negotiated (%s)", ep.TLSVersion, ep.CipherSuite))
-	ok = cn.verifyChain(s, st, roots, cfg.ServerName)
+	ok = cn.verifyChain(s, st, cfg.ServerName)
 	if cn.classify != nil && len(st.PeerCertificates) > 0 && !cn.classify(ctx, s, ep, st, cfg.ServerName, ok) {
 		ok = false
 	}
@@ -326,22 +326,15 @@ func (cn *connector) handshakeFailed(ctx context.Context, s *stepRec, err error)
 // verifyChain checks the chain against the configured roots (system roots
 // when none) and the server name, then the remaining lifetime (Ref#2
 // ECO.1.1.5: the operator's certificate must not be expired).
-func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, roots *x509.CertPool, name string) bool {
+func (cn *connector) verifyChain(s *stepRec, st tls.ConnectionState, name string) bool {
 	certs := st.PeerCertificates
 	if len(certs) == 0 {
 		s.fail(cn.rules.chain, check.Textf("Le serveur n'a présenté aucun certificat", "The server presented no certificate"))
 		return false
 	}
 	leaf := certs[0]
-	inter := x509.NewCertPool()
-	if cn.inter != nil {
-		inter = cn.inter.Clone()
-	}
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
 	now := cn.now()
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name, CurrentTime: now})
+	_, err := cn.anchors.Verify(leaf, certs[1:], x509.VerifyOptions{DNSName: name, CurrentTime: now})
 	if err != nil {
 		var hostErr x509.HostnameError
 		var unknown x509.UnknownAuthorityError

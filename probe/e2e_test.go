@@ -457,7 +457,7 @@ func replyAsCitizen(t *testing.T, te *testEnv, cfg Config) {
 	_, sport, _ := net.SplitHostPort(te.op.SMTPAddr())
 	sp, _ := strconv.Atoi(sport)
 	cfg.Reply.Mailbox = &MailboxConfig{SMTP: Server{Host: host, Port: sp, TLS: TLSStartTLS}, IMAP: Server{Host: host, Port: ip, TLS: TLSStartTLS}}
-	r := &runner{cfg: cfg, roots: testRoots(t, cfg), opts: Options{Now: time.Now, Observer: nopObserver{}},
+	r := &runner{cfg: cfg, anchors: testAnchors(t, cfg), opts: Options{Now: time.Now, Observer: nopObserver{}},
 		citizen: &credentials{mech: MechPlain, username: testCitizen, password: citizenPass},
 		smtpTr:  newTranscript(false, time.Now()), imapTr: newTranscript(true, time.Now())}
 	s := &stepRec{step: &Step{}}
@@ -541,13 +541,12 @@ func TestCertificateExpiryWarning(t *testing.T) {
 	}
 }
 
-// testRoots is the pool of the configuration's trust.ca_file alone.
-func testRoots(t *testing.T, cfg Config) *x509.CertPool {
+// testAnchors trusts the configuration's trust.ca_file alone.
+func testAnchors(t *testing.T, cfg Config) *trust.Anchors {
 	t.Helper()
 	extra, err := loadRoots(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, _ := trust.NewAnchors(nil, nil, nil).WithExtra(extra...).Pools()
-	return roots
+	return trust.NewAnchors(nil, nil, nil).WithExtra(extra...)
 }

@@ -17,7 +17,7 @@ import (
 func openIMAP(t *testing.T, te *testEnv, s *stepRec) *imapSession {
 	t.Helper()
 	cfg := te.config(t)
-	r := &runner{cfg: cfg, roots: testRoots(t, cfg), opts: Options{Now: time.Now}}
+	r := &runner{cfg: cfg, anchors: testAnchors(t, cfg), opts: Options{Now: time.Now}}
 	cr := &credentials{key: "auth", mech: MechPlain, username: testAccount, password: testPassword}
 	is, ok := imapOpen(context.Background(), s, r.connector(imapRules, "imap", cfg.IMAP, newTranscript(true, time.Now()), cr), &Endpoint{})
 	if !ok || !is.login(context.Background(), s, cr) {

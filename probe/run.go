@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -70,12 +69,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Result, error) {
 	}
 	// trust.ca_file adds roots to the IGC-Santé anchors and the system's.
 	policy.Anchors = policy.Anchors.WithExtra(extra...)
-	roots, inter := policy.Anchors.Pools()
 	creds, err := loadCredentials(cfg, "auth", cfg.Auth, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, opts: opts, roots: roots, inter: inter, policy: &policy, creds: creds}
+	r := &runner{cfg: cfg, opts: opts, anchors: policy.Anchors, policy: &policy, creds: creds}
 	if m := cfg.Reply.Mailbox; cfg.Reply.Mode == ReplyMailbox {
 		if r.citizen, err = loadCredentials(cfg, "reply.mailbox.auth", m.Auth, opts.Getenv); err != nil {
 			return nil, err
@@ -132,8 +130,7 @@ func productionINS(rep *cda.Report) string {
 type runner struct {
 	cfg     Config
 	opts    Options
-	roots   *x509.CertPool // IGC-Santé, system and trust.ca_file roots
-	inter   *x509.CertPool // known intermediate CAs
+	anchors *trust.Anchors // IGC-Santé, trust.ca_file and system roots
 	policy  *trust.Policy
 	creds   *credentials
 	citizen *credentials
@@ -224,12 +221,12 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 func (r *runner) timeout() time.Duration { return r.cfg.Timeouts.Step.D() }
 
 func (r *runner) connector(rules protoRules, key string, srv Server, tr *transcript, cr *credentials) *connector {
-	cfg := &tls.Config{RootCAs: r.roots}
+	cfg := &tls.Config{}
 	if cr.cert != nil {
 		cfg.Certificates = []tls.Certificate{*cr.cert}
 	}
 	return &connector{
-		rules: rules, srv: srv, tlsConfig: cfg, inter: r.inter, tr: tr, timeout: r.timeout(),
+		rules: rules, srv: srv, tlsConfig: cfg, anchors: r.anchors, tr: tr, timeout: r.timeout(),
 		ehloName: domainOf(r.cfg.Establishment.Address), mailFrom: r.cfg.Establishment.Address, now: r.opts.Now, key: key, resolver: r.opts.Resolver,
 		limits: r.opts.Limits, budget: &r.budget,
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -30,15 +32,50 @@ var anchorFS embed.FS
 // The zero value knows no authority.
 type Anchors struct {
 	prod, test []*x509.Certificate // IGC-Santé roots and sub-CAs
-	system     *x509.CertPool      // nil: no system store
 	extra      []*x509.Certificate // roots given by the user
+	// system returns the system roots, nil when none; it is called only
+	// when no other anchor verifies a chain (loading them takes time).
+	system func() *x509.CertPool
+
+	once                   sync.Once
+	prodRoots, prodInter   *x509.CertPool
+	testRoots, testInter   *x509.CertPool
+	extraRoots, extraInter *x509.CertPool
+	ownRoots, ownInter     *x509.CertPool // IGC-Santé and the user's
+}
+
+func (a *Anchors) pools() {
+	a.once.Do(func() {
+		a.prodRoots, a.prodInter = pool(a.prod)
+		a.testRoots, a.testInter = pool(a.test)
+		a.extraRoots, a.extraInter = pool(a.extra)
+		for _, c := range a.extra {
+			a.extraRoots.AddCert(c) // a user's intermediate is an anchor too
+		}
+		a.ownRoots, a.ownInter = pool(slices.Concat(a.prod, a.test, a.extra))
+		for _, c := range a.extra {
+			a.ownRoots.AddCert(c)
+		}
+	})
+}
+
+func (a *Anchors) systemPool() *x509.CertPool {
+	if a.system == nil {
+		return nil
+	}
+	return a.system()
 }
 
 // IGCSante returns the embedded production and test IGC-Santé CA
 // certificates (roots and sub-CAs).
 func IGCSante() (prod, test []*x509.Certificate) {
-	return mustLoad("anchors/prod"), mustLoad("anchors/test")
+	a := igcSante()
+	return append([]*x509.Certificate(nil), a[0]...), append([]*x509.Certificate(nil), a[1]...)
 }
+
+var igcSante = sync.OnceValue(func() [2][]*x509.Certificate {
+	return [2][]*x509.Certificate{mustLoad("anchors/prod"), mustLoad("anchors/test")}
+})
 
 func mustLoad(dir string) []*x509.Certificate {
 	names, err := fs.Glob(anchorFS, dir+"/*.pem")
@@ -87,45 +124,72 @@ func ParsePEM(data []byte) ([]*x509.Certificate, error) {
 // the system roots (none when the system store cannot be read).
 func Default() *Anchors {
 	prod, test := IGCSante()
+	return &Anchors{prod: prod, test: test, system: systemRoots}
+}
+
+var systemRoots = sync.OnceValue(func() *x509.CertPool {
 	sys, err := x509.SystemCertPool()
 	if err != nil {
-		sys = nil
+		return nil
 	}
-	return &Anchors{prod: prod, test: test, system: sys}
-}
+	return sys
+})
 
 // NewAnchors builds anchors from explicit certificates: prod and test are
 // classified as IGC-Santé production and TEST. Tests give a mock PKI here
 // so that the probe calls it MSSanté; the command line never does.
 func NewAnchors(prod, test []*x509.Certificate, system *x509.CertPool) *Anchors {
-	return &Anchors{prod: prod, test: test, system: system}
+	a := &Anchors{prod: prod, test: test}
+	if system != nil {
+		a.system = func() *x509.CertPool { return system }
+	}
+	return a
 }
 
 // WithExtra returns a copy of a that also trusts roots given by the user,
 // classified as private.
 func (a *Anchors) WithExtra(roots ...*x509.Certificate) *Anchors {
-	b := *a
-	b.extra = append(append([]*x509.Certificate(nil), a.extra...), roots...)
-	return &b
+	return &Anchors{prod: a.prod, test: a.test, system: a.system, extra: slices.Concat(a.extra, roots)}
 }
 
-// Pools returns every root a chain may end at and the known intermediate
-// CAs (IGC-Santé sub-CAs, so that a server sending only its leaf still
-// verifies).
-func (a *Anchors) Pools() (roots, inter *x509.CertPool) {
-	roots = x509.NewCertPool()
-	if a.system != nil {
-		roots = a.system.Clone()
+// Verify verifies leaf, with the presented intermediates, against every
+// anchor: IGC-Santé, the user's roots, then the system's (loaded only
+// then). The known IGC-Santé sub-CAs count as intermediates, so that a
+// server sending only its leaf still verifies. The error is the first
+// one's when none verifies.
+func (a *Anchors) Verify(leaf *x509.Certificate, presented []*x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
+	a.pools()
+	inter := a.ownInter.Clone()
+	for _, c := range presented {
+		inter.AddCert(c)
 	}
-	inter = x509.NewCertPool()
-	for _, c := range append(append(append([]*x509.Certificate(nil), a.prod...), a.test...), a.extra...) {
-		if isRoot(c) {
-			roots.AddCert(c)
-		} else {
-			inter.AddCert(c)
+	opts.Roots, opts.Intermediates = a.ownRoots, inter
+	chains, err := leaf.Verify(opts)
+	if err == nil {
+		return chains, nil
+	}
+	if sys := a.systemPool(); sys != nil {
+		opts.Roots = sys
+		if chains, err2 := leaf.Verify(opts); err2 == nil {
+			return chains, nil
 		}
 	}
-	return roots, inter
+	return nil, err
+}
+
+// Pool returns every root a chain may end at (IGC-Santé, the user's, the
+// system's) and the known intermediates, for a TLS or CMS library that
+// takes pools.
+func (a *Anchors) Pool() (roots, inter *x509.CertPool) {
+	a.pools()
+	roots = x509.NewCertPool()
+	if sys := a.systemPool(); sys != nil {
+		roots = sys.Clone()
+	}
+	for _, c := range slices.Concat(a.prod, a.test, a.extra) {
+		roots.AddCert(c)
+	}
+	return roots, a.ownInter.Clone()
 }
 
 func isRoot(c *x509.Certificate) bool {
@@ -159,7 +223,7 @@ type Chain struct {
 
 // Classify verifies presented (leaf first) at time now for usage and says
 // which kind of authority it ends at: IGC-Santé production first, then
-// IGC-Santé TEST, the system roots, and the user's roots. It does not check
+// IGC-Santé TEST, the user's roots, and the system roots. It does not check
 // a host name.
 func (a *Anchors) Classify(presented []*x509.Certificate, now time.Time, usage x509.ExtKeyUsage) Chain {
 	if len(presented) == 0 {
@@ -184,26 +248,20 @@ func (a *Anchors) Classify(presented []*x509.Certificate, now time.Time, usage x
 		ch := chains[0]
 		return Chain{Kind: kind, Name: ch[len(ch)-1].Subject.CommonName, Verified: ch}, true
 	}
-	pr, pi := pool(a.prod)
-	if c, ok := try(AnchorProd, pr, pi); ok {
+	a.pools()
+	if c, ok := try(AnchorProd, a.prodRoots, a.prodInter.Clone()); ok {
 		return c
 	}
-	tr, ti := pool(a.test)
-	if c, ok := try(AnchorTest, tr, ti); ok {
+	if c, ok := try(AnchorTest, a.testRoots, a.testInter.Clone()); ok {
 		return c
 	}
-	if a.system != nil {
-		_, ai := pool(append(append([]*x509.Certificate(nil), a.prod...), a.test...))
-		if c, ok := try(AnchorPublic, a.system.Clone(), ai); ok {
+	if len(a.extra) > 0 {
+		if c, ok := try(AnchorPrivate, a.extraRoots, a.extraInter.Clone()); ok {
 			return c
 		}
 	}
-	if len(a.extra) > 0 {
-		er, ei := pool(a.extra)
-		for _, c := range a.extra {
-			er.AddCert(c) // a user's intermediate is an anchor too
-		}
-		if c, ok := try(AnchorPrivate, er, ei); ok {
+	if sys := a.systemPool(); sys != nil {
+		if c, ok := try(AnchorPublic, sys, a.ownInter.Clone()); ok {
 			return c
 		}
 	}

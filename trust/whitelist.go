@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -163,14 +164,15 @@ func ParseWhitelist(r io.Reader, name string) (*Whitelist, error) {
 //go:embed whitelist.tsv
 var snapshotTSV []byte
 
-// Snapshot returns the embedded whitelist snapshot.
-func Snapshot() *Whitelist {
+// Snapshot returns the embedded whitelist snapshot (parsed once; callers
+// must not modify it).
+var Snapshot = sync.OnceValue(func() *Whitelist {
 	w, err := parseSnapshot(snapshotTSV)
 	if err != nil {
 		panic("trust: embedded whitelist: " + err.Error())
 	}
 	return w
-}
+})
 
 const snapshotHeader = "# msscprobe whitelist snapshot"
 

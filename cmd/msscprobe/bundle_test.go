@@ -201,10 +201,11 @@ func TestVerifyCommand(t *testing.T) {
 	}{
 		{"valid fr", []string{"verify", "--ca", s.rootFile, good}, 0, []string{"dossier intègre, signé par Hôpital de test (identité vérifiée)\n", "PS 4.1 atteint", "Hôpital Sainte-Émilie de Test", "rattaché aux autorités fournies"}},
 		{"valid en", []string{"verify", "--ca", s.rootFile, "--lang", "en", good}, 0, []string{"evidence intact, signed by Hôpital de test (identity verified)\n", "PS 4.1 met"}},
-		{"no --ca", []string{"verify", good}, 0, []string{"signer-not-checked", "identité non vérifiée"}},
+		// Without --ca the built-in IGC-Santé anchors still judge the signer.
+		{"no --ca", []string{"verify", good}, 0, []string{"signer-unverifiable", "identité non vérifiable", "ne se rattache pas à l'IGC-Santé"}},
 		{"wrong CA", []string{"verify", "--ca", other.rootFile, good}, 1, []string{"NON INTÈGRE", "signer-untrusted"}},
 		{"tampered", []string{"verify", "--ca", s.rootFile, tampered}, 1, []string{"digest-mismatch", "results.json"}},
-		{"json", []string{"verify", "--format", "json", good}, 0, []string{`"valid": true`, `"code": "signer-not-checked"`}},
+		{"json", []string{"verify", "--format", "json", good}, 0, []string{`"valid": true`, `"code": "signer-unverifiable"`, `"anchor": "none"`}},
 		{"garbage", []string{"verify", garbage}, 2, nil},
 		{"missing file", []string{"verify", filepath.Join(dir, "nope.zip")}, 2, nil},
 		{"bad --ca", []string{"verify", "--ca", good, good}, 2, nil},

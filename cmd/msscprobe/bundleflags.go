@@ -9,9 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"software.sslmate.com/src/go-pkcs12"
@@ -32,6 +34,11 @@ type bundleFlags struct {
 	p12PasswordFile     string
 	tsa                 string
 	includePersonalData bool
+
+	// Loaded by prepare, before the probe sends anything.
+	prepared bool
+	key      crypto.Signer
+	chain    []*x509.Certificate
 }
 
 func addBundleFlags(e *env, cmd *cobra.Command) *bundleFlags {
@@ -61,6 +68,51 @@ func outKind(path string) (deliverable bool, err error) {
 	return false, fmt.Errorf("--out %s: want a name ending in .pdf (the deliverable to upload on démarches-simplifiées) or .asice/.zip (the bare ASiC-E container)", path)
 }
 
+// prepare is the pre-flight of the evidence inputs, run before the probe
+// sends anything: the output path (a writable file, not a folder), the
+// signing key and its password, the signer's validity dates and key usage
+// (an expired signer is refused here, not by verify afterwards), and the
+// TSA URL. Its errors name the flag (exit 2).
+func (b *bundleFlags) prepare(e *env, now time.Time) error {
+	if b.out == "" {
+		return nil
+	}
+	if _, err := outKind(b.out); err != nil {
+		return err
+	}
+	if st, err := os.Stat(b.out); err == nil && st.IsDir() {
+		return fmt.Errorf(e.tr("--out %s est un dossier : donnez un nom de fichier, par exemple %s", "--out %s is a folder: give a file name, e.g. %s"),
+			b.out, filepath.Join(b.out, "preuve-ps41.pdf"))
+	}
+	probeFile, err := os.CreateTemp(filepath.Dir(b.out), ".msscprobe-check-*")
+	if err != nil {
+		return fmt.Errorf(e.tr("--out %s : écriture impossible dans %s : %w", "--out %s: cannot write in %s: %w"), b.out, filepath.Dir(b.out), err)
+	}
+	probeFile.Close()
+	os.Remove(probeFile.Name())
+	key, chain, err := b.signer(e)
+	if err != nil {
+		return err
+	}
+	if len(chain) > 0 {
+		flag := "--sign-cert"
+		if b.signP12 != "" {
+			flag = "--sign-p12"
+		}
+		if err := evidence.CheckSigningCertificate(chain[0], now); err != nil {
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	if b.tsa != "" {
+		u, err := url.Parse(b.tsa)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf(e.tr("--tsa %q : une URL http:// ou https:// est attendue", "--tsa %q: want an http:// or https:// URL"), b.tsa)
+		}
+	}
+	b.key, b.chain, b.prepared = key, chain, true
+	return nil
+}
+
 // write builds the evidence for res into b.out, returning its path, or ""
 // when --out is not set: the PDF deliverable for a .pdf name, the bare
 // container for .asice/.zip (with a warning that démarches-simplifiées
@@ -75,12 +127,13 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	if err != nil {
 		return "", usageError(err)
 	}
-	signer, chain, err := b.signer(e)
-	if err != nil {
-		return "", usageError(err)
+	if !b.prepared {
+		if err := b.prepare(e, time.Now()); err != nil {
+			return "", usageError(err)
+		}
 	}
 	var buf bytes.Buffer
-	opts := evidence.Options{Lang: lang, Signer: signer, Chain: chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData}
+	opts := evidence.Options{Lang: lang, Signer: b.key, Chain: b.chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData}
 	if deliverable {
 		err = evidence.WriteDeliverable(ctx, &buf, res, opts)
 	} else {

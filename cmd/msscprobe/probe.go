@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -11,12 +12,27 @@ import (
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/probe"
+	"github.com/msscprobe/msscprobe/trust"
 )
+
+// loadWhitelist reads an ANS whitelist file.
+func loadWhitelist(path string) (*trust.Whitelist, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return trust.ParseWhitelist(f, path)
+}
 
 func init() { subcommands = append(subcommands, newProbeCmd) }
 
 func newProbeCmd(e *env) *cobra.Command {
-	var configPath string
+	var configPath, whitelistPath string
+	var allowProdINS bool
 	var out *outputFlags
 	var bundle *bundleFlags
 	c := &cobra.Command{
@@ -47,11 +63,37 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			if err != nil {
 				return usageError(err)
 			}
+			// Pre-flight: every local input is checked before the first
+			// connection (probe.Run checks the configuration, secrets and
+			// attachment the same way).
+			if err := bundle.prepare(e, time.Now()); err != nil {
+				return usageError(err)
+			}
+			policy := &trust.Policy{}
+			if whitelistPath != "" {
+				if policy.Whitelist, err = loadWhitelist(whitelistPath); err != nil {
+					return usageError(fmt.Errorf("--whitelist: %w", err))
+				}
+			}
 			obs := newProbeObserver(e.stderr, l, cfg.Reply.Mode == probe.ReplyManual)
-			res, err := probe.Run(cmd.Context(), cfg, probe.Options{ToolVersion: toolVersion(), Getenv: e.getenv, Observer: obs})
+			res, err := probe.Run(cmd.Context(), cfg, probe.Options{ToolVersion: toolVersion(), Getenv: e.getenv, Observer: obs,
+				Trust: policy, AllowProductionINSToTestMailbox: allowProdINS})
 			obs.stop()
 			if err != nil {
 				return usageError(err)
+			}
+			// The report comes first, so that it is printed even when
+			// writing the evidence fails afterwards.
+			switch out.format {
+			case "json":
+				err = res.WriteJSON(e.stdout)
+			case "junit":
+				err = res.JUnit(l).Write(e.stdout)
+			default:
+				err = res.WriteText(e.stdout, l)
+			}
+			if err != nil {
+				return err
 			}
 			// The bundle is written whatever the verdict: a failed or
 			// interrupted run is evidence too. Its path goes to stderr so
@@ -63,17 +105,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			if path != "" {
 				fmt.Fprintf(e.stderr, "%s %s\n", e.tr("Preuve signée :", "Signed evidence:"), path)
 			}
-			switch out.format {
-			case "json":
-				err = res.WriteJSON(e.stdout)
-			case "junit":
-				err = res.JUnit(l).Write(e.stdout)
-			default:
-				err = res.WriteText(e.stdout, l)
-			}
 			switch {
-			case err != nil:
-				return err
 			case res.Interrupted:
 				return &exitError{code: exitSignals}
 			case !res.Met:
@@ -83,6 +115,12 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 		},
 	}
 	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
+	c.Flags().StringVar(&whitelistPath, "whitelist", "", e.tr(
+		"liste blanche MSSanté de l'ANS (listeblanchemssante.xml) plus récente que celle intégrée (du 2025-03-13)",
+		"ANS MSSanté whitelist (listeblanchemssante.xml) newer than the built-in one (of 2025-03-13)"))
+	c.Flags().BoolVar(&allowProdINS, "allow-production-ins-to-test-mailbox", false, e.tr(
+		"autoriser l'envoi d'un document à INS de production (patient réel) à la boîte de réponse automatique de test",
+		"allow sending a document with a production INS (a real patient) to the auto-reply test mailbox"))
 	out = addOutputFlags(c, "text", "json", "junit")
 	bundle = addBundleFlags(e, c)
 	return c

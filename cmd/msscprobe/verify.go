@@ -24,6 +24,7 @@ import (
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/evidence"
 	"github.com/msscprobe/msscprobe/probe"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 func init() { subcommands = append(subcommands, newVerifyCmd) }
@@ -47,8 +48,9 @@ func newVerifyCmd(e *env) *cobra.Command {
 le PDF livrable (signature PAdES couvrant tout le fichier, rien d'ajouté après elle,
 conteneur joint vérifié en entier, signé par le même certificat, fichiers joints
 identiques à ceux du conteneur, pages d'accord avec results.json) ou le conteneur
-ASiC-E seul (empreintes de chaque fichier, signature CMS, chaîne du signataire
-selon --ca, horodatage selon --tsa-ca). Les fichiers hostiles sont refusés ; rien
+ASiC-E seul (empreintes de chaque fichier, signature CMS, chaîne et identité du
+signataire selon les autorités IGC-Santé intégrées, celles du système et --ca,
+horodatage selon --tsa-ca). Les fichiers hostiles sont refusés ; rien
 n'est extrait sur le disque.
 
 La première ligne donne dans l'ordre : le résultat PS 4.1, l'environnement
@@ -69,7 +71,8 @@ deliverable (PAdES signature covering the whole file, nothing added after it,
 embedded container verified in full and signed by the same certificate, embedded
 files identical to the container's, pages agreeing with results.json) or the bare
 ASiC-E container (every file's digest, the CMS signature, the signer's chain
-against --ca, the timestamp against --tsa-ca). Hostile files are refused;
+and identity against the built-in IGC-Santé anchors, the system roots and --ca,
+the timestamp against --tsa-ca). Hostile files are refused;
 nothing is extracted to disk.
 
 The first line states, in this order: the PS 4.1 outcome, the environment
@@ -91,8 +94,16 @@ verified), 1 otherwise, 2 for unreadable input or a usage error.`),
 				return err
 			}
 			vo := verifyOpts{lang: l, format: out.format, strict: strict}
-			if vo.opts.Roots, err = loadPool("--ca", caFile); err != nil {
-				return usageError(err)
+			// IGC-Santé anchors and the system roots always classify the
+			// signer; --ca adds roots that the signer must then chain to.
+			vo.opts.Anchors = trust.Default()
+			if caFile != "" {
+				extra, err := loadCerts("--ca", caFile)
+				if err != nil {
+					return usageError(err)
+				}
+				vo.opts.Anchors = vo.opts.Anchors.WithExtra(extra...)
+				vo.opts.Roots, _ = vo.opts.Anchors.Pool()
 			}
 			if vo.opts.TSARoots, err = loadPool("--tsa-ca", tsaCAFile); err != nil {
 				return usageError(err)
@@ -104,8 +115,8 @@ verified), 1 otherwise, 2 for unreadable input or a usage error.`),
 			return runVerify(e, files, len(args) == 1 && len(files) == 1 && files[0] == args[0], vo)
 		},
 	}
-	c.Flags().StringVar(&caFile, "ca", "", e.tr("certificats racines (PEM) auxquels le signataire doit se rattacher (sinon son identité est dite non vérifiée)",
-		"PEM roots the signer must chain to (otherwise the signer's identity is reported as not checked)"))
+	c.Flags().StringVar(&caFile, "ca", "", e.tr("racines PEM ajoutées aux autorités IGC-Santé intégrées et à celles du système ; le signataire doit alors s'y rattacher",
+		"PEM roots added to the built-in IGC-Santé anchors and the system roots; the signer must then chain to one of them"))
 	c.Flags().StringVar(&tsaCAFile, "tsa-ca", "", e.tr("certificats racines (PEM) de l'autorité d'horodatage", "PEM roots the timestamp authority must chain to"))
 	c.Flags().BoolVar(&strict, "strict", false, e.tr("code 0 seulement pour des preuves recevables (intègres, PS 4.1 atteint, environnement MSSanté, signataire vérifié)",
 		"exit 0 only for acceptable evidence (intact, PS 4.1 met, MSSanté environment, signer verified)"))
@@ -429,6 +440,19 @@ func writeVerifyCSV(w io.Writer, rows []verifyRow, lang check.Lang) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// loadCerts reads PEM certificates.
+func loadCerts(flag, path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	certs, err := trust.ParsePEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
+	}
+	return certs, nil
 }
 
 // loadPool reads PEM certificates; an empty path gives nil.
