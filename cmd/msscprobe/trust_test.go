@@ -1,0 +1,201 @@
+package main
+
+import (
+	"archive/zip"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/msscprobe/msscprobe/internal/testpki"
+	"github.com/msscprobe/msscprobe/probe"
+)
+
+// countingServer listens on loopback and counts connections: a pre-flight
+// refusal must leave it at zero.
+func countingServer(t *testing.T) (string, *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var n atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), &n
+}
+
+// TestProbePreflight: every local input is checked before the first
+// connection; each refusal exits 2 naming the flag or key, and nothing
+// reaches the server.
+func TestProbePreflight(t *testing.T) {
+	addr, dialled := countingServer(t)
+	dir := t.TempDir()
+	s := newTestSigner(t)
+	org := testpki.Root(t, "MOCK RACINE").Sub(t, "MOCK ORGANISATIONS")
+	now := time.Now()
+	expired, expiredKey := org.OrgSign(t, "CH EXEMPLE", "1010000016", func(c *x509.Certificate) { c.NotBefore, c.NotAfter = now.Add(-72*time.Hour), now.Add(-24*time.Hour) })
+	testpki.WritePEM(t, filepath.Join(dir, "expired.pem"), nil, expired)
+	testpki.WritePEM(t, filepath.Join(dir, "expired.key"), expiredKey)
+	authCli, authKey := org.OrgSign(t, "CH EXEMPLE", "1010000016", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth} })
+	testpki.WritePEM(t, filepath.Join(dir, "authcli.pem"), nil, authCli)
+	testpki.WritePEM(t, filepath.Join(dir, "authcli.key"), authKey)
+	os.WriteFile(filepath.Join(dir, "garbage.xml"), []byte("<html/>"), 0o600)
+	os.WriteFile(filepath.Join(dir, "bad.xml"), []byte("<not-cda/>"), 0o600)
+	prodINS, err := os.ReadFile("../../testdata/cda/qualified.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "prod.xml"), prodINS, 0o600)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), s.rootPEM, 0o600)
+	config := func(rest string) string {
+		p := filepath.Join(dir, "probe.yaml")
+		yaml := probeYAML("Hôpital de test", "medecin@hopital.test.mssante.fr", addr, addr, "auth: {mechanism: plain, username: u, password_env: CLI_PW}\n"+rest)
+		if err := os.WriteFile(p, yaml, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := map[string]string{"CLI_PW": cliPassword, "P12_OK": s.p12Password, "P12_WRONG": "not-the-password"}
+	out := filepath.Join(dir, "preuve.zip")
+	for _, tc := range []struct {
+		name string
+		rest string // configuration lines
+		args []string
+		want string
+	}{
+		{"out is a folder", "", []string{"--out", dir}, "--out " + dir + " is a folder"},
+		{"out not writable", "", []string{"--out", filepath.Join(dir, "nope", "b.zip")}, "--out " + filepath.Join(dir, "nope", "b.zip") + ": cannot write in"},
+		{"p12 wrong password", "", []string{"--out", out, "--sign-p12", s.p12File, "--sign-p12-password-env", "P12_WRONG"}, "wrong password"},
+		{"p12 password unset", "", []string{"--out", out, "--sign-p12", s.p12File, "--sign-p12-password-env", "P12_UNSET"}, "environment variable P12_UNSET is not set"},
+		{"p12 missing", "", []string{"--out", out, "--sign-p12", filepath.Join(dir, "none.p12"), "--sign-p12-password-env", "P12_OK"}, "--sign-p12: open"},
+		{"expired signer", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "expired.pem"), "--sign-key", filepath.Join(dir, "expired.key")}, "--sign-cert: certificate \"SIGNATURE CH EXEMPLE\" expired on"},
+		{"signer for other uses", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "authcli.pem"), "--sign-key", filepath.Join(dir, "authcli.key")}, "ORG SIGN"},
+		{"tsa url", "", []string{"--out", out, "--tsa", "ftp://tsa.example/"}, `--tsa "ftp://tsa.example/": want an http:// or https:// URL`},
+		{"whitelist missing", "", []string{"--whitelist", filepath.Join(dir, "none.xml")}, "--whitelist: open"},
+		{"whitelist not a whitelist", "", []string{"--whitelist", filepath.Join(dir, "garbage.xml")}, "--whitelist: " + filepath.Join(dir, "garbage.xml") + ": root element"},
+		{"attachment unusable", "attach: bad.xml\n", nil, "attach: unusable"},
+		{"production INS to the test mailbox", "attach: prod.xml\n", nil, "--allow-production-ins-to-test-mailbox"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"probe", "--lang", "en", "-c", config(tc.rest)}, tc.args...)
+			code, stdout, stderr := runCLI(t, "", func(k string) string { return env[k] }, args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q, want 2 and %q\n%s", code, stderr, tc.want, stdout)
+			}
+			if strings.Contains(stderr+stdout, s.p12Password) {
+				t.Error("the PKCS#12 password leaked")
+			}
+			if n := dialled.Load(); n != 0 {
+				t.Fatalf("%d connections before the refusal", n)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("a bundle was written")
+			}
+		})
+	}
+}
+
+// TestProbeReportBeforeBundleFailure: when writing the evidence fails
+// after the run (an unreachable TSA), the report is still printed.
+func TestProbeReportBeforeBundleFailure(t *testing.T) {
+	cfg, getenv := probeSetup(t)
+	dead, _ := countingServer(t)
+	out := filepath.Join(t.TempDir(), "b.zip")
+	code, stdout, stderr := runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en", "--out", out, "--tsa", "http://"+dead+"/tsa")
+	if code == exitOK || !strings.Contains(stdout, "Verdict: PS 4.1 MET") || stderr == "" {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a bundle was written")
+	}
+}
+
+// TestProbeAllowProductionINS: the flag lets a production-INS document go
+// to the test mailbox, and the run says so (MSG-004).
+func TestProbeAllowProductionINS(t *testing.T) {
+	cfg, getenv := probeSetup(t)
+	data, err := os.ReadFile("../../testdata/cda/qualified.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(cfg), "prod.xml"), data, 0o600)
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("attach: prod.xml\n")
+	f.Close()
+	code, stdout, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en", "--allow-production-ins-to-test-mailbox")
+	if code != exitOK || !strings.Contains(stdout, "MSG-004") || !strings.Contains(stdout, "allowed by --allow-production-ins-to-test-mailbox") {
+		t.Errorf("exit %d\n%s", code, stdout)
+	}
+}
+
+// TestProbeWhitelistFlag: --whitelist replaces the built-in snapshot; the
+// trust-space check names the list's date.
+func TestProbeWhitelistFlag(t *testing.T) {
+	cfg, getenv := probeSetup(t)
+	wl := filepath.Join(t.TempDir(), "liste.xml")
+	os.WriteFile(wl, []byte(`<?xml version="1.0" encoding="UTF-8"?><ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema">
+<DateDeGeneration>2026-11-30T08:00:00Z</DateDeGeneration><ListeDomaines><Domaine><Nom>hopital.test.mssante.fr</Nom>
+<DNCertificatOperateur>CN=smtp.operateur.fr,OU=318751275100020,O=OPERATEUR,ST=Paris (75),C=FR</DNCertificatOperateur></Domaine></ListeDomaines></ListeBlancheMSSante>`), 0o600)
+	code, stdout, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en", "--whitelist", wl)
+	if code != exitOK || !strings.Contains(stdout, "Domain hopital.test.mssante.fr listed (whitelist of 2026-11-30) but certificate") {
+		t.Errorf("exit %d\n%s", code, stdout)
+	}
+	_, stdout, _ = runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en")
+	if !strings.Contains(stdout, "is not in the whitelist of 2025-03-13") {
+		t.Errorf("built-in snapshot:\n%s", stdout)
+	}
+}
+
+// TestMockEvidenceReadsTEST: a run against the mock is TEST in the text
+// report, the JSON result and the signed results.json, with its reasons.
+func TestMockEvidenceReadsTEST(t *testing.T) {
+	cfg, getenv := probeSetup(t)
+	out := filepath.Join(t.TempDir(), "b.zip")
+	code, stdout, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "ENV-001") || !strings.Contains(stdout, "TEST : ce n'est pas l'espace de confiance MSSanté réel") ||
+		!strings.Contains(stdout, "msscprobe mock CA (TEST ONLY)") {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	_, js, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--format", "json")
+	var res probe.Result
+	if err := json.Unmarshal([]byte(js), &res); err != nil || res.Environment.Kind != probe.EnvTest || len(res.Environment.Reasons) == 0 || res.SMTP.Class == nil {
+		t.Errorf("json environment %+v class %+v (%v)", res.Environment, res.SMTP.Class, err)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name != "results.json" {
+			continue
+		}
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		var signed struct {
+			Probe probe.Result `json:"probe"`
+		}
+		if err := json.Unmarshal(b, &signed); err != nil || signed.Probe.Environment.Kind != probe.EnvTest {
+			t.Errorf("signed results.json environment %+v (%v)", signed.Probe.Environment, err)
+		}
+		return
+	}
+	t.Error("no results.json in the bundle")
+}
