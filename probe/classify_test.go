@@ -3,10 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/x509"
-	"math/big"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,56 +12,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msscprobe/msscprobe/internal/testpki"
 	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/trust"
 )
 
-// igcMock is a mock operator serving an IGC-Santé-shaped SERV SSL
-// certificate for "localhost", with its CRL on loopback, and the policy
-// that makes the probe take the test PKI for IGC-Santé production and
-// loopback for a public address (Go API only).
+// igcMock is the mock operator with its IGC-Santé-shaped test PKI (SERV SSL
+// for localhost, CRL and OCSP on loopback), and the policy that makes the
+// probe take that PKI for IGC-Santé production and loopback for a public
+// address (Go API only).
 type igcMock struct {
 	*testEnv
-	policy  *trust.Policy
-	leaf    *x509.Certificate
-	revoked atomic.Pointer[big.Int]
-	crlURL  string
+	policy *trust.Policy
+	leaf   *x509.Certificate
 }
 
-func startIGCMock(t *testing.T, crlReachable bool) *igcMock {
+func startIGCMock(t *testing.T, faults ...string) *igcMock {
 	t.Helper()
-	root := testpki.Root(t, "MOCK AC RACINE IGC-SANTE")
-	org := root.Sub(t, "MOCK AC IGC-SANTE ELEMENTAIRE ORGANISATIONS")
-	m := &igcMock{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		var list []*big.Int
-		if s := m.revoked.Load(); s != nil {
-			list = append(list, s)
+	var mc mocks.Config
+	for _, f := range faults {
+		ft, err := mocks.ParseFault(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-		w.Write(org.CRL(t, time.Now().Add(time.Hour), list...))
-	}))
-	t.Cleanup(srv.Close)
-	m.crlURL = srv.URL + "/ACI-EL-ORG.crl"
-	if !crlReachable {
-		srv.Close()
+		mc.Faults = append(mc.Faults, ft)
 	}
-	leaf, key := org.ServSSL(t, "localhost", func(c *x509.Certificate) { c.CRLDistributionPoints = []string{m.crlURL} })
-	m.leaf = leaf
-	dir := t.TempDir()
-	testpki.WritePEM(t, filepath.Join(dir, "cert.pem"), nil, leaf, org.Cert)
-	testpki.WritePEM(t, filepath.Join(dir, "key.pem"), key)
-	m.testEnv = startMock(t, mocks.Config{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")})
+	m := &igcMock{testEnv: startMock(t, mc)}
+	m.leaf = m.op.PKI().Server
 	delete(m.yaml, "trust")
 	m.yaml["smtp"] = strings.Replace(server(m.op.SMTPAddr(), "starttls"), "}", ", server_name: localhost}", 1)
 	m.yaml["imap"] = strings.Replace(server(m.op.IMAPAddr(), "starttls"), "}", ", server_name: localhost}", 1)
 	wl, err := trust.ParseWhitelist(strings.NewReader(`<ListeBlancheMSSante xmlns="https://listeblanche.mssante.fr/schema"><DateDeGeneration>2026-01-01T00:00:00Z</DateDeGeneration><ListeDomaines>
-<Domaine><Nom>hopital.test.mssante.fr</Nom><DNCertificatOperateur>CN=localhost,OU=318751275100020,O=OPERATEUR DE TEST,ST=Paris (75),C=FR</DNCertificatOperateur></Domaine></ListeDomaines></ListeBlancheMSSante>`), "wl.xml")
+<Domaine><Nom>hopital.test.mssante.fr</Nom><DNCertificatOperateur>`+m.leaf.Subject.String()+`</DNCertificatOperateur></Domaine></ListeDomaines></ListeBlancheMSSante>`), "wl.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.policy = &trust.Policy{
-		Anchors:      trust.NewAnchors([]*x509.Certificate{root.Cert, org.Cert}, nil, nil),
+		Anchors:      trust.NewAnchors(m.op.Roots(), nil, nil),
 		Whitelist:    wl,
 		AddressClass: func(netip.Addr) string { return trust.AddrPublic },
 	}
@@ -87,14 +70,14 @@ func (m *igcMock) run(t *testing.T, opts Options) *Result {
 // production and loopback as public, every classification passes and the
 // run is "mssante" (the only way to get there without the real service).
 func TestEnvironmentMSSante(t *testing.T) {
-	m := startIGCMock(t, true)
+	m := startIGCMock(t)
 	res := m.run(t, Options{Trust: m.policy})
 	if !res.Met || res.Environment.Kind != EnvMSSante || len(res.Environment.Reasons) != 0 {
 		t.Fatalf("met %v environment %+v\n%s", res.Met, res.Environment, dump(res))
 	}
 	for _, ep := range []Endpoint{res.SMTP, res.IMAP} {
-		want := ServerClass{Anchor: trust.AnchorProd, AnchorName: "MOCK AC RACINE IGC-SANTE", ServSSL: true, Revocation: trust.RevGood,
-			RevocationSource: "crl " + m.crlURL, Address: trust.AddrPublic, TrustSpace: true, TLSAcceptable: true}
+		want := ServerClass{Anchor: trust.AnchorProd, AnchorName: mocks.RootCAName, ServSSL: true, Revocation: trust.RevGood,
+			RevocationSource: "ocsp " + m.op.PKI().OCSPURL, Address: trust.AddrPublic, TrustSpace: true, TLSAcceptable: true}
 		if ep.Class == nil || *ep.Class != want {
 			t.Errorf("%s class %+v, want %+v", ep.Host, ep.Class, want)
 		}
@@ -120,7 +103,7 @@ func TestEnvironmentTestBed(t *testing.T) {
 		reasons = append(reasons, r.EN)
 	}
 	all := strings.Join(reasons, "\n")
-	for _, want := range []string{`SMTP: authority "msscprobe mock CA (TEST ONLY)" (private authority), not IGC-Santé production`,
+	for _, want := range []string{`SMTP: authority "` + mocks.RootCAName + `" (private authority), not IGC-Santé production`,
 		"SMTP: certificate without the SERV SSL profile", "SMTP: loopback address 127.0.0.1:", "IMAP: loopback address"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("reasons lack %q:\n%s", want, all)
@@ -129,7 +112,9 @@ func TestEnvironmentTestBed(t *testing.T) {
 	if c, _ := checkStatus(res, RuleEnvironment); c.Status != Warn || !strings.HasPrefix(c.Message.EN, "TEST: not the real MSSanté trust space") {
 		t.Errorf("%s: %+v", RuleEnvironment, c)
 	}
-	if c := res.SMTP.Class; c == nil || c.Anchor != trust.AnchorPrivate || c.Address != trust.AddrLoopback || c.Revocation != trust.RevUnknown || c.TrustSpace {
+	// The mock's SERV SSL certificate is for localhost: dialled as
+	// 127.0.0.1 it is not the profile for that name.
+	if c := res.SMTP.Class; c == nil || c.Anchor != trust.AnchorPrivate || c.Address != trust.AddrLoopback || c.ServSSL || c.TrustSpace {
 		t.Errorf("SMTP class %+v", c)
 	}
 }
@@ -137,7 +122,7 @@ func TestEnvironmentTestBed(t *testing.T) {
 // TestEnvironmentNotCitizenTarget: IGC-Santé servers but a target outside
 // patient.mssante.fr is TEST.
 func TestEnvironmentNotCitizenTarget(t *testing.T) {
-	m := startIGCMock(t, true)
+	m := startIGCMock(t)
 	m.yaml["target"] = "279035121518989@citoyen.test.fr"
 	m.yaml["timeouts"] = "{step: 5s, reply: 1s}"
 	res := m.run(t, Options{Trust: m.policy})
@@ -149,11 +134,13 @@ func TestEnvironmentNotCitizenTarget(t *testing.T) {
 // TestRevokedServerRefused: a revoked server certificate fails the
 // connection before any login is sent (Ref#2 ECO.1.1.6).
 func TestRevokedServerRefused(t *testing.T) {
-	m := startIGCMock(t, true)
-	m.revoked.Store(m.leaf.SerialNumber)
+	m := startIGCMock(t)
+	if err := m.op.Revoke(m.leaf, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	res := m.run(t, Options{Trust: m.policy})
 	c, _ := checkStatus(res, "SMTP-TRUST-003")
-	if res.Met || c.Status != Fail || !strings.Contains(c.Message.EN, "REVOKED (crl "+m.crlURL) {
+	if res.Met || c.Status != Fail || !strings.Contains(c.Message.EN, "REVOKED (ocsp "+m.op.PKI().OCSPURL) {
 		t.Fatalf("met %v, %+v", res.Met, c)
 	}
 	if res.SMTP.Class.Revocation != trust.RevRevoked || strings.Contains(string(res.SMTPTranscript), "AUTH") {
@@ -161,14 +148,29 @@ func TestRevokedServerRefused(t *testing.T) {
 	}
 }
 
-// TestRevocationUnreachable: a CRL that cannot be fetched is "unknown",
-// a warning, never "good".
-func TestRevocationUnreachable(t *testing.T) {
-	m := startIGCMock(t, false)
-	res := m.run(t, Options{Trust: m.policy})
-	c, _ := checkStatus(res, "IMAP-TRUST-003")
-	if !res.Met || c.Status != Warn || res.IMAP.Class.Revocation != trust.RevUnknown || !strings.Contains(c.Message.EN, "never taken as not revoked") {
-		t.Errorf("met %v, %+v, class %+v", res.Met, c, res.IMAP.Class)
+// TestRevocationFallbackAndUnreachable: with the OCSP responder down the
+// CRL answers; with both down the status is "unknown", a warning, never
+// "good"; the mock's tls-revoked fault is caught.
+func TestRevocationFallbackAndUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		faults []string
+		status Status
+		rev    string
+		text   string
+	}{
+		{[]string{mocks.FaultOCSPDown}, Pass, trust.RevGood, "Not revoked (crl "},
+		{[]string{mocks.FaultOCSPDown, mocks.FaultCRLDown}, Warn, trust.RevUnknown, "HTTP 503"},
+		{[]string{mocks.FaultTLSRevoked}, Fail, trust.RevRevoked, "REVOKED"},
+	} {
+		m := startIGCMock(t, tc.faults...)
+		res := m.run(t, Options{Trust: m.policy})
+		c, _ := checkStatus(res, "IMAP-TRUST-003")
+		if tc.status == Fail {
+			c, _ = checkStatus(res, "SMTP-TRUST-003")
+		}
+		if c.Status != tc.status || !strings.Contains(c.Message.EN, tc.text) || res.SMTP.Class.Revocation != tc.rev || res.Met != (tc.status != Fail) {
+			t.Errorf("%v: met %v, %+v, class %+v", tc.faults, res.Met, c, res.SMTP.Class)
+		}
 	}
 }
 

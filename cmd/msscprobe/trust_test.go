@@ -2,6 +2,8 @@ package main
 
 import (
 	"archive/zip"
+	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/internal/testpki"
+	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/probe"
 )
 
@@ -169,7 +172,7 @@ func TestMockEvidenceReadsTEST(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.zip")
 	code, stdout, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--out", out)
 	if code != exitOK || !strings.Contains(stdout, "ENV-001") || !strings.Contains(stdout, "TEST : ce n'est pas l'espace de confiance MSSanté réel") ||
-		!strings.Contains(stdout, "msscprobe mock CA (TEST ONLY)") {
+		!strings.Contains(stdout, mocks.RootCAName) {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
 	_, js, _ := runCLI(t, "", getenv, "probe", "-c", cfg, "--format", "json")
@@ -198,4 +201,55 @@ func TestMockEvidenceReadsTEST(t *testing.T) {
 		return
 	}
 	t.Error("no results.json in the bundle")
+}
+
+// TestVerifySignerIdentity: a bundle signed with the mock's ORG SIGN
+// certificate is intact; verify says the signer does not chain to
+// IGC-Santé, that its structure is not the run's FINESS, and that the
+// run's FINESS is a placeholder.
+func TestVerifySignerIdentity(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	op, err := mocks.Start(ctx, mocks.Config{Accounts: []mocks.Account{{Address: "medecin@hopital.test.mssante.fr", Password: cliPassword}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	dir := t.TempDir()
+	sign := op.PKI().OrgSign
+	var chain []*x509.Certificate
+	for _, der := range sign.Certificate {
+		c, _ := x509.ParseCertificate(der)
+		chain = append(chain, c)
+	}
+	testpki.WritePEM(t, filepath.Join(dir, "sign.pem"), nil, chain...)
+	testpki.WritePEM(t, filepath.Join(dir, "sign.key"), sign.PrivateKey.(crypto.Signer))
+	testpki.WritePEM(t, filepath.Join(dir, "root.pem"), nil, op.Roots()...)
+	os.WriteFile(filepath.Join(dir, "ca.pem"), op.CACertPEM(), 0o600)
+	cfg := filepath.Join(dir, "probe.yaml")
+	os.WriteFile(cfg, probeYAML("Hôpital de test", "medecin@hopital.test.mssante.fr", op.SMTPAddr(), op.IMAPAddr(),
+		"auth: {mechanism: plain, username: medecin@hopital.test.mssante.fr, password_env: CLI_PW}\ntimeouts: {step: 2s, reply: 5s}\n"), 0o600)
+	getenv := func(k string) string { return map[string]string{"CLI_PW": cliPassword}[k] }
+	bundle := filepath.Join(dir, "b.zip")
+	if code, out, errs := runCLI(t, "", getenv, "probe", "-c", cfg, "--out", bundle, "--sign-cert", filepath.Join(dir, "sign.pem"), "--sign-key", filepath.Join(dir, "sign.key")); code != exitOK {
+		t.Fatalf("probe: exit %d\n%s%s", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"signer-unverifiable", "signer-not-establishment", "FINESS 010000016, not the establishment FINESS 000000000", "finess-invalid", "placeholder"}},
+		{[]string{"--ca", filepath.Join(dir, "root.pem")}, []string{`"trusted": true`, `"anchor": "private"`, `"kind": "FINESS"`, "signer-unverifiable"}},
+	} {
+		args := append(append([]string{"verify", "--lang", "en", "--format", "json"}, tc.args...), bundle)
+		code, out, errs := runCLI(t, "", nil, args...)
+		if code != exitOK {
+			t.Errorf("%v: exit %d\n%s%s", tc.args, code, out, errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+	}
 }
