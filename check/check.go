@@ -39,9 +39,26 @@ func (t Text) In(lang Lang) string {
 	return t.FR
 }
 
-// Textf formats both languages with the same arguments.
+// Textf formats both languages with the same arguments; an argument that
+// is itself a Text is rendered in each message's own language.
 func Textf(fr, en string, args ...any) Text {
-	return Text{FR: fmt.Sprintf(fr, args...), EN: fmt.Sprintf(en, args...)}
+	return Text{FR: fmt.Sprintf(fr, inLang(args, FR)...), EN: fmt.Sprintf(en, inLang(args, EN)...)}
+}
+
+func inLang(args []any, l Lang) []any {
+	var out []any
+	for i, a := range args {
+		if t, ok := a.(Text); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = t.In(l)
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // Severity orders findings: an error fails the subject, a warning is

@@ -78,3 +78,12 @@ func TestJUnitTotals(t *testing.T) {
 		t.Error("no XML declaration")
 	}
 }
+
+// TestTextfRendersTextArguments: a Text argument is written in each
+// message's own language, other arguments as they are.
+func TestTextfRendersTextArguments(t *testing.T) {
+	got := Textf("échec : %s (%d)", "failure: %s (%d)", Text{FR: "délai dépassé", EN: "timed out"}, 3)
+	if got.FR != "échec : délai dépassé (3)" || got.EN != "failure: timed out (3)" {
+		t.Errorf("%+v", got)
+	}
+}

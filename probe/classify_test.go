@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"crypto/x509"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msscprobe/msscprobe/internal/testpki"
 	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/trust"
 )
@@ -229,22 +229,7 @@ func TestUnusableAttachmentSendsNothing(t *testing.T) {
 // listenCounting points te's SMTP server at a loopback listener that
 // counts connections.
 func listenCounting(t *testing.T, te *testEnv) *atomic.Int32 {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			c.Close()
-		}
-	}()
-	te.yaml["smtp"] = server(ln.Addr().String(), "starttls")
-	return &n
+	addr, n := testpki.CountingListener(t)
+	te.yaml["smtp"] = server(addr, "starttls")
+	return n
 }

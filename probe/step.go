@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -55,20 +54,9 @@ func (s *stepRec) add(id string, st Status, msg check.Text) {
 	}
 }
 
-// textf is check.Textf where check.Text arguments (such as errText) are
-// rendered in the message's own language.
-func textf(fr, en string, args ...any) check.Text {
-	in := func(l check.Lang) []any {
-		out := slices.Clone(args)
-		for i, a := range out {
-			if t, ok := a.(check.Text); ok {
-				out[i] = t.In(l)
-			}
-		}
-		return out
-	}
-	return check.Text{FR: fmt.Sprintf(fr, in(check.FR)...), EN: fmt.Sprintf(en, in(check.EN)...)}
-}
+// textf is check.Textf, which renders check.Text arguments (such as
+// errText) in the message's own language.
+func textf(fr, en string, args ...any) check.Text { return check.Textf(fr, en, args...) }
 
 func (s *stepRec) pass(id string, msg check.Text) { s.add(id, Pass, msg) }
 func (s *stepRec) skip(id string, msg check.Text) { s.add(id, Skip, msg) }

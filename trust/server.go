@@ -142,7 +142,7 @@ func (p *Policy) ClassifyServer(ctx context.Context, s Server) Class {
 			"The %s server certificate is REVOKED (%s, on %s): connection refused; the operator must install a valid certificate.",
 			s.Proto, rev.Source, rev.RevokedAt.UTC().Format(time.DateOnly)))
 	default:
-		c.add(id, Warn, textf("Révocation inconnue : %s (jamais considéré comme non révoqué sans réponse)", "Revocation unknown: %s (never taken as not revoked without an answer)", rev.Why))
+		c.add(id, Warn, check.Textf("Révocation inconnue : %s (jamais considéré comme non révoqué sans réponse)", "Revocation unknown: %s (never taken as not revoked without an answer)", rev.Why))
 	}
 	c.sort()
 	return c
@@ -217,18 +217,18 @@ func (p *Policy) inTrustSpace(c *Class, s Server, leaf *x509.Certificate) bool {
 	entries := wl.Lookup(s.MailDomain)
 	id := RuleID(s.Proto, 5)
 	if len(entries) == 0 {
-		c.add(id, Warn, textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance (une liste plus récente : --whitelist)",
+		c.add(id, Warn, check.Textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance (une liste plus récente : --whitelist)",
 			"Domain %s is not in the %s: outside the trust space (a newer list: --whitelist)", s.MailDomain, dated))
 		return false
 	}
 	subject := SubjectAttrs(leaf)
 	for _, e := range entries {
 		if dn, err := ParseDN(e.OperatorDN); err == nil && SameDN(dn, subject) {
-			c.add(id, Pass, textf("Domaine %s listé (%s), certificat de l'opérateur %s", "Domain %s listed (%s), operator certificate %s", s.MailDomain, dated, e.OperatorDN))
+			c.add(id, Pass, check.Textf("Domaine %s listé (%s), certificat de l'opérateur %s", "Domain %s listed (%s), operator certificate %s", s.MailDomain, dated, e.OperatorDN))
 			return true
 		}
 	}
-	c.add(id, Warn, textf("Domaine %s listé (%s) mais le certificat %q n'est pas celui de son opérateur (%s)",
+	c.add(id, Warn, check.Textf("Domaine %s listé (%s) mais le certificat %q n'est pas celui de son opérateur (%s)",
 		"Domain %s listed (%s) but certificate %q is not its operator's (%s)", s.MailDomain, dated, leaf.Subject.String(), entries[0].OperatorDN))
 	return false
 }
@@ -335,19 +335,4 @@ func enOf(ts []check.Text) []string {
 		out[i] = t.EN
 	}
 	return out
-}
-
-// textf is check.Textf where check.Text arguments are rendered in the
-// message's own language.
-func textf(fr, en string, args ...any) check.Text {
-	in := func(l check.Lang) []any {
-		out := slices.Clone(args)
-		for i, a := range out {
-			if t, ok := a.(check.Text); ok {
-				out[i] = t.In(l)
-			}
-		}
-		return out
-	}
-	return check.Text{FR: fmt.Sprintf(fr, in(check.FR)...), EN: fmt.Sprintf(en, in(check.EN)...)}
 }

@@ -7,11 +7,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,34 +18,11 @@ import (
 	"github.com/msscprobe/msscprobe/probe"
 )
 
-// countingServer listens on loopback and counts connections: a pre-flight
-// refusal must leave it at zero.
-func countingServer(t *testing.T) (string, *atomic.Int32) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var n atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			c.Close()
-		}
-	}()
-	return ln.Addr().String(), &n
-}
-
 // TestProbePreflight: every local input is checked before the first
 // connection; each refusal exits 2 naming the flag or key, and nothing
 // reaches the server.
 func TestProbePreflight(t *testing.T) {
-	addr, dialled := countingServer(t)
+	addr, dialled := testpki.CountingListener(t)
 	dir := t.TempDir()
 	s := newTestSigner(t)
 	org := testpki.Root(t, "MOCK RACINE").Sub(t, "MOCK ORGANISATIONS")
@@ -118,7 +93,7 @@ func TestProbePreflight(t *testing.T) {
 // after the run (an unreachable TSA), the report is still printed.
 func TestProbeReportBeforeBundleFailure(t *testing.T) {
 	cfg, getenv := probeSetup(t)
-	dead, _ := countingServer(t)
+	dead, _ := testpki.CountingListener(t)
 	out := filepath.Join(t.TempDir(), "b.zip")
 	code, stdout, stderr := runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en", "--out", out, "--tsa", "http://"+dead+"/tsa")
 	if code == exitOK || !strings.Contains(stdout, "Verdict: PS 4.1 MET") || stderr == "" {

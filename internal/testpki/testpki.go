@@ -1,7 +1,8 @@
 // Package testpki makes IGC-Santé-shaped certificate authorities, server
-// and signer certificates, CRLs and OCSP answers for tests. Nothing here
-// chains to a real root: tests hand its roots to trust.NewAnchors through
-// the Go API, never through the command line.
+// and signer certificates and CRLs for tests, and a loopback listener that
+// counts connections (a pre-flight refusal must leave it at zero). Nothing
+// here chains to a real root: tests hand its roots to trust.NewAnchors
+// through the Go API, never through the command line.
 package testpki
 
 import (
@@ -13,6 +14,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -164,4 +166,27 @@ func WritePEM(t testing.TB, path string, key crypto.Signer, certs ...*x509.Certi
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// CountingListener listens on 127.0.0.1 and counts the connections it
+// accepts (closing each at once); it stops with the test.
+func CountingListener(t testing.TB) (addr string, n *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	n = new(atomic.Int32)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), n
 }
