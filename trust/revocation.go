@@ -72,7 +72,9 @@ func (p *Policy) client() *http.Client {
 	if p.HTTP != nil {
 		return p.HTTP
 	}
-	return &http.Client{Transport: &http.Transport{Proxy: nil}, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	// A hospital often reaches the internet through a proxy: honour
+	// HTTP(S)_PROXY (never used for loopback addresses).
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 || (req.URL.Scheme != "http" && req.URL.Scheme != "https") {
 			return errors.New("redirect refused")
 		}
@@ -114,7 +116,10 @@ func (p *Policy) ocsp(ctx context.Context, u string, leaf, issuer *x509.Certific
 	if err := httpURL(u); err != nil {
 		return Revocation{}, err
 	}
-	reqDER, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: crypto.SHA256})
+	// RFC 5019 §2.1.1: the CertID is hashed with SHA-1, which every
+	// responder understands (it names the certificate, it secures nothing:
+	// the answer's own signature is verified).
+	reqDER, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: crypto.SHA1})
 	if err != nil {
 		return Revocation{}, err
 	}

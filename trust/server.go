@@ -53,8 +53,9 @@ type Policy struct {
 	// AddressClass classifies the dialled address; nil is ClassifyAddr.
 	// Tests on loopback make it answer "public" through the Go API.
 	AddressClass func(netip.Addr) string
-	// HTTP fetches CRLs and OCSP answers; nil is a client that follows no
-	// redirect to another scheme and uses no proxy from the environment.
+	// HTTP fetches CRLs and OCSP answers; nil is a client that uses the
+	// proxy of the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and
+	// follows at most 3 redirects, to http or https only.
 	HTTP *http.Client
 }
 
