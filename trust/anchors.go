@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // Anchor kinds of a certificate chain, as recorded in probe results.
@@ -246,7 +247,7 @@ func (a *Anchors) Classify(presented []*x509.Certificate, now time.Time, usage x
 			return Chain{}, false
 		}
 		ch := chains[0]
-		return Chain{Kind: kind, Name: ch[len(ch)-1].Subject.CommonName, Verified: ch}, true
+		return Chain{Kind: kind, Name: printable(ch[len(ch)-1].Subject.CommonName), Verified: ch}, true
 	}
 	a.pools()
 	if c, ok := try(AnchorProd, a.prodRoots, a.prodInter.Clone()); ok {
@@ -266,5 +267,20 @@ func (a *Anchors) Classify(presented []*x509.Certificate, now time.Time, usage x
 		}
 	}
 	last := presented[len(presented)-1]
-	return Chain{Kind: AnchorNone, Name: last.Issuer.CommonName, Err: firstErr}
+	return Chain{Kind: AnchorNone, Name: printable(last.Issuer.CommonName), Err: firstErr}
+}
+
+// printable keeps a name taken from a certificate fit for reports and
+// terminals: control characters become "?", and it is cut at 128 runes.
+func printable(s string) string {
+	r := []rune(s)
+	if len(r) > 128 {
+		r = append(r[:128], '…')
+	}
+	for i, c := range r {
+		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) {
+			r[i] = '?'
+		}
+	}
+	return string(r)
 }

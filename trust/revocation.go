@@ -21,6 +21,9 @@ import (
 // MB; a hostile responder must not make the probe buffer without end).
 const maxRevocationBody = 32 << 20
 
+// maxURLs bounds the OCSP responders and CRL distribution points tried.
+const maxURLs = 4
+
 // Revocation is the answer about one certificate.
 type Revocation struct {
 	Status    string    // RevGood, RevRevoked, RevUnknown
@@ -36,14 +39,15 @@ type Revocation struct {
 // answer makes the status good.
 func (p *Policy) CheckRevocation(ctx context.Context, leaf, issuer *x509.Certificate, now time.Time) Revocation {
 	var tried []string
-	for _, u := range leaf.OCSPServer {
+	// A few URLs of each kind: a hostile certificate may name thousands.
+	for _, u := range leaf.OCSPServer[:min(len(leaf.OCSPServer), maxURLs)] {
 		r, err := p.ocsp(ctx, u, leaf, issuer, now)
 		if err == nil {
 			return r
 		}
 		tried = append(tried, fmt.Sprintf("OCSP %s: %v", u, err))
 	}
-	for _, u := range leaf.CRLDistributionPoints {
+	for _, u := range leaf.CRLDistributionPoints[:min(len(leaf.CRLDistributionPoints), maxURLs)] {
 		r, err := p.crl(ctx, u, leaf, issuer, now)
 		if err == nil {
 			return r

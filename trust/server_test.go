@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -242,5 +243,38 @@ func TestClassifyServerRevoked(t *testing.T) {
 	}
 	if len(c.Decisions) != 6 {
 		t.Errorf("%d decisions, want 6", len(c.Decisions))
+	}
+}
+
+// TestHostileNames: a name taken from a certificate cannot carry control
+// characters or bidi overrides into reports, and is bounded.
+func TestHostileNames(t *testing.T) {
+	root := testpki.Root(t, "Evil\r\nCA\u202e"+strings.Repeat("x", 300))
+	leaf, _ := root.ServSSL(t, "smtp.test", nil)
+	ch := NewAnchors(nil, nil, nil).Classify([]*x509.Certificate{leaf}, time.Now(), x509.ExtKeyUsageServerAuth)
+	if ch.Kind != AnchorNone || strings.ContainsAny(ch.Name, "\r\n\u202e") || len([]rune(ch.Name)) > 129 || !strings.HasPrefix(ch.Name, "Evil??CA?") {
+		t.Errorf("name %q", ch.Name)
+	}
+}
+
+// TestRevocationURLBound: a certificate naming many responders costs at
+// most maxURLs requests of each kind.
+func TestRevocationURLBound(t *testing.T) {
+	org := testpki.Root(t, "R").Sub(t, "ORG")
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	leaf, _ := org.ServSSL(t, "smtp.test", func(c *x509.Certificate) {
+		for i := range 50 {
+			c.OCSPServer = append(c.OCSPServer, fmt.Sprintf("%s/ocsp/%d", srv.URL, i))
+			c.CRLDistributionPoints = append(c.CRLDistributionPoints, fmt.Sprintf("%s/crl/%d", srv.URL, i))
+		}
+	})
+	r := (&Policy{}).CheckRevocation(t.Context(), leaf, org.Cert, time.Now())
+	if r.Status != RevUnknown || hits.Load() != 2*maxURLs {
+		t.Errorf("status %s after %d requests, want unknown after %d", r.Status, hits.Load(), 2*maxURLs)
 	}
 }
