@@ -96,6 +96,18 @@ func mustLoad(dir string) []*x509.Certificate {
 	return out
 }
 
+// ProdPool holds every embedded IGC-Santé production CA, roots and
+// sub-CAs, as roots: a certificate verifying against it chains to
+// IGC-Santé production (for libraries that take one pool, such as the
+// evidence writer's page 1).
+func ProdPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range igcSante()[0] {
+		p.AddCert(c)
+	}
+	return p
+}
+
 // ParsePEM reads every CERTIFICATE block of data; it fails on a block that
 // does not parse and when there is none.
 func ParsePEM(data []byte) ([]*x509.Certificate, error) {

@@ -128,8 +128,12 @@ func TestLeafExamples(t *testing.T) {
 	// Client certificates do chain to IGC-Santé for their own usage.
 	data, _ := os.ReadFile(filepath.Join(dir, "leaf-examples", "prod-org-sign-signature.rpps.fr.pem"))
 	certs, _ := ParsePEM(data)
-	if ch := a.Classify(certs, time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), x509.ExtKeyUsageAny); ch.Kind != AnchorProd {
+	at2018 := time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
+	if ch := a.Classify(certs, at2018, x509.ExtKeyUsageAny); ch.Kind != AnchorProd {
 		t.Errorf("ORG SIGN: anchor %s (%v), want %s", ch.Kind, ch.Err, AnchorProd)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: ProdPool(), CurrentTime: at2018, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("ORG SIGN against ProdPool: %v", err)
 	}
 }
 

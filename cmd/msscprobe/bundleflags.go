@@ -21,6 +21,7 @@ import (
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/evidence"
 	"github.com/msscprobe/msscprobe/probe"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // bundleFlags are the evidence bundle flags shared by `probe` and `demo`
@@ -77,12 +78,12 @@ func (b *bundleFlags) prepare(e *env, now time.Time) error {
 	if b.out == "" {
 		return nil
 	}
-	if _, err := outKind(b.out); err != nil {
-		return err
-	}
 	if st, err := os.Stat(b.out); err == nil && st.IsDir() {
 		return fmt.Errorf(e.tr("--out %s est un dossier : donnez un nom de fichier, par exemple %s", "--out %s is a folder: give a file name, e.g. %s"),
 			b.out, filepath.Join(b.out, "preuve-ps41.pdf"))
+	}
+	if _, err := outKind(b.out); err != nil {
+		return err
 	}
 	probeFile, err := os.CreateTemp(filepath.Dir(b.out), ".msscprobe-check-*")
 	if err != nil {
@@ -133,7 +134,9 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 		}
 	}
 	var buf bytes.Buffer
-	opts := evidence.Options{Lang: lang, Signer: b.key, Chain: b.chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData}
+	// Page 1 says "identité vérifiée" for a signer of IGC-Santé production.
+	opts := evidence.Options{Lang: lang, Signer: b.key, Chain: b.chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData,
+		SignerRoots: trust.ProdPool()}
 	if deliverable {
 		err = evidence.WriteDeliverable(ctx, &buf, res, opts)
 	} else {

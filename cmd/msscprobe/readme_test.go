@@ -95,7 +95,7 @@ func TestREADMECommands(t *testing.T) {
 		{cmd: "msscprobe verify preuve-ps41.pdf", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
 			wantContains(t, out, "Verdict", "Établissement", "Date du test", "Testé", "Empreinte", "Signé par")
-			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par une clé éphémère (identité non prouvée)")
+			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1, autorité « "+mocks.RootCAName+" ») — dossier intègre, signé par une clé éphémère (identité non prouvée)")
 		}},
 		{cmd: "msscprobe probe --config probe.yaml --out preuve-ps41.pdf --sign-p12 etablissement.p12 --sign-p12-password-env P12_PASSWORD",
 			setup: func(t *testing.T, sb *sandbox) {
@@ -109,7 +109,7 @@ func TestREADMECommands(t *testing.T) {
 		{cmd: "msscprobe verify preuve-ps41.pdf --ca racines.pem", check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
 			wantExit(t, code, 0, out, errs)
 			wantContains(t, out, "Hôpital de test")
-			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1) — dossier intègre, signé par Hôpital de test (identité vérifiée)")
+			wantHeadline(t, out, "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1, autorité « "+mocks.RootCAName+" ») — dossier intègre, signé par Hôpital de test (identité vérifiée)")
 			if strings.Contains(out, "éphémère") {
 				t.Errorf("a bundle signed with the PKCS#12 certificate is reported ephemeral:\n%s", out)
 			}
