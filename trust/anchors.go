@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"embed"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -183,8 +184,15 @@ func (a *Anchors) Verify(leaf *x509.Certificate, presented []*x509.Certificate, 
 	}
 	if sys := a.systemPool(); sys != nil {
 		opts.Roots = sys
-		if chains, err2 := leaf.Verify(opts); err2 == nil {
+		chains, err2 := leaf.Verify(opts)
+		if err2 == nil {
 			return chains, nil
+		}
+		// Say what is wrong with the chain that did reach a root (a public
+		// certificate for another name), not that our own roots miss it.
+		var unknown x509.UnknownAuthorityError
+		if errors.As(err, &unknown) && !errors.As(err2, &unknown) {
+			err = err2
 		}
 	}
 	return nil, err

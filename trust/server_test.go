@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -276,5 +277,36 @@ func TestRevocationURLBound(t *testing.T) {
 	r := (&Policy{}).CheckRevocation(t.Context(), leaf, org.Cert, time.Now())
 	if r.Status != RevUnknown || hits.Load() != 2*maxURLs {
 		t.Errorf("status %s after %d requests, want unknown after %d", r.Status, hits.Load(), 2*maxURLs)
+	}
+}
+
+// TestAnchorsVerifyErrors: Verify names the real defect of a chain that
+// reaches a system root (a wrong host name), not the absence of our own
+// roots; and it tries IGC-Santé and the user's roots first.
+func TestAnchorsVerifyErrors(t *testing.T) {
+	public := testpki.Root(t, "Public Root")
+	own := testpki.Root(t, "Own Root")
+	sys := x509.NewCertPool()
+	sys.AddCert(public.Cert)
+	a := NewAnchors(nil, nil, sys).WithExtra(own.Cert)
+	pubLeaf, _ := public.ServSSL(t, "smtp.public.test", nil)
+	ownLeaf, _ := own.ServSSL(t, "smtp.own.test", nil)
+	var host x509.HostnameError
+	if _, err := a.Verify(pubLeaf, nil, x509.VerifyOptions{DNSName: "other.test"}); !errors.As(err, &host) {
+		t.Errorf("public leaf, wrong name: %v", err)
+	}
+	if _, err := a.Verify(pubLeaf, nil, x509.VerifyOptions{DNSName: "smtp.public.test"}); err != nil {
+		t.Errorf("public leaf: %v", err)
+	}
+	if _, err := a.Verify(ownLeaf, nil, x509.VerifyOptions{DNSName: "smtp.own.test"}); err != nil {
+		t.Errorf("own leaf: %v", err)
+	}
+	stranger, _ := testpki.Root(t, "Stranger").ServSSL(t, "x.test", nil)
+	var unknown x509.UnknownAuthorityError
+	if _, err := a.Verify(stranger, nil, x509.VerifyOptions{DNSName: "x.test"}); !errors.As(err, &unknown) {
+		t.Errorf("stranger: %v", err)
+	}
+	if ch := a.Classify([]*x509.Certificate{pubLeaf}, time.Now(), x509.ExtKeyUsageServerAuth); ch.Kind != AnchorPublic || ch.Name != "Public Root" {
+		t.Errorf("public classification %+v", ch)
 	}
 }
