@@ -2,10 +2,10 @@ package evidence
 
 import (
 	"crypto/x509"
-	"fmt"
 	"slices"
 	"time"
 
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/trust"
 )
 
@@ -46,23 +46,37 @@ type SignerIdentity struct {
 	MatchesFINESS bool `json:"matches_finess"`
 }
 
+// SigningCertError says, in French and English, why a certificate cannot
+// sign evidence.
+type SigningCertError struct{ Msg check.Text }
+
+func (e *SigningCertError) Error() string { return e.Msg.EN }
+
 // CheckSigningCertificate is the pre-flight check of a signing
 // certificate: valid at now, and its key usages allow signing (an
 // organisation's ORG SIGN certificate: digitalSignature or
-// nonRepudiation, emailProtection when extended usages are given).
+// nonRepudiation, emailProtection when extended usages are given). The
+// error is a *SigningCertError.
 func CheckSigningCertificate(cert *x509.Certificate, now time.Time) error {
+	bad := func(fr, en string, args ...any) error {
+		return &SigningCertError{check.Textf(fr, en, args...)}
+	}
+	cn := cert.Subject.CommonName
 	switch {
 	case now.Before(cert.NotBefore):
-		return fmt.Errorf("certificate %q is not valid before %s", cert.Subject.CommonName, day(cert.NotBefore))
+		return bad("le certificat %q n'est pas valide avant le %s", "certificate %q is not valid before %s", cn, day(cert.NotBefore))
 	case now.After(cert.NotAfter):
-		return fmt.Errorf("certificate %q expired on %s: renew it (a bundle signed with it would be refused)", cert.Subject.CommonName, day(cert.NotAfter))
+		return bad("le certificat %q a expiré le %s : renouvelez-le (une preuve signée avec lui serait refusée)",
+			"certificate %q expired on %s: renew it (a bundle signed with it would be refused)", cn, day(cert.NotAfter))
 	case cert.IsCA:
-		return fmt.Errorf("certificate %q is a certification authority, not a signer", cert.Subject.CommonName)
+		return bad("le certificat %q est une autorité de certification, pas un signataire", "certificate %q is a certification authority, not a signer", cn)
 	case cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0:
-		return fmt.Errorf("certificate %q: its key usage does not allow signatures (digitalSignature or nonRepudiation)", cert.Subject.CommonName)
+		return bad("certificat %q : son usage de clé ne permet pas de signer (digitalSignature ou nonRepudiation)",
+			"certificate %q: its key usage does not allow signatures (digitalSignature or nonRepudiation)", cn)
 	case len(cert.ExtKeyUsage)+len(cert.UnknownExtKeyUsage) > 0 &&
 		!slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageEmailProtection) && !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageAny):
-		return fmt.Errorf("certificate %q is for other uses (extended key usage without emailProtection): sign with the organisation's signature certificate (ORG SIGN)", cert.Subject.CommonName)
+		return bad("le certificat %q sert à autre chose (usage étendu sans emailProtection) : signez avec le certificat de signature de l'organisation (ORG SIGN)",
+			"certificate %q is for other uses (extended key usage without emailProtection): sign with the organisation's signature certificate (ORG SIGN)", cn)
 	}
 	return nil
 }

@@ -101,6 +101,10 @@ func (b *bundleFlags) prepare(e *env, now time.Time) error {
 			flag = "--sign-p12"
 		}
 		if err := evidence.CheckSigningCertificate(chain[0], now); err != nil {
+			var se *evidence.SigningCertError
+			if errors.As(err, &se) {
+				return fmt.Errorf("%s: %s", flag, se.Msg.In(e.lang))
+			}
 			return fmt.Errorf("%s: %w", flag, err)
 		}
 	}

@@ -65,6 +65,7 @@ func TestProbePreflight(t *testing.T) {
 		{"expired signer", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "expired.pem"), "--sign-key", filepath.Join(dir, "expired.key")}, "--sign-cert: certificate \"SIGNATURE CH EXEMPLE\" expired on"},
 		{"signer for other uses", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "authcli.pem"), "--sign-key", filepath.Join(dir, "authcli.key")}, "ORG SIGN"},
 		{"tsa url", "", []string{"--out", out, "--tsa", "ftp://tsa.example/"}, `--tsa "ftp://tsa.example/": want an http:// or https:// URL`},
+		{"expired signer, in French", "", []string{"--lang", "fr", "--out", out, "--sign-cert", filepath.Join(dir, "expired.pem"), "--sign-key", filepath.Join(dir, "expired.key")}, "a expiré le"},
 		{"whitelist missing", "", []string{"--whitelist", filepath.Join(dir, "none.xml")}, "--whitelist: open"},
 		{"whitelist not a whitelist", "", []string{"--whitelist", filepath.Join(dir, "garbage.xml")}, "--whitelist: " + filepath.Join(dir, "garbage.xml") + ": root element"},
 		{"attachment unusable", "attach: bad.xml\n", nil, "attach: unusable"},
