@@ -59,8 +59,8 @@ func ParseDN(s string) ([]Attr, error) {
 			if a, ok := dnAliases[t]; ok {
 				t = a
 			}
-			if t == "" {
-				return nil, fmt.Errorf("%q: empty attribute type", s)
+			if t == "" || strings.Trim(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" {
+				return nil, fmt.Errorf("%q: attribute type %q is not a name or an OID", s, t)
 			}
 			typ, inValue = t, true
 			cur.Reset()
