@@ -108,7 +108,10 @@ func buildXDM(t *testing.T, x *xdmSpec) []byte {
 			spi := []string{"PID-5|" + info.family + "^" + info.given + "^^^^^L", "PID-7|" + info.birth, "PID-8|" + info.sex}
 			conf := []string{"N"}
 			if i == 0 {
-				for _, o := range []struct{ dst *string; v string }{{&hash, x.hash}, {&size, x.size}, {&uid, x.uniqueID}, {&typ, x.typeCode}, {&pid, x.patientID}} {
+				for _, o := range []struct {
+					dst *string
+					v   string
+				}{{&hash, x.hash}, {&size, x.size}, {&uid, x.uniqueID}, {&typ, x.typeCode}, {&pid, x.patientID}} {
 					if o.v != "" {
 						*o.dst = o.v
 					}

@@ -22,7 +22,7 @@ const (
 	DefaultMaxSize   = 64 << 20 // larger than the 25 MB rule so that MSG-027 can say by how much
 	DefaultMaxParts  = 1000
 	DefaultMaxDepth  = 20
-	MaxHeaderBytes   = 1 << 20 // one header block
+	MaxHeaderBytes   = 1 << 20  // one header block
 	MaxMessageBytes  = 25 << 20 // ENS Messagerie v1.3 §6 (research mssante.md §1)
 	maxKeptPartBytes = DefaultMaxSize
 )
