@@ -1,0 +1,101 @@
+package message
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestParseLimits: a hostile message stops the walk with a named error
+// instead of consuming memory or time.
+func TestParseLimits(t *testing.T) {
+	nested := func(depth int) []byte {
+		var b bytes.Buffer
+		b.WriteString("From: a@b.test\r\n")
+		for i := range depth {
+			fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+		}
+		b.WriteString("Content-Type: text/plain\r\n\r\nx\r\n")
+		for i := depth - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "--b%d--\r\n", i)
+		}
+		return b.Bytes()
+	}
+	many := func(n int) []byte {
+		var b bytes.Buffer
+		b.WriteString("From: a@b.test\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n")
+		for range n {
+			b.WriteString("--z\r\nContent-Type: text/plain\r\n\r\nx\r\n")
+		}
+		b.WriteString("--z--\r\n")
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want error
+	}{
+		{"depth ok", nested(DefaultMaxDepth - 1), nil},
+		{"too deep", nested(DefaultMaxDepth + 1), ErrTooDeep},
+		{"parts ok", many(DefaultMaxParts), nil},
+		{"too many parts", many(DefaultMaxParts + 1), ErrTooManyParts},
+		{"header too large", append([]byte("X-Long: "+strings.Repeat("a", MaxHeaderBytes)+"\r\n\r\n"), "body"...), ErrHeaderTooLarge},
+		{"part header too large", []byte("Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nX: " + strings.Repeat("a", MaxHeaderBytes) + "\r\n\r\nx\r\n--z--\r\n"), ErrHeaderTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.raw, 0, 0)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			r := CheckBytes(tc.name, tc.raw, Options{})
+			if got := r.Findings[len(r.Findings)-1]; tc.want != nil && !slicesHas(r, RuleUnreadable.ID) {
+				t.Errorf("no MSG-001, last finding %+v", got)
+			}
+		})
+	}
+}
+
+func slicesHas(r Result, id string) bool {
+	for _, f := range r.Findings {
+		if f.Rule == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSplitMultipart: delimiters only at line starts and followed by white
+// space, a look-alike boundary is content, preamble and epilogue dropped.
+func TestSplitMultipart(t *testing.T) {
+	body := "preamble\r\n--b\r\nA\r\n--bX not a delimiter\r\n--b  \r\nB\n--b--\r\nepilogue"
+	parts, err := splitMultipart([]byte(body), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || string(parts[0]) != "A\r\n--bX not a delimiter" || string(parts[1]) != "B" {
+		t.Errorf("parts %q", parts)
+	}
+	if _, err := splitMultipart([]byte("no delimiter"), "b"); err == nil {
+		t.Error("no part: no error")
+	}
+	if parts, err := splitMultipart([]byte("--b\r\nA\r\n"), "b"); err == nil || len(parts) != 1 {
+		t.Errorf("unclosed: %q %v", parts, err)
+	}
+}
+
+// TestTotalSize: over 25 MB is MSG-027; over the read limit the message
+// is not parsed.
+func TestTotalSize(t *testing.T) {
+	base := []byte("From: a@b.test\r\nDate: Thu, 01 Jan 2026 12:00:00 +0100\r\nMessage-ID: <s@b.test>\r\nX-MSS-NIL: X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=x.bin\r\n\r\n")
+	raw := append(base, bytes.Repeat([]byte("a"), MaxMessageBytes)...)
+	r := CheckBytes("big.eml", raw, Options{})
+	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSG-027" || r.Passed {
+		t.Errorf("rules %v passed %v", got, r.Passed)
+	}
+	r = CheckBytes("big.eml", raw, Options{MaxSize: 1 << 20})
+	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSG-001 MSG-027" {
+		t.Errorf("over the read limit: rules %v", got)
+	}
+}
