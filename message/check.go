@@ -137,7 +137,7 @@ func (c *checker) run(raw []byte) {
 
 // headers applies the RFC 5322 and MSSanté header rules.
 func (c *checker) headers(h textproto.Header) {
-	if strings.TrimSpace(h.Get("X-Mss-Nil")) == "" {
+	if !HasNIL(h) {
 		c.add(RuleNIL.Newf("X-MSS-NIL", "en-tête X-MSS-NIL absent ou vide : chaque message MSSanté porte la référence du logiciel sur convergence.esante.gouv.fr",
 			"X-MSS-NIL header missing or empty: every MSSanté message carries the software reference on convergence.esante.gouv.fr"))
 	}
@@ -717,3 +717,7 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// HasNIL tells whether the header carries a non-empty X-MSS-NIL (Ref#2
+// ECO.2.4.3).
+func HasNIL(h textproto.Header) bool { return strings.TrimSpace(h.Get("X-Mss-Nil")) != "" }
