@@ -444,3 +444,16 @@ func TestCheckInputs(t *testing.T) {
 		t.Error("empty standard input: no error")
 	}
 }
+
+// TestRulesDocumented keeps docs/message.md in step with the catalog.
+func TestRulesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/message.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules.Rules() {
+		if !strings.Contains(string(doc), "| "+r.ID+" | "+string(r.Severity)+" | "+r.Title.EN+" | "+r.Source+" |") {
+			t.Errorf("docs/message.md does not list %s as %s with its title and source", r.ID, r.Severity)
+		}
+	}
+}

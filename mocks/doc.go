@@ -40,6 +40,7 @@
 //	func (o *Operator) PSC() PSCInfo                        // issuer URLs, client credentials
 //	func (o *Operator) PSCToken(address string, ttl time.Duration) (string, error)
 //	func (o *Operator) Events() []Event
+//	func (o *Operator) Verdicts() ([]Verdict, int)          // conformance verdicts, oldest dropped
 //	func (o *Operator) Close() error
 //	func LoadWhitelist(io.Reader) ([]string, error)   // ANS listeblanchemssante.xml -> TrustedDomains
 //
@@ -55,7 +56,7 @@
 //   - MAIL FROM must be the authenticated mailbox (553 5.7.1).
 //   - Recipients: accounts of the establishment domains, and on the citizen
 //     domain reponse.automatique-test@ and <matricule INS>@ (key checked with
-//     cda.ParseMatricule, 550 5.1.1 otherwise); citizen mailboxes are created
+//     message.CheckCitizenAddress, 550 5.1.1 otherwise); citizen mailboxes are created
 //     on first message. Other domains: 550 5.7.1 relay denied.
 //   - Messages to citizens: sender domain in TrustedDomains (550 5.7.1),
 //     size ≤ MaxMessageBytes (552 5.3.4), X-MSS-NIL present (warning event,
