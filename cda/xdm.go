@@ -199,9 +199,13 @@ func readMember(p string, f *zip.File, o Options) ([]byte, *Document) {
 	}
 	rc, err := f.Open()
 	if err == nil {
-		var b []byte
-		b, err = io.ReadAll(io.LimitReader(rc, o.MaxSize+1))
+		// Sized from the central directory (already bounded above), so the
+		// read does not grow its buffer step by step (a lying size costs at
+		// most 4 MiB up front).
+		buf := bytes.NewBuffer(make([]byte, 0, int(min(f.UncompressedSize64, 4<<20))+bytes.MinRead))
+		_, err = buf.ReadFrom(io.LimitReader(rc, o.MaxSize+1))
 		rc.Close()
+		b := buf.Bytes()
 		if err == nil && int64(len(b)) > o.MaxSize {
 			d := tooLarge(p, -1, o.MaxSize)
 			return nil, &d

@@ -161,6 +161,7 @@ func expand(inputs []string) ([]string, error) {
 // MaxSize+1 bytes.
 func readInput(name string, o Options, emit func(string, []byte, int64) bool) error {
 	var r io.Reader
+	sizeHint := int64(64 << 10)
 	if name == "-" {
 		r = o.Stdin
 		if r == nil {
@@ -173,6 +174,9 @@ func readInput(name string, o Options, emit func(string, []byte, int64) bool) er
 		}
 		defer f.Close()
 		r = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			sizeHint = st.Size()
+		}
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(5)
@@ -183,10 +187,12 @@ func readInput(name string, o Options, emit func(string, []byte, int64) bool) er
 		return fmt.Errorf("%s: empty input, no message", name)
 	}
 	if string(head) != "From " {
-		raw, err := io.ReadAll(io.LimitReader(br, o.MaxSize+1))
+		buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, o.MaxSize)+bytes.MinRead))
+		_, err := buf.ReadFrom(io.LimitReader(br, o.MaxSize+1))
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		raw := buf.Bytes()
 		if int64(len(raw)) > o.MaxSize {
 			emit(name, nil, int64(len(raw)))
 			return nil
