@@ -72,14 +72,14 @@ type Account struct {
 // Defaults.
 const (
 	DefaultEstablishmentDomain = "hopital.test.mssante.fr"
-	DefaultCitizenDomain       = "patient.mssante.fr"
+	DefaultCitizenDomain       = message.DefaultCitizenDomain
 	DefaultMaxMessageBytes     = message.MaxMessageBytes // ENS Messagerie v1.3 §6 (research mssante.md §1)
 	DefaultMaxInFlightBytes    = 128 << 20
 	DefaultAccountLocalPart    = "medecin"
 	// AutoReplyLocalPart is the test mailbox of the real service, declared
 	// in the ANS whitelist description of patient.mssante.fr (research
 	// mssante.md §6).
-	AutoReplyLocalPart = "reponse.automatique-test"
+	AutoReplyLocalPart = message.AutoReplyLocalPart
 )
 
 // NIL modes.

@@ -1,10 +1,14 @@
 package probe
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/msscprobe/msscprobe/message"
+	"github.com/msscprobe/msscprobe/mocks"
 )
 
 // TestProbeMessagesConform: what the probe sends passes `message check`,
@@ -58,6 +62,43 @@ func TestProbeMessagesConform(t *testing.T) {
 			}
 			if r := message.CheckBytes("probe-xdm.eml", out.raw, message.Options{}); !r.Passed {
 				t.Errorf("user XDM: %+v", r.Findings)
+			}
+		})
+	}
+}
+
+// TestProbeThroughRefusingMock: the whole probe run, with and without a
+// document, against a mock that refuses any non-conforming message (550):
+// PS 4.1 is met, and the mock's verdict on every message the probe sent
+// is a pass.
+func TestProbeThroughRefusingMock(t *testing.T) {
+	for _, attach := range []string{"", "qualified-test.xml"} {
+		t.Run("attach="+attach, func(t *testing.T) {
+			te := startMock(t, mocks.Config{Conformance: mocks.ConformanceRefuse})
+			if attach != "" {
+				if err := os.WriteFile(filepath.Join(te.dir, "doc.xml"), readFixture(t, attach), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				te.yaml["attach"] = "doc.xml"
+			}
+			te.yaml["message"] = "{nil: REF-42, mdn: true}"
+			res := te.run(t, context.Background())
+			if !res.Met {
+				t.Fatalf("not met\n%s", dump(res))
+			}
+			vs, _ := te.op.Verdicts()
+			n := 0
+			for _, v := range vs {
+				if v.From != testAccount {
+					continue
+				}
+				n++
+				if !v.Accepted || !v.Result.Passed {
+					t.Errorf("verdict on %s: %+v", v.Result.MessageID, v.Result.Findings)
+				}
+			}
+			if n == 0 {
+				t.Error("no verdict on the probe's message")
 			}
 		})
 	}
