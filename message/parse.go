@@ -96,7 +96,7 @@ func readHeader(b []byte) (textproto.Header, []byte, error) {
 	} else if end > MaxHeaderBytes {
 		return textproto.Header{}, nil, ErrHeaderTooLarge
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b[:end])))
+	h, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(b[:end]), min(end+1, 4096)))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return h, nil, fmt.Errorf("header: %w", err)
 	}
