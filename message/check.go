@@ -211,7 +211,9 @@ func (c *checker) recipients(h textproto.Header) []string {
 				continue // not a rule of its own: the recipient rules see what parses
 			}
 			for _, a := range list {
-				out = append(out, strings.ToLower(a.Address))
+				if addr := strings.ToLower(a.Address); !slices.Contains(out, addr) {
+					out = append(out, addr)
+				}
 			}
 		}
 	}

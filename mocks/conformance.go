@@ -8,6 +8,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/msscprobe/msscprobe/cda"
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/message"
 )
@@ -80,7 +81,10 @@ func (o *Operator) conform(from string, rcpts []rcpt, raw []byte) *Verdict {
 	}
 	to := rcptAddrs(rcpts)
 	res := message.CheckBytes(from+" → "+strings.Join(to, ", "), raw, message.Options{
-		Recipients: to, CitizenDomain: o.cfg.CitizenDomain, MaxSize: max(o.cfg.MaxMessageBytes, message.DefaultMaxSize)})
+		Recipients: to, CitizenDomain: o.cfg.CitizenDomain, MaxSize: max(o.cfg.MaxMessageBytes, message.DefaultMaxSize),
+		// A received archive may expand to at most 128 MiB (XDM-005 beyond):
+		// a client cannot make the mock decompress more per message.
+		CDA: cda.Options{MaxArchiveTotal: 128 << 20}})
 	v := &Verdict{Time: time.Now().UTC(), From: from, To: to, Result: res, FindingCount: len(res.Findings)}
 	v.Result.Findings = v.Result.Findings[:min(len(res.Findings), maxVerdictFindings)]
 	v.Result.Documents = nil // the findings say what matters; documents would hold CDA metadata

@@ -100,3 +100,27 @@ func TestConformanceOff(t *testing.T) {
 		t.Fatalf("bad mode: %v", err)
 	}
 }
+
+// TestConformanceHostileMessage: a message nested past the parser's
+// limits is still answered (warn mode delivers it) with an MSG-001
+// verdict naming the limit.
+func TestConformanceHostileMessage(t *testing.T) {
+	op := startOp(t, testConfig())
+	c := mustSMTP(t, op, doctor)
+	var b strings.Builder
+	b.WriteString(strings.TrimSuffix(msg(doctor, nurse, "<deep@x>", "s", ""), "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"))
+	for i := range 200 {
+		b.WriteString("Content-Type: multipart/mixed; boundary=b" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "\r\n\r\n--b" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "\r\n")
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nx\r\n")
+	if err := send(c, doctor, []string{nurse}, b.String(), nil); err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := op.Verdicts()
+	if len(vs) != 1 || vs[0].Result.Passed {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	if f, _ := vs[0].Result.FirstError(); f.Rule != message.RuleUnreadable.ID || !strings.Contains(f.Message.EN, "too deep") {
+		t.Errorf("first error %+v", f)
+	}
+}
