@@ -457,3 +457,30 @@ func TestRulesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReturnsOnCancel: a read blocked on standard input does not keep
+// Check from returning when the context is cancelled (^C).
+func TestCheckReturnsOnCancel(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Check(ctx, []string{"-"}, Options{Stdin: r}, nil)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("no error after cancel")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Check still blocked 5 s after cancel")
+	}
+}

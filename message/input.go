@@ -51,6 +51,7 @@ func Check(ctx context.Context, inputs []string, opts Options, onMsg func(done i
 		mu      sync.Mutex
 		results []Result
 		done    int
+		gone    bool // Check has returned: no more onMsg calls
 		wg      sync.WaitGroup
 	)
 	for range o.Jobs {
@@ -70,7 +71,7 @@ func Check(ctx context.Context, inputs []string, opts Options, onMsg func(done i
 				}
 				results[j.i] = r
 				done++
-				if onMsg != nil {
+				if onMsg != nil && !gone {
 					onMsg(done)
 				}
 				mu.Unlock()
@@ -78,7 +79,6 @@ func Check(ctx context.Context, inputs []string, opts Options, onMsg func(done i
 		}()
 	}
 	n := 0
-	var readErr error
 	emit := func(name string, raw []byte, big int64) bool {
 		select {
 		case jobs <- job{n, name, raw, big}:
@@ -88,12 +88,28 @@ func Check(ctx context.Context, inputs []string, opts Options, onMsg func(done i
 			return false
 		}
 	}
-	for _, f := range files {
-		if readErr = readInput(f, o, emit); readErr != nil || ctx.Err() != nil {
-			break
+	// Reading runs on its own so that Check returns as soon as ctx is done,
+	// even when a read blocks (standard input, a FIFO).
+	read := make(chan error, 1)
+	go func() {
+		var err error
+		for _, f := range files {
+			if err = readInput(f, o, emit); err != nil || ctx.Err() != nil {
+				break
+			}
 		}
+		close(jobs)
+		read <- err
+	}()
+	var readErr error
+	select {
+	case readErr = <-read:
+	case <-ctx.Done():
+		mu.Lock()
+		gone = true
+		mu.Unlock()
+		return nil, ctx.Err()
 	}
-	close(jobs)
 	wg.Wait()
 	if readErr != nil {
 		return nil, readErr
