@@ -260,13 +260,18 @@ func decode(enc string, b []byte) ([]byte, error) {
 func decodeBase64(b []byte) ([]byte, error) {
 	clean := make([]byte, 0, len(b))
 	for len(b) > 0 {
-		i := bytes.IndexAny(b, " \t\r\n")
-		if i < 0 {
-			clean = append(clean, b...)
-			break
+		// Line by line: white space is at line ends (CRLF), rarely inside.
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
 		}
-		clean = append(clean, b[:i]...)
-		b = b[i+1:]
+		line = bytes.Trim(line, " \t\r")
+		if bytes.IndexByte(line, ' ') >= 0 || bytes.IndexByte(line, '\t') >= 0 {
+			line = bytes.Join(bytes.Fields(line), nil)
+		}
+		clean = append(clean, line...)
 	}
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
 	n, err := base64.StdEncoding.Decode(out, clean)

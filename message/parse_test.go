@@ -99,3 +99,20 @@ func TestTotalSize(t *testing.T) {
 		t.Errorf("over the read limit: rules %v", got)
 	}
 }
+
+func TestDecodeBase64(t *testing.T) {
+	for in, want := range map[string]string{
+		"SGVsbG8h\r\n":          "Hello!",
+		" SGVs bG8h \r\nIQ==\n": "Hello!!",
+		"SGVs\tbG8hIQ==":        "Hello!!",
+		"":                      "",
+	} {
+		got, err := decodeBase64([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("%q: %q %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := decodeBase64([]byte("SGVsbG8h!!\r\n")); err == nil {
+		t.Error("invalid base64: no error")
+	}
+}
