@@ -94,6 +94,12 @@ mock() { # label, extra mock serve flags...
 	smtp=$(awk '$1=="listen" && $2=="smtp" {print $3}' "$tmp/serve.out")
 	imap=$(awk '$1=="listen" && $2=="imap" {print $3}' "$tmp/serve.out")
 	load "$label" "$smtp" "$imap" "$tmp/ca.pem" "$tmp/accounts"
+	# CPU seconds of the mock process (utime+stime, /proc/PID/stat fields
+	# 14-15): unlike msgs/s, they do not depend on what else runs here.
+	local ticks
+	ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$((CLIENTS * PER))" -v l="$label" \
+		'BEGIN { printf "%-10s mock process CPU %.2f s = %.0f msgs per CPU-second\n", "", t / hz, n / (t / hz) }'
 	kill "$server_pid"
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
