@@ -703,14 +703,30 @@ func decodeHeader(v string) string {
 	return oneLine(d)
 }
 
-// oneLine keeps values read from a message on one harmless line.
+// maxValue bounds a value quoted from a message in a finding or a result
+// field: a hostile 1 MB header must not make a 1 MB report line.
+const maxValue = 200
+
+// oneLine keeps values read from a message on one harmless, bounded line.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
+	cut := false
+	if len(s) > maxValue {
+		i := maxValue
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], true
+	}
+	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
 			return utf8.RuneError
 		}
 		return r
 	}, s)
+	if cut {
+		s += "…"
+	}
+	return s
 }
 
 func clip(s string) string {

@@ -2,6 +2,8 @@ package mocks
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -33,9 +35,13 @@ const (
 // Bounds of what the verdict record keeps: the findings of one message in
 // events and verdicts (the count says how many there were), and the number
 // of verdicts kept (the oldest are dropped, Verdicts says how many).
+// A verdict is then at most about 5 KB (message values quoted in findings
+// are clipped by package message), so a hostile client cannot make the
+// record hold more than about 80 MB.
 const (
-	maxVerdictFindings = 20
-	maxVerdicts        = 1 << 16
+	maxVerdictFindings = 5
+	maxVerdicts        = 1 << 14
+	maxVerdictName     = 300
 )
 
 // Verdict is the conformance verdict on one message received by the mock.
@@ -44,7 +50,7 @@ type Verdict struct {
 	From     string         `json:"from"`
 	To       []string       `json:"to"`
 	Accepted bool           `json:"accepted"` // false when refused for conformance
-	Result   message.Result `json:"result"`   // findings capped at 20, FindingCount says how many
+	Result   message.Result `json:"result"`   // findings capped at 5, FindingCount says how many
 	// FindingCount is the number of findings before the cap.
 	FindingCount int `json:"finding_count"`
 }
@@ -80,13 +86,21 @@ func (o *Operator) conform(from string, rcpts []rcpt, raw []byte) *Verdict {
 		return nil
 	}
 	to := rcptAddrs(rcpts)
-	res := message.CheckBytes(from+" → "+strings.Join(to, ", "), raw, message.Options{
+	name := from + " → " + strings.Join(to, ", ")
+	if len(name) > maxVerdictName {
+		name = strings.ToValidUTF8(name[:maxVerdictName], "") + "…"
+	}
+	res := message.CheckBytes(name, raw, message.Options{
 		Recipients: to, CitizenDomain: o.cfg.CitizenDomain, MaxSize: max(o.cfg.MaxMessageBytes, message.DefaultMaxSize),
 		// A received archive may expand to at most 128 MiB (XDM-005 beyond):
 		// a client cannot make the mock decompress more per message.
 		CDA: cda.Options{MaxArchiveTotal: 128 << 20}})
 	v := &Verdict{Time: time.Now().UTC(), From: from, To: to, Result: res, FindingCount: len(res.Findings)}
-	v.Result.Findings = v.Result.Findings[:min(len(res.Findings), maxVerdictFindings)]
+	// Errors first, so the kept findings say why the message fails.
+	sort.SliceStable(v.Result.Findings, func(i, j int) bool {
+		return v.Result.Findings[i].Severity.Rank() > v.Result.Findings[j].Severity.Rank()
+	})
+	v.Result.Findings = slices.Clip(v.Result.Findings[:min(len(res.Findings), maxVerdictFindings)])
 	v.Result.Documents = nil // the findings say what matters; documents would hold CDA metadata
 	return v
 }
@@ -112,8 +126,8 @@ func (o *Operator) recordVerdict(v *Verdict, messageID string, accepted bool) {
 	}
 	o.verdicts.add(*v)
 	e := Event{Proto: "mail", Kind: KindConformance, From: v.From, To: v.To, MessageID: messageID,
-		Verdict: verdictWord(v.Result.Passed), Findings: v.Result.Findings,
-		Detail: fmt.Sprintf("%d finding(s)", v.FindingCount)}
+		Verdict: verdictWord(v.Result.Passed),
+		Detail:  fmt.Sprintf("%d finding(s)%s", v.FindingCount, ruleList(v.Result.Findings))}
 	if f, bad := v.Result.FirstError(); bad {
 		e.Rule = f.Rule
 	}
@@ -121,6 +135,20 @@ func (o *Operator) recordVerdict(v *Verdict, messageID string, accepted bool) {
 		e.Code = 550
 	}
 	o.rec.add(e)
+}
+
+// ruleList names the rules of the kept findings, for the event's detail.
+func ruleList(fs []check.Finding) string {
+	var ids []string
+	for _, f := range fs {
+		if !containsStr(ids, f.Rule) {
+			ids = append(ids, f.Rule)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(ids, " ")
 }
 
 func verdictWord(passed bool) string {
