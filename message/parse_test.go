@@ -116,3 +116,22 @@ func TestDecodeBase64(t *testing.T) {
 		t.Error("invalid base64: no error")
 	}
 }
+
+// TestQuotedValuesBounded: a huge header value does not make a huge
+// finding or result field.
+func TestQuotedValuesBounded(t *testing.T) {
+	long := strings.Repeat("é", 100000)
+	raw := []byte("From: " + long + "\r\nMessage-ID: " + long + "\r\nSubject: " + long + "\r\n\r\nx\r\n")
+	r := CheckBytes("long.eml", raw, Options{})
+	if len(r.Subject) > 2*maxValue+10 || len(r.MessageID) > 2*maxValue+10 {
+		t.Errorf("subject %d bytes, message-id %d bytes", len(r.Subject), len(r.MessageID))
+	}
+	for _, f := range r.Findings {
+		if len(f.Message.FR) > 1000 || len(f.Message.EN) > 1000 {
+			t.Errorf("%s: %d bytes", f.Rule, len(f.Message.EN))
+		}
+	}
+	if !strings.HasSuffix(r.Subject, "…") {
+		t.Errorf("clipped subject does not say so: %q", r.Subject[len(r.Subject)-10:])
+	}
+}
