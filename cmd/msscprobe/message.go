@@ -75,10 +75,7 @@ unreadable or a flag is invalid.`),
 			})
 			prog.Done()
 			if err != nil {
-				if cmd.Context().Err() != nil {
-					return err
-				}
-				return usageError(err)
+				return inputError(cmd, err)
 			}
 			switch out.format {
 			case "json":
