@@ -245,16 +245,25 @@ func readMbox(name string, br *bufio.Reader, limit int64, emit func(string, []by
 		copy(out, b)
 		return emit(msgName, out, 0)
 	}
+	// add keeps a piece of the current message, or only counts it once
+	// the message is over the limit.
+	add := func(piece []byte) {
+		switch {
+		case big > 0:
+			big += int64(len(piece))
+		case int64(cur.Len()+len(piece)) > limit:
+			big = int64(cur.Len() + len(piece))
+			cur.Reset()
+		default:
+			cur.Write(piece)
+		}
+	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: keep reading it in pieces.
 			for errors.Is(err, bufio.ErrBufferFull) {
-				if big == 0 && int64(cur.Len()+len(line)) <= limit {
-					cur.Write(line)
-				} else {
-					big += int64(len(line))
-				}
+				add(line)
 				line, err = br.ReadSlice('\n')
 			}
 		} else if bytes.HasPrefix(line, []byte("From ")) {
@@ -267,17 +276,7 @@ func readMbox(name string, br *bufio.Reader, limit int64, emit func(string, []by
 		} else if isEscapedFrom(line) {
 			line = line[1:]
 		}
-		if len(line) > 0 {
-			switch {
-			case big > 0:
-				big += int64(len(line))
-			case int64(cur.Len()+len(line)) > limit:
-				big = int64(cur.Len() + len(line))
-				cur.Reset()
-			default:
-				cur.Write(line)
-			}
-		}
+		add(line)
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -133,5 +134,42 @@ func TestQuotedValuesBounded(t *testing.T) {
 	}
 	if !strings.HasSuffix(r.Subject, "…") {
 		t.Errorf("clipped subject does not say so: %q", r.Subject[len(r.Subject)-10:])
+	}
+}
+
+// TestMbox: messages split at "From " lines, ">From " unescaped, a
+// message over the read limit reported without being held, a line longer
+// than the read buffer kept whole.
+func TestMbox(t *testing.T) {
+	long := strings.Repeat("a", 200<<10)
+	mbox := "From a@b Thu Jan  1 00:00:00 2026\nSubject: one\n\n>From the start\nX-Long: " + long + "\n\n" +
+		"From a@b Thu Jan  1 00:00:00 2026\nSubject: big\n\n" + strings.Repeat("b", 300<<10) + "\n\n" +
+		"From a@b Thu Jan  1 00:00:00 2026\nSubject: three\n\nbody\n"
+	var got []string
+	var raws [][]byte
+	var bigs []int64
+	err := readMbox("box", bufio.NewReaderSize(strings.NewReader(mbox), 64<<10), 256<<10, func(name string, raw []byte, big int64) bool {
+		got = append(got, name)
+		raws = append(raws, raw)
+		bigs = append(bigs, big)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "box#1 box#2 box#3" {
+		t.Fatalf("messages %v", got)
+	}
+	if !bytes.Contains(raws[0], []byte("\nFrom the start\n")) || !bytes.Contains(raws[0], []byte(long)) || bigs[0] != 0 {
+		t.Errorf("message 1: %d bytes, big %d", len(raws[0]), bigs[0])
+	}
+	if raws[1] != nil || bigs[1] <= 256<<10 {
+		t.Errorf("message 2 over the limit: %d bytes held, big %d", len(raws[1]), bigs[1])
+	}
+	if string(raws[2]) != "Subject: three\n\nbody" {
+		t.Errorf("message 3: %q", raws[2])
+	}
+	if err := readMbox("empty", bufio.NewReader(strings.NewReader("no from line\n")), 1<<20, func(string, []byte, int64) bool { return true }); err == nil {
+		t.Error("mbox without a From line: no error")
 	}
 }
