@@ -130,11 +130,14 @@ func TestMockServeConformanceReport(t *testing.T) {
 			}
 		})
 	}
+	badYAML := filepath.Join(dir, "mock.yaml")
+	os.WriteFile(badYAML, []byte("conformance: sometimes\n"), 0o600)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--conformance", "maybe"}, "maybe"},
+		{[]string{"--config", badYAML}, "sometimes"},
 		{[]string{"--report", filepath.Join(dir, "missing", "r.xml")}, "--report"},
 	} {
 		if code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...); code != exitUsage || !strings.Contains(errs, tc.want) {
