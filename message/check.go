@@ -22,7 +22,7 @@ import (
 // Options tune CheckBytes and Check; the zero value gives the defaults.
 type Options struct {
 	// MaxSize is the largest message read (0: DefaultMaxSize); a larger
-	// message gets MSG-027 and is not checked further.
+	// message gets MSS-027 and is not checked further.
 	MaxSize int64
 	// MaxParts and MaxDepth bound the MIME walk (0: DefaultMaxParts,
 	// DefaultMaxDepth).

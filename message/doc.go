@@ -6,7 +6,7 @@
 // live: `msscprobe message check` and the mock operator's conformance
 // verdict both call it, and package probe builds messages that pass it.
 //
-// It owns the rules MSG-001..MSG-030 (catalog Rules, documented in
+// It owns the rules MSS-001..MSS-030 (catalog Rules, documented in
 // docs/message.md) and reuses package cda for everything inside a CDA
 // document or an XDM archive (CDA-*, HDR-*, INS-*, XDM-* findings are
 // reported as cda gives them, located by archive member).
@@ -28,6 +28,6 @@
 // Bounds: a message over Options.MaxSize (64 MiB) is not parsed; a header
 // block over MaxHeaderBytes, more than MaxParts parts or more than MaxDepth
 // nested multiparts stop the walk with ErrHeaderTooLarge, ErrTooManyParts
-// or ErrTooDeep (reported as MSG-001). Multipart bodies are split without
+// or ErrTooDeep (reported as MSS-001). Multipart bodies are split without
 // copying, so nesting costs no memory; only leaf parts are decoded.
 package message

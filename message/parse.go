@@ -19,7 +19,7 @@ import (
 // message, which is at most MaxSize), nor walk more than MaxParts parts or
 // MaxDepth nested multiparts.
 const (
-	DefaultMaxSize  = 64 << 20 // larger than the 25 MB rule so that MSG-027 can say by how much
+	DefaultMaxSize  = 64 << 20 // larger than the 25 MB rule so that MSS-027 can say by how much
 	DefaultMaxParts = 1000
 	DefaultMaxDepth = 20
 	MaxHeaderBytes  = 1 << 20  // one header block

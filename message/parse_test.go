@@ -52,7 +52,7 @@ func TestParseLimits(t *testing.T) {
 			}
 			r := CheckBytes(tc.name, tc.raw, Options{})
 			if got := r.Findings[len(r.Findings)-1]; tc.want != nil && !slicesHas(r, RuleUnreadable.ID) {
-				t.Errorf("no MSG-001, last finding %+v", got)
+				t.Errorf("no MSS-001, last finding %+v", got)
 			}
 		})
 	}
@@ -86,17 +86,17 @@ func TestSplitMultipart(t *testing.T) {
 	}
 }
 
-// TestTotalSize: over 25 MB is MSG-027; over the read limit the message
+// TestTotalSize: over 25 MB is MSS-027; over the read limit the message
 // is not parsed.
 func TestTotalSize(t *testing.T) {
 	base := []byte("From: a@b.test\r\nDate: Thu, 01 Jan 2026 12:00:00 +0100\r\nMessage-ID: <s@b.test>\r\nX-MSS-NIL: X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=x.bin\r\n\r\n")
 	raw := append(base, bytes.Repeat([]byte("a"), MaxMessageBytes)...)
 	r := CheckBytes("big.eml", raw, Options{})
-	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSG-027" || r.Passed {
+	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSS-027" || r.Passed {
 		t.Errorf("rules %v passed %v", got, r.Passed)
 	}
 	r = CheckBytes("big.eml", raw, Options{MaxSize: 1 << 20})
-	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSG-001 MSG-027" {
+	if got := ruleSet(r.Findings); strings.Join(got, " ") != "MSS-001 MSS-027" {
 		t.Errorf("over the read limit: rules %v", got)
 	}
 }

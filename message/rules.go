@@ -16,65 +16,65 @@ const (
 // The rules of `msscprobe message check` and of the mock's conformance
 // verdict. IDs are stable; docs/message.md lists them.
 var (
-	RuleUnreadable = check.Rule{ID: "MSG-001", Severity: check.Error, Source: "RFC 5322, RFC 2045-2046",
+	RuleUnreadable = check.Rule{ID: "MSS-001", Severity: check.Error, Source: "RFC 5322, RFC 2045-2046",
 		Title: check.Text{FR: "message MIME illisible", EN: "unreadable MIME message"}}
-	RuleNIL = check.Rule{ID: "MSG-002", Severity: check.Error, Source: srcRef2 + "ECO.2.4.3",
+	RuleNIL = check.Rule{ID: "MSS-002", Severity: check.Error, Source: srcRef2 + "ECO.2.4.3",
 		Title: check.Text{FR: "en-tête X-MSS-NIL absent", EN: "X-MSS-NIL header missing"}}
-	RuleCodeCDA = check.Rule{ID: "MSG-003", Severity: check.Error, Source: srcRef2 + "ECO.2.4.1",
+	RuleCodeCDA = check.Rule{ID: "MSS-003", Severity: check.Error, Source: srcRef2 + "ECO.2.4.1",
 		Title: check.Text{FR: "X-MSS-CODECDA différent des codes des documents CDA de l'IHE_XDM.ZIP", EN: "X-MSS-CODECDA differs from the codes of the CDA documents in IHE_XDM.ZIP"}}
-	RuleINSHeader = check.Rule{ID: "MSG-004", Severity: check.Error, Source: srcRef2 + "ECO.2.4.2",
+	RuleINSHeader = check.Rule{ID: "MSS-004", Severity: check.Error, Source: srcRef2 + "ECO.2.4.2",
 		Title: check.Text{FR: "X-MSS-INS différent de ce que portent les documents CDA", EN: "X-MSS-INS differs from what the CDA documents carry"}}
-	RuleCitizenAddress = check.Rule{ID: "MSG-005", Severity: check.Error, Source: srcRef2 + "ECO.3.1.1, ECO.2.2.6",
+	RuleCitizenAddress = check.Rule{ID: "MSS-005", Severity: check.Error, Source: srcRef2 + "ECO.3.1.1, ECO.2.2.6",
 		Title: check.Text{FR: "adresse citoyenne dont la partie locale n'est pas un matricule INS valide", EN: "citizen address whose local part is not a valid matricule INS"}}
-	RuleCitizenINS = check.Rule{ID: "MSG-006", Severity: check.Error, Source: srcRef2 + "ECO.2.2.6, ECO.3.1.1",
+	RuleCitizenINS = check.Rule{ID: "MSS-006", Severity: check.Error, Source: srcRef2 + "ECO.2.2.6, ECO.3.1.1",
 		Title: check.Text{FR: "adresse citoyenne non construite avec l'INS qualifié du patient du document", EN: "citizen address not built from the document patient's qualified INS"}}
-	RuleOnePatient = check.Rule{ID: "MSG-007", Severity: check.Error, Source: srcRef2 + "ECO.2.1.2; " + srcEchange,
+	RuleOnePatient = check.Rule{ID: "MSS-007", Severity: check.Error, Source: srcRef2 + "ECO.2.1.2; " + srcEchange,
 		Title: check.Text{FR: "plusieurs patients dans une même archive IHE_XDM.ZIP", EN: "several patients in one IHE_XDM.ZIP archive"}}
-	RuleBareCDA = check.Rule{ID: "MSG-008", Severity: check.Error, Source: srcEchange,
+	RuleBareCDA = check.Rule{ID: "MSS-008", Severity: check.Error, Source: srcEchange,
 		Title: check.Text{FR: "document CDA joint hors d'une archive IHE_XDM.ZIP", EN: "CDA document attached outside an IHE_XDM.ZIP archive"}}
-	RuleXDMName = check.Rule{ID: "MSG-009", Severity: check.Warning, Source: srcEchange,
+	RuleXDMName = check.Rule{ID: "MSS-009", Severity: check.Warning, Source: srcEchange,
 		Title: check.Text{FR: "archive IHE XDM jointe sous un autre nom que IHE_XDM.ZIP", EN: "IHE XDM archive attached under another name than IHE_XDM.ZIP"}}
-	RuleSubsets = check.Rule{ID: "MSG-010", Severity: check.Error, Source: srcEchange,
+	RuleSubsets = check.Rule{ID: "MSS-010", Severity: check.Error, Source: srcEchange,
 		Title: check.Text{FR: "plusieurs sous-dossiers dans IHE_XDM/ (un seul SUBSET01 attendu)", EN: "several subset folders in IHE_XDM/ (a single SUBSET01 expected)"}}
-	RuleSubsetName = check.Rule{ID: "MSG-011", Severity: check.Warning, Source: srcEchange,
+	RuleSubsetName = check.Rule{ID: "MSS-011", Severity: check.Warning, Source: srcEchange,
 		Title: check.Text{FR: "sous-dossier IHE_XDM nommé autrement que SUBSET01", EN: "IHE_XDM subset folder named other than SUBSET01"}}
-	RuleIndex = check.Rule{ID: "MSG-012", Severity: check.Error, Source: srcXDMMedia,
+	RuleIndex = check.Rule{ID: "MSS-012", Severity: check.Error, Source: srcXDMMedia,
 		Title: check.Text{FR: "INDEX.HTM absent de la racine de l'archive", EN: "INDEX.HTM missing at the archive root"}}
-	RuleReadme = check.Rule{ID: "MSG-013", Severity: check.Error, Source: srcXDMMedia,
+	RuleReadme = check.Rule{ID: "MSS-013", Severity: check.Error, Source: srcXDMMedia,
 		Title: check.Text{FR: "README.TXT absent de la racine de l'archive", EN: "README.TXT missing at the archive root"}}
-	RuleHash = check.Rule{ID: "MSG-014", Severity: check.Error, Source: srcDocEntry,
+	RuleHash = check.Rule{ID: "MSS-014", Severity: check.Error, Source: srcDocEntry,
 		Title: check.Text{FR: "hash (SHA-1) de la DocumentEntry absent ou différent du fichier", EN: "DocumentEntry hash (SHA-1) missing or different from the file"}}
-	RuleSize = check.Rule{ID: "MSG-015", Severity: check.Error, Source: srcDocEntry,
+	RuleSize = check.Rule{ID: "MSS-015", Severity: check.Error, Source: srcDocEntry,
 		Title: check.Text{FR: "size de la DocumentEntry absente ou différente du fichier", EN: "DocumentEntry size missing or different from the file"}}
-	RuleUniqueID = check.Rule{ID: "MSG-016", Severity: check.Error, Source: srcDocEntry,
+	RuleUniqueID = check.Rule{ID: "MSS-016", Severity: check.Error, Source: srcDocEntry,
 		Title: check.Text{FR: "uniqueId de la DocumentEntry différent de l'id du document CDA", EN: "DocumentEntry uniqueId differs from the CDA document id"}}
-	RuleTypeCode = check.Rule{ID: "MSG-017", Severity: check.Error, Source: srcDocEntry,
+	RuleTypeCode = check.Rule{ID: "MSS-017", Severity: check.Error, Source: srcDocEntry,
 		Title: check.Text{FR: "typeCode de la DocumentEntry différent du code du document CDA", EN: "DocumentEntry typeCode differs from the CDA document code"}}
-	RuleSourcePatientInfo = check.Rule{ID: "MSG-018", Severity: check.Error, Source: srcDocEntry,
+	RuleSourcePatientInfo = check.Rule{ID: "MSS-018", Severity: check.Error, Source: srcDocEntry,
 		Title: check.Text{FR: "sourcePatientInfo absent ou incohérent avec les traits d'identité du document", EN: "sourcePatientInfo missing or inconsistent with the document's identity traits"}}
-	RuleInvisiblePatient = check.Rule{ID: "MSG-019", Severity: check.Error, Source: srcVisib,
+	RuleInvisiblePatient = check.Rule{ID: "MSS-019", Severity: check.Error, Source: srcVisib,
 		Title: check.Text{FR: "document INVISIBLE_PATIENT envoyé au patient", EN: "INVISIBLE_PATIENT document sent to the patient"}}
-	RuleInvisibleLegal = check.Rule{ID: "MSG-020", Severity: check.Error, Source: srcVisib,
+	RuleInvisibleLegal = check.Rule{ID: "MSS-020", Severity: check.Error, Source: srcVisib,
 		Title: check.Text{FR: "document INVISIBLE_REP_LEGAUX envoyé au patient et à un professionnel", EN: "INVISIBLE_REP_LEGAUX document sent to the patient and a professional"}}
-	RuleSecret = check.Rule{ID: "MSG-021", Severity: check.Error, Source: srcVisib,
+	RuleSecret = check.Rule{ID: "MSS-021", Severity: check.Error, Source: srcVisib,
 		Title: check.Text{FR: "document CONNEXION_SECRETE envoyé au patient", EN: "CONNEXION_SECRETE document sent to the patient"}}
-	RuleUTF8 = check.Rule{ID: "MSG-022", Severity: check.Error, Source: srcRef2 + "ECO.2.2.3",
+	RuleUTF8 = check.Rule{ID: "MSS-022", Severity: check.Error, Source: srcRef2 + "ECO.2.2.3",
 		Title: check.Text{FR: "partie texte non encodée en UTF-8", EN: "text part not encoded in UTF-8"}}
-	RuleMessageID = check.Rule{ID: "MSG-023", Severity: check.Error, Source: srcRFC5322 + "§3.6.4",
+	RuleMessageID = check.Rule{ID: "MSS-023", Severity: check.Error, Source: srcRFC5322 + "§3.6.4",
 		Title: check.Text{FR: "Message-ID absent ou mal formé", EN: "Message-ID missing or malformed"}}
-	RuleDate = check.Rule{ID: "MSG-024", Severity: check.Error, Source: srcRFC5322 + "§3.6.1",
+	RuleDate = check.Rule{ID: "MSS-024", Severity: check.Error, Source: srcRFC5322 + "§3.6.1",
 		Title: check.Text{FR: "Date absente ou mal formée", EN: "Date missing or malformed"}}
-	RuleFrom = check.Rule{ID: "MSG-025", Severity: check.Error, Source: srcRFC5322 + "§3.6.2",
+	RuleFrom = check.Rule{ID: "MSS-025", Severity: check.Error, Source: srcRFC5322 + "§3.6.2",
 		Title: check.Text{FR: "From absent ou mal formé", EN: "From missing or malformed"}}
-	RuleThreading = check.Rule{ID: "MSG-026", Severity: check.Error, Source: srcRFC5322 + "§3.6.4",
+	RuleThreading = check.Rule{ID: "MSS-026", Severity: check.Error, Source: srcRFC5322 + "§3.6.4",
 		Title: check.Text{FR: "In-Reply-To ou References mal formé", EN: "malformed In-Reply-To or References"}}
-	RuleTotalSize = check.Rule{ID: "MSG-027", Severity: check.Error, Source: srcENS,
+	RuleTotalSize = check.Rule{ID: "MSS-027", Severity: check.Error, Source: srcENS,
 		Title: check.Text{FR: "message de plus de 25 Mo", EN: "message larger than 25 MB"}}
-	RuleMES = check.Rule{ID: "MSG-028", Severity: check.Error, Source: srcRef2 + "ECO.2.2.8",
+	RuleMES = check.Rule{ID: "MSS-028", Severity: check.Error, Source: srcRef2 + "ECO.2.2.8",
 		Title: check.Text{FR: "X-MSS-MES d'une autre valeur que FIN", EN: "X-MSS-MES with a value other than FIN"}}
-	RuleDNT = check.Rule{ID: "MSG-029", Severity: check.Error, Source: srcRef2 + "ECO.2.3.2; RFC 8098 §2.1",
+	RuleDNT = check.Rule{ID: "MSS-029", Severity: check.Error, Source: srcRef2 + "ECO.2.3.2; RFC 8098 §2.1",
 		Title: check.Text{FR: "Disposition-Notification-To mal formé", EN: "malformed Disposition-Notification-To"}}
-	RuleSubject = check.Rule{ID: "MSG-030", Severity: check.Warning, Source: srcRef2 + "ECO.2.1.3",
+	RuleSubject = check.Rule{ID: "MSS-030", Severity: check.Warning, Source: srcRef2 + "ECO.2.1.3",
 		Title: check.Text{FR: "objet autre que XDM/1.0/DDM+<libellé> <NOM> <prénom> <date> pour un envoi de document", EN: "subject other than XDM/1.0/DDM+<label> <NAME> <given> <date> for a document"}}
 )
 

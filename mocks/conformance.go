@@ -18,7 +18,7 @@ import (
 // Conformance modes: every message received over SMTP is checked against
 // the MSSanté message rules of package message; the verdict is recorded in
 // a "conformance" event, in the stored copy (header ConformanceHeader) and
-// in Verdicts. Refuse also answers 550 5.6.0 "[MSG-xxx] …" to a message
+// in Verdicts. Refuse also answers 550 5.6.0 "[MSS-xxx] …" to a message
 // with an error finding; off checks nothing.
 const (
 	ConformanceWarn   = "warn"

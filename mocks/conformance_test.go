@@ -33,7 +33,7 @@ func TestConformanceWarn(t *testing.T) {
 		}
 	}
 	ev := eventsOf(op, KindConformance)
-	if len(ev) != 2 || ev[0].Verdict != "pass" || ev[1].Verdict != "fail" || ev[1].Rule != message.RuleMES.ID || ev[1].MessageID != "<bad-1@x>" || !strings.Contains(ev[1].Detail, "MSG-028") {
+	if len(ev) != 2 || ev[0].Verdict != "pass" || ev[1].Verdict != "fail" || ev[1].Rule != message.RuleMES.ID || ev[1].MessageID != "<bad-1@x>" || !strings.Contains(ev[1].Detail, "MSS-028") {
 		t.Fatalf("conformance events %+v", ev)
 	}
 	vs, dropped := op.Verdicts()
@@ -41,14 +41,14 @@ func TestConformanceWarn(t *testing.T) {
 		t.Fatalf("verdicts %+v", vs)
 	}
 	stored := inbox(t, op, nurse)
-	if len(stored) != 2 || !strings.Contains(stored[0], ConformanceHeader+": pass\r\n") || !strings.Contains(stored[1], ConformanceHeader+": fail MSG-028\r\n") {
+	if len(stored) != 2 || !strings.Contains(stored[0], ConformanceHeader+": pass\r\n") || !strings.Contains(stored[1], ConformanceHeader+": fail MSS-028\r\n") {
 		t.Fatalf("stored copies %q", stored)
 	}
 	var junit bytes.Buffer
 	if err := message.JUnit("msscprobe mock", VerdictResults(vs), "en").Write(&junit); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(junit.String(), `tests="2" failures="1"`) || !strings.Contains(junit.String(), "MSG-028") {
+	if !strings.Contains(junit.String(), `tests="2" failures="1"`) || !strings.Contains(junit.String(), "MSS-028") {
 		t.Errorf("report %s", junit.String())
 	}
 }
@@ -102,7 +102,7 @@ func TestConformanceOff(t *testing.T) {
 }
 
 // TestConformanceHostileMessage: a message nested past the parser's
-// limits is still answered (warn mode delivers it) with an MSG-001
+// limits is still answered (warn mode delivers it) with an MSS-001
 // verdict naming the limit.
 func TestConformanceHostileMessage(t *testing.T) {
 	op := startOp(t, testConfig())

@@ -64,12 +64,12 @@
 //     professional, nor reply once the professional closed the thread with
 //     X-MSS-MES: FIN (that message) or a [FIN] subject (every earlier
 //     message): 550 5.7.1. Refusal texts start with the rule ID ([MOCK-…] or
-//     [MSG-…], the latter from package message).
+//     [MSS-…], the latter from package message).
 //   - Every message received over SMTP gets the verdict of package message
 //     (the rules of `msscprobe message check`, envelope recipients):
 //     Config.Conformance warn (default) records it in a "conformance" event,
 //     an X-Msscprobe-Conformance header on the stored copy and Verdicts;
-//     refuse also answers 550 5.6.0 [MSG-xxx] to a non-conforming message.
+//     refuse also answers 550 5.6.0 [MSS-xxx] to a non-conforming message.
 //   - When a DATA-time rule refuses only some recipients, the message is
 //     accepted and a DSN (RFC 3464) reports the others; NOTIFY=SUCCESS gets a
 //     "delivered" DSN. DSNs and MDNs go to local mailboxes only.

@@ -20,11 +20,11 @@ import (
 
 // MSSanté rule identifiers carried by events and refusal texts.
 const (
-	RuleCitizenAddress = "MSG-005"        // message.RuleCitizenAddress: local part = valid matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
+	RuleCitizenAddress = "MSS-005"        // message.RuleCitizenAddress: local part = valid matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
 	RuleTrustSpace     = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
 	RuleCitizenFirst   = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
-	RuleSize           = "MSG-027"        // message.RuleTotalSize: total message ≤ 25 MB (ENS Messagerie v1.3 §6)
-	RuleNIL            = "MSG-002"        // message.RuleNIL: X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
+	RuleSize           = "MSS-027"        // message.RuleTotalSize: total message ≤ 25 MB (ENS Messagerie v1.3 §6)
+	RuleNIL            = "MSS-002"        // message.RuleNIL: X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
 	RuleThreadClosed   = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
 	RuleSender         = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
 )

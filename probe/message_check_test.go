@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/message"
 	"github.com/msscprobe/msscprobe/mocks"
 )
@@ -101,5 +103,19 @@ func TestProbeThroughRefusingMock(t *testing.T) {
 				t.Error("no verdict on the probe's message")
 			}
 		})
+	}
+}
+
+// TestRuleIDsDistinct: a finding's rule ID names one rule across the
+// probe, cda and message catalogs (reports mix them).
+func TestRuleIDsDistinct(t *testing.T) {
+	seen := map[string]string{}
+	for name, c := range map[string]*check.Catalog{"probe": Rules, "cda": cda.Rules, "message": message.Rules} {
+		for _, r := range c.Rules() {
+			if other, dup := seen[r.ID]; dup {
+				t.Errorf("rule %s in both %s and %s", r.ID, other, name)
+			}
+			seen[r.ID] = name
+		}
 	}
 }

@@ -97,7 +97,7 @@ unreadable or a flag is invalid.`),
 	out = addOutputFlags(c, "text", "json", "junit")
 	f := c.Flags()
 	f.IntVar(&jobs, "jobs", 0, e.tr("messages vérifiés en parallèle (0 = tous les cœurs)", "messages checked in parallel (0 = all cores)"))
-	f.StringVar(&maxSize, "max-size", "64MiB", e.tr("plus gros message lu, p. ex. 64MiB (au-delà : non vérifié, MSG-001)", "largest message read, e.g. 64MiB (beyond: not checked, MSG-001)"))
+	f.StringVar(&maxSize, "max-size", "64MiB", e.tr("plus gros message lu, p. ex. 64MiB (au-delà : non vérifié, MSS-001)", "largest message read, e.g. 64MiB (beyond: not checked, MSS-001)"))
 	f.StringVar(&citizenDomain, "citizen-domain", message.DefaultCitizenDomain, e.tr("domaine de la messagerie citoyenne", "citizen messaging domain"))
 	return c
 }

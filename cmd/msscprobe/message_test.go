@@ -28,7 +28,7 @@ func TestMessageCheck(t *testing.T) {
 		want  []string
 	}{
 		{"good", "", []string{good}, 0, []string{"conforme", "1 message(s) : 1 conforme(s), 0 non conforme(s)"}},
-		{"bad", "", []string{bad, good}, 1, []string{"non conforme", "MSG-002", "Ref#2 v1.0.1 ECO.2.4.3"}},
+		{"bad", "", []string{bad, good}, 1, []string{"non conforme", "MSS-002", "Ref#2 v1.0.1 ECO.2.4.3"}},
 		{"english", "", []string{"--lang", "en", bad}, 1, []string{"not conforming", "X-MSS-NIL header missing"}},
 		{"stdin", string(goodRaw), []string{"-"}, 0, []string{"- : conforme"}},
 		{"folder", "", []string{messagesDir}, 1, []string{"bad-hash.eml : non conforme", "good-text.eml : conforme"}},
@@ -104,8 +104,8 @@ func TestMockServeConformanceReport(t *testing.T) {
 			withNIL := strings.Replace(body, "Subject:", "X-MSS-NIL: NIL-1\r\nSubject:", 1)
 			withNIL = strings.Replace(withNIL, "<r-1@", "<r-2@", 1)
 			err := c.SendMail(from, []string{to}, strings.NewReader(body))
-			if mode == "refuse" && (err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "[MSG-002]")) {
-				t.Errorf("refuse mode: %v, want 550 [MSG-002]", err)
+			if mode == "refuse" && (err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "[MSS-002]")) {
+				t.Errorf("refuse mode: %v, want 550 [MSS-002]", err)
 			}
 			if mode == "warn" && err != nil {
 				t.Fatalf("warn mode: %v", err)
@@ -125,7 +125,7 @@ func TestMockServeConformanceReport(t *testing.T) {
 			if err := xml.Unmarshal(raw, &ju); err != nil {
 				t.Fatal(err)
 			}
-			if ju.Tests != 2 || ju.Failures != 1 || !strings.Contains(string(raw), "MSG-002") || !strings.Contains(out.String(), "report "+report) {
+			if ju.Tests != 2 || ju.Failures != 1 || !strings.Contains(string(raw), "MSS-002") || !strings.Contains(out.String(), "report "+report) {
 				t.Errorf("report (%d tests, %d failures):\n%s", ju.Tests, ju.Failures, raw)
 			}
 		})

@@ -124,8 +124,8 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
 	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
 	fl.StringVar(&f.Conformance, "conformance", mocks.ConformanceWarn, e.tr(
-		"règles MSSanté sur chaque message reçu : warn (verdict enregistré), refuse (550 [MSG-xxx] si non conforme) ou off",
-		"MSSanté rules on every received message: warn (verdict recorded), refuse (550 [MSG-xxx] when not conforming) or off"))
+		"règles MSSanté sur chaque message reçu : warn (verdict enregistré), refuse (550 [MSS-xxx] si non conforme) ou off",
+		"MSSanté rules on every received message: warn (verdict recorded), refuse (550 [MSS-xxx] when not conforming) or off"))
 	fl.StringVar(&f.Report, "report", "", e.tr(
 		"écrire à l'arrêt un rapport JUnit (un cas de test par message reçu) dans ce fichier",
 		"write a JUnit report (one test case per message received) to this file at exit"))

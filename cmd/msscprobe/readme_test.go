@@ -176,7 +176,7 @@ func TestREADMECommands(t *testing.T) {
 			wantExit(t, code, 1, out, errs)
 			b, _ := os.ReadFile(filepath.Join(sb.dir, "message-junit.xml"))
 			var s check.JUnitSuites
-			if err := xml.Unmarshal(b, &s); err != nil || s.Tests != 2 || s.Failures != 1 || !bytes.Contains(b, []byte("MSG-014")) {
+			if err := xml.Unmarshal(b, &s); err != nil || s.Tests != 2 || s.Failures != 1 || !bytes.Contains(b, []byte("MSS-014")) {
 				t.Errorf("message-junit.xml: %v, %+v\n%s", err, s, b)
 			}
 		}},
