@@ -18,15 +18,19 @@ import (
 	"github.com/msscprobe/msscprobe/message"
 )
 
-// MSSanté rule identifiers carried by events and refusal texts.
+// MSSanté rule identifiers carried by events and refusal texts. The
+// message-content ones are package message's, the same as message check.
 const (
-	RuleCitizenAddress = "MSS-005"        // message.RuleCitizenAddress: local part = valid matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
-	RuleTrustSpace     = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
-	RuleCitizenFirst   = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
-	RuleSize           = "MSS-027"        // message.RuleTotalSize: total message ≤ 25 MB (ENS Messagerie v1.3 §6)
-	RuleNIL            = "MSS-002"        // message.RuleNIL: X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
-	RuleThreadClosed   = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
-	RuleSender         = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
+	RuleTrustSpace   = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
+	RuleCitizenFirst = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
+	RuleThreadClosed = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
+	RuleSender       = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
+)
+
+var (
+	RuleCitizenAddress = message.RuleCitizenAddress.ID // local part = valid matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
+	RuleSize           = message.RuleTotalSize.ID      // total message ≤ 25 MB (ENS Messagerie v1.3 §6)
+	RuleNIL            = message.RuleNIL.ID            // X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
 )
 
 // threads remembers, per (citizen, professional) pair, the messages the
