@@ -112,12 +112,12 @@ func (c *checker) run(raw []byte) {
 	}
 	m, err := Parse(raw, o.MaxParts, o.MaxDepth)
 	if m == nil {
-		c.add(RuleUnreadable.Newf("", "en-tête illisible : %v", "unreadable header: %v", err))
+		c.add(RuleUnreadable.Newf("", "en-tête illisible : %s", "unreadable header: %s", oneLine(err.Error())))
 		return
 	}
 	c.msg = m
 	if err != nil {
-		c.add(RuleUnreadable.Newf("", "structure MIME : %v ; les parties lues sont vérifiées", "MIME structure: %v; the parts read are checked", err))
+		c.add(RuleUnreadable.Newf("", "structure MIME : %s ; les parties lues sont vérifiées", "MIME structure: %s; the parts read are checked", oneLine(err.Error())))
 	}
 	h := m.Header
 	r.MessageID = oneLine(h.Get("Message-Id"))
@@ -170,13 +170,13 @@ func (c *checker) headers(h textproto.Header) {
 		c.add(RuleFrom.Newf("From", "%d en-têtes From (un seul permis)", "%d From headers (one allowed)", len(fs)))
 	default:
 		if _, err := parseAddressList(fs[0]); err != nil {
-			c.add(RuleFrom.Newf("From", "From « %s » mal formé : %v", "malformed From %q: %v", oneLine(fs[0]), err))
+			c.add(RuleFrom.Newf("From", "From « %s » mal formé : %s", "malformed From %q: %s", oneLine(fs[0]), oneLine(err.Error())))
 		}
 	}
 	for _, k := range []string{"In-Reply-To", "References"} {
 		for _, v := range h.Values(k) {
 			if _, err := ParseMsgIDs(v); err != nil {
-				c.add(RuleThreading.Newf(k, "%s « %s » mal formé : %v (liste de <identifiants>)", "malformed %s %q: %v (a list of <ids>)", k, oneLine(v), err))
+				c.add(RuleThreading.Newf(k, "%s « %s » mal formé : %s (liste de <identifiants>)", "malformed %s %q: %s (a list of <ids>)", k, oneLine(v), oneLine(err.Error())))
 			}
 		}
 	}
@@ -188,8 +188,8 @@ func (c *checker) headers(h textproto.Header) {
 	}
 	for _, v := range h.Values("Disposition-Notification-To") {
 		if _, err := parseAddressList(v); err != nil {
-			c.add(RuleDNT.Newf("Disposition-Notification-To", "Disposition-Notification-To « %s » mal formé : %v",
-				"malformed Disposition-Notification-To %q: %v", oneLine(v), err))
+			c.add(RuleDNT.Newf("Disposition-Notification-To", "Disposition-Notification-To « %s » mal formé : %s",
+				"malformed Disposition-Notification-To %q: %s", oneLine(v), oneLine(err.Error())))
 		}
 	}
 }
@@ -277,7 +277,7 @@ func (c *checker) attachments(recipients []string) []cda.Document {
 		}
 		loc := "part " + p.Path
 		if p.Err != nil {
-			c.add(RuleUnreadable.Newf(loc, "pièce jointe « %s » non décodable : %v", "attachment %q cannot be decoded: %v", oneLine(name), p.Err))
+			c.add(RuleUnreadable.Newf(loc, "pièce jointe « %s » non décodable : %s", "attachment %q cannot be decoded: %s", oneLine(name), oneLine(p.Err.Error())))
 			continue
 		}
 		switch {
@@ -562,7 +562,7 @@ func (c *checker) citizens(recipients []string, docs []cda.Document) {
 			continue
 		}
 		if err := CheckCitizenAddress(a); err != nil {
-			c.add(RuleCitizenAddress.Newf(a, "%s : %v", "%s: %v", oneLine(a), err))
+			c.add(RuleCitizenAddress.Newf(oneLine(a), "%s : %s", "%s: %s", oneLine(a), oneLine(err.Error())))
 			continue
 		}
 		for _, d := range docs {
@@ -571,10 +571,10 @@ func (c *checker) citizens(recipients []string, docs []cda.Document) {
 			}
 			switch {
 			case d.INS == nil || d.Status != cda.StatusQualified && d.Status != cda.StatusQualifiedTest:
-				c.add(RuleCitizenINS.Newf(a, "le document %s n'a pas d'INS qualifié (%s) : une adresse de messagerie citoyenne se construit à partir de l'INS qualifié",
+				c.add(RuleCitizenINS.Newf(oneLine(a), "le document %s n'a pas d'INS qualifié (%s) : une adresse de messagerie citoyenne se construit à partir de l'INS qualifié",
 					"document %s has no qualified INS (%s): a citizen address is built from the qualified INS", oneLine(d.Path), d.Status))
 			case !strings.EqualFold(local, d.INS.Value):
-				c.add(RuleCitizenINS.Newf(a, "adresse %s mais le patient du document %s a l'INS %s : le message irait à un autre patient",
+				c.add(RuleCitizenINS.Newf(oneLine(a), "adresse %s mais le patient du document %s a l'INS %s : le message irait à un autre patient",
 					"address %s but the patient of document %s has INS %s: the message would go to another patient", oneLine(a), oneLine(d.Path), d.INS.Value))
 			}
 		}
