@@ -9,7 +9,7 @@ import (
 // FuzzCheckBytes feeds the message parser and every rule arbitrary bytes,
 // seeded with the crafted corpus: never a panic, a verdict consistent with
 // the findings, never more parts than the limit, and every finding with a
-// rule of a catalog, both texts and a source.
+// rule, both texts and a source, and a bounded size.
 func FuzzCheckBytes(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join(corpusDir, "*.eml"))
 	for _, s := range seeds {
@@ -27,6 +27,9 @@ func FuzzCheckBytes(f *testing.F) {
 		for _, f := range r.Findings {
 			if f.Rule == "" || f.Message.FR == "" || f.Message.EN == "" || f.Source == "" {
 				t.Fatalf("incomplete finding %+v", f)
+			}
+			if len(f.Message.FR)+len(f.Message.EN)+len(f.Location) > 8<<10 {
+				t.Fatalf("finding %s of %d bytes: quoted values must be clipped", f.Rule, len(f.Message.FR)+len(f.Message.EN)+len(f.Location))
 			}
 			hasError = hasError || f.Severity == "error"
 		}
