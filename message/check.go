@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/textproto"
@@ -159,7 +160,7 @@ func (c *checker) headers(h textproto.Header) {
 	case len(ds) > 1:
 		c.add(RuleDate.Newf("Date", "%d en-têtes Date (un seul permis)", "%d Date headers (one allowed)", len(ds)))
 	default:
-		if _, err := mail.ParseDate(ds[0]); err != nil {
+		if !validDate(ds[0]) {
 			c.add(RuleDate.Newf("Date", "Date « %s » illisible (RFC 5322 §3.3)", "unreadable Date %q (RFC 5322 §3.3)", oneLine(ds[0])))
 		}
 	}
@@ -192,6 +193,17 @@ func (c *checker) headers(h textproto.Header) {
 				"malformed Disposition-Notification-To %q: %s", oneLine(v), oneLine(err.Error())))
 		}
 	}
+}
+
+// validDate reads an RFC 5322 date: the common form first (net/mail tries
+// a dozen layouts and builds an error for each miss, a quarter of the cost
+// of checking a small message), then everything net/mail accepts.
+func validDate(v string) bool {
+	if _, err := time.Parse(time.RFC1123Z, strings.TrimSpace(v)); err == nil {
+		return true
+	}
+	_, err := mail.ParseDate(v)
+	return err == nil
 }
 
 // recipients are the envelope recipients when known, else To, Cc and Bcc.
