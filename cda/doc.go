@@ -24,6 +24,10 @@
 //   - ReadXDM(data, opts) reads an XDM archive's METADATA.XML files
 //     (any subset folder, URI slot or ExtrinsicObject id) without checking
 //     the documents; ParsePatientID splits <matricule>^^^&<OID>&ISO^NH.
+//   - CheckXDM(name, data, opts) is CheckBytes on an XDM zip that also
+//     returns the metadata, each DocumentEntry with its hash, size,
+//     typeCode, confidentiality and sourcePatient slots and the SHA-1 and
+//     size of its member (package message compares them).
 //
 // Parsing: a single-pass scanner (scan.go) checks well-formedness of the
 // whole document and refuses any DTD before anything else runs, so no

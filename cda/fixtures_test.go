@@ -148,7 +148,7 @@ func TestReadXDM(t *testing.T) {
 	}
 	want := []XDMSubset{{Dir: "IHE_XDM/SUBSET01", SubmissionSetPatientID: "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH",
 		Entries: []XDMEntry{{ID: "Document01", URI: "DOC0001.XML", MimeType: "text/xml", UniqueID: "1.2.250.1.999.1.1^DOC-0001",
-			PatientID: "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH", Member: "IHE_XDM/SUBSET01/DOC0001.XML"}}}}
+			PatientID: "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH", Member: "IHE_XDM/SUBSET01/DOC0001.XML", MemberSize: -1}}}}
 	for i := range x.Subsets {
 		for j := range x.Subsets[i].Entries {
 			x.Subsets[i].Entries[j].file = nil

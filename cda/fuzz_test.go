@@ -79,3 +79,37 @@ func TestReducedHeaderSameResult(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadXDM feeds the XDM metadata reader arbitrary zips, seeded with
+// the fixture archives: never a panic; either metadata or a finding; every
+// entry's computed size within the archive bound; a hostile archive does
+// not get past the limits (MaxArchiveTotal, MaxSize).
+func FuzzReadXDM(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join(fixtures, "*.zip"))
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil && len(b) <= 64<<10 {
+			f.Add(b)
+		}
+	}
+	opts := Options{MaxSize: 1 << 20, MaxArchiveTotal: 4 << 20}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x, fs := ReadXDM(data, opts)
+		if x == nil && len(fs) == 0 {
+			t.Fatal("no metadata and no finding")
+		}
+		x, docs := CheckXDM("fuzz.zip", data, opts)
+		if x == nil {
+			if len(docs) == 0 {
+				t.Fatal("unusable archive without a finding")
+			}
+			return
+		}
+		for _, s := range x.Subsets {
+			for _, e := range s.Entries {
+				if e.MemberSize > opts.MaxSize {
+					t.Fatalf("member of %d bytes read past the %d limit", e.MemberSize, opts.MaxSize)
+				}
+			}
+		}
+	})
+}

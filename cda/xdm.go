@@ -3,6 +3,8 @@ package cda
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"path"
@@ -19,12 +21,17 @@ const (
 	schemeDEPatientID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427" // XDSDocumentEntry.patientId
 	schemeDEUniqueID  = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab" // XDSDocumentEntry.uniqueId
 	schemeSSPatientID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446" // XDSSubmissionSet.patientId
+	schemeDETypeCode  = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983" // XDSDocumentEntry.typeCode
+	schemeDEConfCode  = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f" // XDSDocumentEntry.confidentialityCode
 )
 
 // XDM is what the METADATA.XML files of an IHE XDM archive (IHE_XDM.ZIP)
 // say, read without checking the documents themselves.
 type XDM struct {
 	Subsets []XDMSubset `json:"subsets"`
+	// Members lists every archive member name (slashes, as stored), so
+	// callers can look for INDEX.HTM and README.TXT (IHE ITI TF-1 §16).
+	Members []string `json:"members,omitempty"`
 }
 
 // XDMSubset is one IHE_XDM/<subset>/ folder (SUBSET01, SS000001, ...).
@@ -44,6 +51,22 @@ type XDMEntry struct {
 	// Member is the archive path of the document found for the entry, ""
 	// when none was found.
 	Member string `json:"member,omitempty"`
+	// Hash and Size are the hash (SHA-1, hex) and size (bytes) slots as
+	// written in METADATA.XML (ITI TF-3 §4.2.3.2.11, §4.2.3.2.20).
+	Hash string `json:"hash,omitempty"`
+	Size string `json:"size,omitempty"`
+	// TypeCode is the typeCode classification's nodeRepresentation (the
+	// CDA code), Confidentiality every confidentialityCode.
+	TypeCode        string   `json:"type_code,omitempty"`
+	Confidentiality []string `json:"confidentiality,omitempty"`
+	// SourcePatientID and SourcePatientInfo (PID-5|…, PID-7|…, PID-8|…)
+	// are the slot values.
+	SourcePatientID   string   `json:"source_patient_id,omitempty"`
+	SourcePatientInfo []string `json:"source_patient_info,omitempty"`
+	// MemberSHA1 and MemberSize are computed from the member by CheckXDM
+	// ("" and -1 when the member is absent or could not be read).
+	MemberSHA1 string `json:"member_sha1,omitempty"`
+	MemberSize int64  `json:"member_size"`
 
 	file *zip.File
 }
@@ -85,7 +108,9 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 	}
 	members := make(map[string]*zip.File, len(zr.File))
 	var metas []*zip.File
+	names := make([]string, 0, len(zr.File))
 	for _, f := range zr.File {
+		names = append(names, slashed(f.Name))
 		members[strings.ToLower(path.Clean(slashed(f.Name)))] = f
 		// IHE_XDM/<subset>/METADATA.XML, case-insensitive, possibly under
 		// a top-level folder added by whoever zipped it.
@@ -100,7 +125,7 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 			"no IHE_XDM/<subset>/METADATA.XML in the archive: not an IHE XDM archive"))}
 	}
 	sort.Slice(metas, func(i, j int) bool { return metas[i].Name < metas[j].Name })
-	x := &XDM{}
+	x := &XDM{Members: names}
 	var bad []Document
 	for _, mf := range metas {
 		mpath := name + "!" + mf.Name
@@ -174,9 +199,13 @@ func readMember(p string, f *zip.File, o Options) ([]byte, *Document) {
 	}
 	rc, err := f.Open()
 	if err == nil {
-		var b []byte
-		b, err = io.ReadAll(io.LimitReader(rc, o.MaxSize+1))
+		// Sized from the central directory (already bounded above), so the
+		// read does not grow its buffer step by step (a lying size costs at
+		// most 4 MiB up front).
+		buf := bytes.NewBuffer(make([]byte, 0, int(min(f.UncompressedSize64, 4<<20))+bytes.MinRead))
+		_, err = buf.ReadFrom(io.LimitReader(rc, o.MaxSize+1))
 		rc.Close()
+		b := buf.Bytes()
 		if err == nil && int64(len(b)) > o.MaxSize {
 			d := tooLarge(p, -1, o.MaxSize)
 			return nil, &d
@@ -214,7 +243,24 @@ func readSubset(dir string, root *etree.Element, members map[string]*zip.File) X
 
 func readEntry(dir string, e *etree.Element, members map[string]*zip.File) XDMEntry {
 	x := XDMEntry{ID: e.SelectAttrValue("id", ""), MimeType: e.SelectAttrValue("mimeType", ""),
-		UniqueID: externalID(e, schemeDEUniqueID), PatientID: externalID(e, schemeDEPatientID), URI: uriSlot(e)}
+		UniqueID: externalID(e, schemeDEUniqueID), PatientID: externalID(e, schemeDEPatientID), URI: uriSlot(e),
+		Hash: first(slotValues(e, "hash")), Size: first(slotValues(e, "size")),
+		SourcePatientID: first(slotValues(e, "sourcePatientId")), SourcePatientInfo: slotValues(e, "sourcePatientInfo"),
+		MemberSize: -1}
+	for _, c := range e.ChildElements() {
+		if c.Tag != "Classification" {
+			continue
+		}
+		code := strings.TrimSpace(c.SelectAttrValue("nodeRepresentation", ""))
+		switch c.SelectAttrValue("classificationScheme", "") {
+		case schemeDETypeCode:
+			if x.TypeCode == "" {
+				x.TypeCode = code
+			}
+		case schemeDEConfCode:
+			x.Confidentiality = append(x.Confidentiality, code)
+		}
+	}
 	// ITI-32: the URI slot names the file relative to METADATA.XML; some
 	// producers only name it by the ExtrinsicObject id or the uniqueId.
 	for _, cand := range []string{x.URI, x.ID, x.ID + ".xml", x.UniqueID} {
@@ -238,11 +284,10 @@ func externalID(e *etree.Element, scheme string) string {
 	return ""
 }
 
-// uriSlot reads the URI slot; long URIs are split into "1|...", "2|..."
-// values (ITI TF-3 §4.2.3.2.24).
-func uriSlot(e *etree.Element) string {
+// slotValues returns the trimmed values of the first slot called name.
+func slotValues(e *etree.Element, name string) []string {
 	for _, c := range e.ChildElements() {
-		if c.Tag != "Slot" || c.SelectAttrValue("name", "") != "URI" {
+		if c.Tag != "Slot" || c.SelectAttrValue("name", "") != name {
 			continue
 		}
 		var vals []string
@@ -253,6 +298,22 @@ func uriSlot(e *etree.Element) string {
 				}
 			}
 		}
+		return vals
+	}
+	return nil
+}
+
+func first(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
+// uriSlot reads the URI slot; long URIs are split into "1|...", "2|..."
+// values (ITI TF-3 §4.2.3.2.24).
+func uriSlot(e *etree.Element) string {
+	if vals := slotValues(e, "URI"); vals != nil {
 		if len(vals) == 1 {
 			return vals[0]
 		}
@@ -287,17 +348,40 @@ func isXMLEntry(mime string) bool {
 	return false
 }
 
+// CheckXDM checks an IHE XDM zip as CheckBytes does and also returns what
+// its METADATA.XML files say, with each DocumentEntry's member hash and
+// size computed (nil when the archive could not be used). A document's
+// Path is name+"!"+the entry's Member.
+func CheckXDM(name string, data []byte, opts Options) (*XDM, []Document) {
+	o := opts.withDefaults()
+	if int64(len(data)) > o.MaxSize {
+		return nil, []Document{tooLarge(name, int64(len(data)), o.MaxSize)}
+	}
+	return checkXDMTree(name, data, o)
+}
+
 // checkXDM checks every CDA document referenced by the archive's
 // DocumentEntries and compares the patientIds with their INS.
 func checkXDM(name string, data []byte, o Options) []Document {
+	_, docs := checkXDMTree(name, data, o)
+	return docs
+}
+
+func checkXDMTree(name string, data []byte, o Options) (*XDM, []Document) {
 	x, out := openXDM(name, data, o)
 	if x == nil {
-		return out
+		return nil, out
 	}
 	for _, s := range x.Subsets {
 		var docs []Document
-		for _, e := range s.Entries {
+		for i := range s.Entries {
+			e := &s.Entries[i]
 			if !isXMLEntry(e.MimeType) {
+				if e.file != nil {
+					if b, bad := readMember(name+"!"+e.Member, e.file, o); bad == nil {
+						e.digest(b)
+					}
+				}
 				continue
 			}
 			if e.file == nil {
@@ -316,6 +400,7 @@ func checkXDM(name string, data []byte, o Options) []Document {
 				docs = append(docs, *bad)
 				continue
 			}
+			e.digest(b)
 			d := checkXML(p, b)
 			comparePatientID(&d, "DocumentEntry "+e.ID+"/patientId", e.PatientID)
 			docs = append(docs, d)
@@ -335,7 +420,14 @@ func checkXDM(name string, data []byte, o Options) []Document {
 		}
 		out = append(out, docs...)
 	}
-	return out
+	return x, out
+}
+
+// digest records the member's SHA-1 (the hash slot's algorithm, ITI TF-3
+// §4.2.3.2.11) and size.
+func (e *XDMEntry) digest(b []byte) {
+	sum := sha1.Sum(b)
+	e.MemberSHA1, e.MemberSize = hex.EncodeToString(sum[:]), int64(len(b))
 }
 
 // comparePatientID applies XDM-003 and XDM-004 to one patientId

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/msscprobe/msscprobe/message"
 )
 
 // Config configures a mock operator. The zero value is usable: see the
@@ -40,9 +42,14 @@ type Config struct {
 	AutoReplyCitizens bool
 	// TrustedDomains is the trust space; default: establishment domains and
 	// the citizen domain. See LoadWhitelist for the ANS format.
-	TrustedDomains  []string
-	NILMode         string // "warn" (default) | "refuse"
-	MaxMessageBytes int64  // default 25 MB
+	TrustedDomains []string
+	NILMode        string // "warn" (default) | "refuse"
+	// Conformance is what the MSSanté message rules (package message) do
+	// to a received message: ConformanceWarn (default) records the verdict,
+	// ConformanceRefuse also answers 550 to a non-conforming message,
+	// ConformanceOff checks nothing.
+	Conformance     string
+	MaxMessageBytes int64 // default 25 MB
 	// MaxInFlightBytes bounds the memory of messages being received (SMTP
 	// DATA and IMAP APPEND together, every connection); past it DATA gets
 	// 452 4.3.1 and APPEND NO [LIMIT]. Default 128 MiB; at least
@@ -65,14 +72,14 @@ type Account struct {
 // Defaults.
 const (
 	DefaultEstablishmentDomain = "hopital.test.mssante.fr"
-	DefaultCitizenDomain       = "patient.mssante.fr"
-	DefaultMaxMessageBytes     = 25 << 20 // ENS Messagerie v1.3 §6 (research mssante.md §1)
+	DefaultCitizenDomain       = message.DefaultCitizenDomain
+	DefaultMaxMessageBytes     = message.MaxMessageBytes // ENS Messagerie v1.3 §6 (research mssante.md §1)
 	DefaultMaxInFlightBytes    = 128 << 20
 	DefaultAccountLocalPart    = "medecin"
 	// AutoReplyLocalPart is the test mailbox of the real service, declared
 	// in the ANS whitelist description of patient.mssante.fr (research
 	// mssante.md §6).
-	AutoReplyLocalPart = "reponse.automatique-test"
+	AutoReplyLocalPart = message.AutoReplyLocalPart
 )
 
 // NIL modes.
@@ -134,6 +141,13 @@ func (cfg Config) normalize() (Config, error) {
 	case NILWarn, NILRefuse:
 	default:
 		return c, fmt.Errorf("NIL mode %q: want %q or %q", c.NILMode, NILWarn, NILRefuse)
+	}
+	switch c.Conformance {
+	case "":
+		c.Conformance = ConformanceWarn
+	case ConformanceWarn, ConformanceRefuse, ConformanceOff:
+	default:
+		return c, fmt.Errorf("conformance mode %q: want %q, %q or %q", c.Conformance, ConformanceWarn, ConformanceRefuse, ConformanceOff)
 	}
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes

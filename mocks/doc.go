@@ -40,6 +40,7 @@
 //	func (o *Operator) PSC() PSCInfo                        // issuer URLs, client credentials
 //	func (o *Operator) PSCToken(address string, ttl time.Duration) (string, error)
 //	func (o *Operator) Events() []Event
+//	func (o *Operator) Verdicts() ([]Verdict, int)          // conformance verdicts, oldest dropped
 //	func (o *Operator) Close() error
 //	func LoadWhitelist(io.Reader) ([]string, error)   // ANS listeblanchemssante.xml -> TrustedDomains
 //
@@ -55,14 +56,20 @@
 //   - MAIL FROM must be the authenticated mailbox (553 5.7.1).
 //   - Recipients: accounts of the establishment domains, and on the citizen
 //     domain reponse.automatique-test@ and <matricule INS>@ (key checked with
-//     cda.ParseMatricule, 550 5.1.1 otherwise); citizen mailboxes are created
+//     message.CheckCitizenAddress, 550 5.1.1 otherwise); citizen mailboxes are created
 //     on first message. Other domains: 550 5.7.1 relay denied.
 //   - Messages to citizens: sender domain in TrustedDomains (550 5.7.1),
 //     size ≤ MaxMessageBytes (552 5.3.4), X-MSS-NIL present (warning event,
 //     or 550 5.6.0 in refuse mode). A citizen cannot write first to a
 //     professional, nor reply once the professional closed the thread with
 //     X-MSS-MES: FIN (that message) or a [FIN] subject (every earlier
-//     message): 550 5.7.1. Refusal texts start with the rule ID ([MOCK-…]).
+//     message): 550 5.7.1. Refusal texts start with the rule ID ([MOCK-…] or
+//     [MSS-…], the latter from package message).
+//   - Every message received over SMTP gets the verdict of package message
+//     (the rules of `msscprobe message check`, envelope recipients):
+//     Config.Conformance warn (default) records it in a "conformance" event,
+//     an X-Msscprobe-Conformance header on the stored copy and Verdicts;
+//     refuse also answers 550 5.6.0 [MSS-xxx] to a non-conforming message.
 //   - When a DATA-time rule refuses only some recipients, the message is
 //     accepted and a DSN (RFC 3464) reports the others; NOTIFY=SUCCESS gets a
 //     "delivered" DSN. DSNs and MDNs go to local mailboxes only.

@@ -23,6 +23,11 @@ type Event struct {
 	Rule      string    `json:"rule,omitempty"` // MSSanté rule behind a refusal or warning
 	Fault     string    `json:"fault,omitempty"`
 	Detail    string    `json:"detail,omitempty"`
+	// Verdict ("pass" or "fail") is the MSSanté conformance verdict of a
+	// conformance event; Rule is then its first error and Detail lists the
+	// rule IDs (the findings themselves are in Operator.Verdicts, so that
+	// the event record stays small).
+	Verdict string `json:"verdict,omitempty"`
 }
 
 // Event kinds of the internal mail flow, for tests filtering Events().

@@ -13,6 +13,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
+
+	"github.com/msscprobe/msscprobe/message"
 )
 
 // delivery is an accepted message and what happened to each recipient.
@@ -43,6 +45,11 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 	if err != nil {
 		return nil, smtpErr(554, smtp.EnhancedCode{5, 6, 0}, "message header unreadable: %v", err)
 	}
+	v := o.conform(from, rcpts, raw)
+	if err := o.refusal(v); err != nil {
+		o.recordVerdict(v, msgID(h.Get("Message-Id")), false)
+		return nil, err
+	}
 	d := &delivery{from: from, mailOpts: *opts, header: h}
 	d.messageID = msgID(h.Get("Message-Id"))
 	var extra string
@@ -53,7 +60,7 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 		extra = "Message-ID: " + d.messageID + "\r\n"
 		d.header.Set("Message-Id", d.messageID)
 	}
-	refs := append(msgIDs(h.Get("In-Reply-To")), msgIDs(h.Get("References"))...)
+	refs := append(message.MsgIDs(h.Get("In-Reply-To")), message.MsgIDs(h.Get("References"))...)
 	for _, r := range rcpts {
 		if err := o.dataRules(from, r.addr, h, refs); err != nil {
 			d.failed = append(d.failed, failure{r, err})
@@ -62,9 +69,11 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 		d.delivered = append(d.delivered, r)
 	}
 	if len(d.delivered) == 0 {
+		o.recordVerdict(v, d.messageID, false)
 		return nil, d.failed[0].err
 	}
-	d.stored = slices.Concat([]byte("Return-Path: <"+from+">\r\n"+received+extra), raw)
+	o.recordVerdict(v, d.messageID, true)
+	d.stored = slices.Concat([]byte("Return-Path: <"+from+">\r\n"+received+conformanceLine(v)+extra), raw)
 	if f, ok := o.faults.fire(FaultBounce); ok {
 		o.rec.add(Event{Proto: "mail", Kind: KindFault, Fault: f.String(), MessageID: d.messageID})
 		for _, r := range d.delivered {
@@ -91,7 +100,7 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 
 // dataRules are the MSSanté rules that need the message header.
 func (o *Operator) dataRules(from, to string, h textproto.Header, refs []string) *smtp.SMTPError {
-	if o.isCitizen(to) && strings.TrimSpace(h.Get("X-Mss-Nil")) == "" {
+	if o.isCitizen(to) && !message.HasNIL(h) {
 		if o.cfg.NILMode == NILRefuse {
 			return smtpErr(550, smtp.EnhancedCode{5, 6, 0}, "[%s] X-MSS-NIL header missing: every MSSanté message must carry the software reference (Ref#2 ECO.2.4.3)", RuleNIL)
 		}
@@ -186,7 +195,7 @@ func (o *Operator) sendReply(d *delivery, citizen, target string, noRef bool) {
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: %s\r\n", id)
 	if !noRef {
-		refs := strings.Join(append(msgIDs(d.header.Get("References")), d.messageID), " ")
+		refs := strings.Join(append(message.MsgIDs(d.header.Get("References")), d.messageID), " ")
 		fmt.Fprintf(&b, "In-Reply-To: %s\r\nReferences: %s\r\n", d.messageID, refs)
 	}
 	b.WriteString("Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")

@@ -29,6 +29,7 @@ type Operator struct {
 	rec      *recorder
 	store    *store
 	threads  *threads
+	verdicts verdicts
 	accounts map[string]Account
 	inflight *inFlight // memory of messages being received
 

@@ -15,18 +15,22 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
-	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/message"
 )
 
-// MSSanté rule identifiers carried by events and refusal texts.
+// MSSanté rule identifiers carried by events and refusal texts. The
+// message-content ones are package message's, the same as message check.
 const (
-	RuleCitizenAddress = "MOCK-CIT-ADDR"  // local part = valid 15-character matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
-	RuleTrustSpace     = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
-	RuleCitizenFirst   = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
-	RuleSize           = "MOCK-SIZE"      // total message ≤ 25 MB (ENS Messagerie v1.3 §6)
-	RuleNIL            = "MOCK-NIL"       // X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
-	RuleThreadClosed   = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
-	RuleSender         = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
+	RuleTrustSpace   = "MOCK-TRUST"     // sender domain in the ANS whitelist (research mssante.md §1, §5)
+	RuleCitizenFirst = "MOCK-CIT-FIRST" // a citizen cannot start a conversation (ENS Messagerie; research mssante.md §1)
+	RuleThreadClosed = "MOCK-FIN"       // X-MSS-MES: FIN or [FIN] subject closes replies (Ref#2 ECO.2.2.8, ENS v1.3 §7)
+	RuleSender       = "MOCK-SENDER"    // MAIL FROM must be the authenticated mailbox
+)
+
+var (
+	RuleCitizenAddress = message.RuleCitizenAddress.ID // local part = valid matricule INS (Ref#2 ECO.3.1.1, ECO.2.2.6)
+	RuleSize           = message.RuleTotalSize.ID      // total message ≤ 25 MB (ENS Messagerie v1.3 §6)
+	RuleNIL            = message.RuleNIL.ID            // X-MSS-NIL on every message (Ref#2 ECO.2.4.3)
 )
 
 // threads remembers, per (citizen, professional) pair, the messages the
@@ -66,10 +70,8 @@ func (o *Operator) observe(owner, mailbox string, raw []byte) {
 			}
 		}
 	}
-	id := msgID(h.Get("Message-Id"))
-	closes := strings.TrimSpace(h.Get("X-Mss-Mes")) == "FIN"
-	closesAll := strings.HasPrefix(strings.TrimSpace(h.Get("Subject")), "[FIN]")
-	o.threads.record(owner, pros, id, closes || closesAll, closesAll)
+	closes, closesAll := message.ClosesReplies(h)
+	o.threads.record(owner, pros, msgID(h.Get("Message-Id")), closes, closesAll)
 }
 
 func (t *threads) record(citizen string, pros []string, id string, closed, closeAll bool) {
@@ -134,14 +136,13 @@ func (t *threads) mayReply(citizen, pro string, refs []string) (string, error) {
 }
 
 // citizenAddressError explains why addr is not a citizen mailbox of the
-// mock, or returns nil.
+// mock, or returns nil (the rule lives in package message).
 func (o *Operator) citizenAddressError(addr string) error {
-	local := localOf(addr)
-	if strings.EqualFold(local, AutoReplyLocalPart) {
+	if strings.EqualFold(localOf(addr), AutoReplyLocalPart) {
 		return nil
 	}
-	if _, err := cda.ParseMatricule(local); err != nil {
-		return fmt.Errorf("%s is not a citizen address: the local part must be the 15-character matricule INS with its control key (Ref#2 ECO.3.1.1): %w", addr, err)
+	if err := message.CheckCitizenAddress(addr); err != nil {
+		return fmt.Errorf("%s is not a citizen address: %w", addr, err)
 	}
 	return nil
 }
@@ -176,27 +177,11 @@ func headerAddrs(h textproto.Header, key string) []string {
 // msgID returns the first <...> token of a Message-ID header, brackets
 // included.
 func msgID(v string) string {
-	ids := msgIDs(v)
+	ids := message.MsgIDs(v)
 	if len(ids) == 0 {
 		return ""
 	}
 	return ids[0]
-}
-
-func msgIDs(v string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return out
-		}
-		out = append(out, v[i:i+j+1])
-		v = v[i+j+1:]
-	}
 }
 
 // maxWhitelistBytes bounds the whitelist read (the full 2025 list is about

@@ -17,11 +17,12 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/msscprobe/msscprobe/cda"
+	"github.com/msscprobe/msscprobe/message"
 )
 
 // XDMName is the attachment name MSSanté receivers look for (research
 // mssante.md §3).
-const XDMName = "IHE_XDM.ZIP"
+const XDMName = message.XDMName
 
 // XDM paths. The subset folder and the 8.3 upper-case document name follow
 // the layout a French editor's builder uses ([OX], research mssante.md §3).

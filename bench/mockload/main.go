@@ -191,8 +191,10 @@ func client(ctx context.Context, addr string, conf *tls.Config, a account, run s
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: load %d/%d\r\nMessage-ID: <%s.%d.%d@mockload.test>\r\nX-MSS-NIL: mockload\r\n\r\n%s\r\n",
-			a.addr, a.addr, i, j, run, i, j, body)
+		// A conforming message (Date, Message-ID, X-MSS-NIL, UTF-8 text),
+		// so the mock's conformance verdict runs every rule.
+		fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: load %d/%d\r\nDate: %s\r\nMessage-ID: <%s.%d.%d@mockload.test>\r\nX-MSS-NIL: mockload\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+			a.addr, a.addr, i, j, time.Now().Format(time.RFC1123Z), run, i, j, body)
 		if err := w.Close(); err != nil {
 			return err
 		}

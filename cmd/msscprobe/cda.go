@@ -67,10 +67,7 @@ qualified-test; only qualified with --production) and no error finding,
 			rep, err := cda.Check(cmd.Context(), args, opts, func(done int) { prog.Update(false, "cda check: %s", plural(l, done, one, many)) })
 			prog.Done()
 			if err != nil {
-				if cmd.Context().Err() != nil {
-					return err
-				}
-				return usageError(err)
+				return inputError(cmd, err)
 			}
 			switch out.format {
 			case "json":
@@ -95,6 +92,15 @@ qualified-test; only qualified with --production) and no error finding,
 	f.BoolVar(&production, "production", false, "pass only production INS (OID .8/.9): test and demo identities fail")
 	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576")
 	return c
+}
+
+// inputError is how a checker's error leaves the command: as is when the
+// user interrupted (exit 130), else as an unreadable input (exit 2).
+func inputError(cmd *cobra.Command, err error) error {
+	if cmd.Context().Err() != nil {
+		return err
+	}
+	return usageError(err)
 }
 
 // parseSize reads a byte count with an optional K/M/G suffix (KB and KiB

@@ -118,6 +118,7 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	if err := res.WriteText(e.stdout, lang); err != nil {
 		return err
 	}
+	conforms := demoConformance(e, op, acct.Address, lang)
 
 	// The one deliverable an establishment would upload: a signed PDF
 	// carrying the container and every evidence file.
@@ -148,10 +149,33 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	fmt.Fprintf(e.stdout, "%s %s\n", t("Preuve signée (PDF) :", "Signed evidence (PDF):"), pdfPath)
 	fmt.Fprintf(e.stdout, "%s msscprobe verify %s\n", t("Pour la vérifier à nouveau :", "To verify it again:"), pdfPath)
 	fmt.Fprintf(e.stdout, "%s msscprobe cda check %s\n", t("Pour vérifier le CDA :", "To check the CDA:"), filepath.Join(outDir, "cda-demo.xml"))
-	if !res.Met || !v.Valid {
+	if !res.Met || !v.Valid || !conforms {
 		return failed()
 	}
 	return nil
+}
+
+// demoConformance prints the mock's verdict on the message the probe sent
+// (the rules of `msscprobe message check`) and whether it conforms.
+func demoConformance(e *env, op *mocks.Operator, sender string, lang check.Lang) bool {
+	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
+	vs, _ := op.Verdicts()
+	seen, ok := 0, true
+	for _, v := range vs {
+		if v.From != sender {
+			continue
+		}
+		seen++
+		word := t("conforme", "conforming")
+		if !v.Result.Passed {
+			ok, word = false, t("NON CONFORME", "NOT CONFORMING")
+		}
+		fmt.Fprintf(e.stdout, "\n%s %s %s\n", t("Règles MSSanté du message envoyé (msscprobe message check) :", "MSSanté rules of the sent message (msscprobe message check):"), v.Result.MessageID, word)
+		for _, f := range v.Result.Findings {
+			fmt.Fprintf(e.stdout, "  %s %s [%s] %s\n", f.Severity.Label(lang), f.Rule, f.Location, f.Message.In(lang))
+		}
+	}
+	return ok && seen > 0
 }
 
 // demoConfig is the probe configuration for the mock, written in the same

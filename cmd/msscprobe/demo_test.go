@@ -18,8 +18,8 @@ func TestDemo(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"fr", []string{"PS 4.1 ATTEINT", "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1, autorité « " + mocks.RootCAName + " ») — dossier intègre", "msscprobe verify ", "X-MSS-INS: O"}},
-		{"en", []string{"PS 4.1 MET", "TEST — PS 4.1 met against a test operator (127.0.0.1, authority \"" + mocks.RootCAName + "\") — evidence intact", "msscprobe verify "}},
+		{"fr", []string{"PS 4.1 ATTEINT", "TEST — PS 4.1 atteint contre un opérateur de test (127.0.0.1, autorité « " + mocks.RootCAName + " ») — dossier intègre", "msscprobe verify ", "X-MSS-INS: O", "(msscprobe message check) : <"}},
+		{"en", []string{"PS 4.1 MET", "TEST — PS 4.1 met against a test operator (127.0.0.1, authority \"" + mocks.RootCAName + "\") — evidence intact", "msscprobe verify ", "(msscprobe message check): <"}},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			dir := t.TempDir()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/message"
 	"github.com/msscprobe/msscprobe/mocks"
 )
 
@@ -51,6 +54,8 @@ type mockFile struct {
 	MaxInFlightBytes     int64         `yaml:"max_inflight_bytes"`
 	Faults               []string      `yaml:"faults"`
 	Store                string        `yaml:"store"`
+	Conformance          string        `yaml:"conformance"`
+	Report               string        `yaml:"report"`
 	Log                  string        `yaml:"log"`
 	mockPKIFlags         `yaml:",inline"`
 }
@@ -118,6 +123,12 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 	fl.Int64Var(&f.MaxInFlightBytes, "max-inflight-bytes", 0, "memory for messages being received, DATA and APPEND together (default 128 MiB); past it 452 / NO [LIMIT]")
 	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
 	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
+	fl.StringVar(&f.Conformance, "conformance", mocks.ConformanceWarn, e.tr(
+		"règles MSSanté sur chaque message reçu : warn (verdict enregistré), refuse (550 [MSS-xxx] si non conforme) ou off",
+		"MSSanté rules on every received message: warn (verdict recorded), refuse (550 [MSS-xxx] when not conforming) or off"))
+	fl.StringVar(&f.Report, "report", "", e.tr(
+		"écrire à l'arrêt un rapport JUnit (un cas de test par message reçu) dans ce fichier",
+		"write a JUnit report (one test case per message received) to this file at exit"))
 	fl.StringVar(&f.Log, "log", "", `JSON lines event log file ("-" = stderr)`)
 	f.mockPKIFlags.addFlags(e, fl)
 	return cmd
@@ -155,6 +166,8 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	set("whitelist", &f.Whitelist, y.Whitelist)
 	set("nil-mode", &f.NILMode, y.NILMode)
 	set("store", &f.Store, y.Store)
+	set("conformance", &f.Conformance, y.Conformance)
+	set("report", &f.Report, y.Report)
 	set("log", &f.Log, y.Log)
 	if !cmd.Flags().Changed("establishment-domain") && len(y.EstablishmentDomains) > 0 {
 		f.EstablishmentDomains = y.EstablishmentDomains
@@ -186,7 +199,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 		EstablishmentDomains: f.EstablishmentDomains, CitizenDomain: f.CitizenDomain,
 		CertFile: f.Cert, KeyFile: f.Key, AutoReplyDelay: f.AutoReplyDelay, AutoReplyCitizens: f.AutoReplyCitizens,
 		TrustedDomains: f.TrustedDomains, NILMode: f.NILMode, MaxMessageBytes: f.MaxMessageBytes, StoreDir: f.Store,
-		MaxInFlightBytes: f.MaxInFlightBytes,
+		MaxInFlightBytes: f.MaxInFlightBytes, Conformance: f.Conformance,
 	}
 	closeLog := func() error { return nil }
 	var err error
@@ -284,6 +297,14 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if f.Report != "" {
+		// Fail now, not at exit, when the report cannot be written.
+		fh, err := os.OpenFile(f.Report, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return usageError(fmt.Errorf("--report: %w", err))
+		}
+		fh.Close()
+	}
 	op, err := mocks.Start(ctx, cfg)
 	if err != nil {
 		return usageError(err)
@@ -349,10 +370,35 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	// event log.
 	fmt.Fprintln(w, "ready")
 	<-ctx.Done()
-	if err := op.Close(); err != nil {
-		return err
+	closeErr := op.Close()
+	if f.Report != "" {
+		if err := writeMockReport(f.Report, op, e.lang); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "report %s\n", f.Report)
+	}
+	if closeErr != nil {
+		return closeErr
 	}
 	fmt.Fprintln(w, "stopped")
+	return nil
+}
+
+// writeMockReport writes the JUnit report of every message received: an
+// editor's CI fails on a non-conforming message.
+func writeMockReport(path string, op *mocks.Operator, l check.Lang) error {
+	vs, dropped := op.Verdicts()
+	rep := message.JUnit("msscprobe mock", mocks.VerdictResults(vs), l)
+	if dropped > 0 {
+		rep.Suites[0].Properties = append(rep.Suites[0].Properties, check.JUnitProperty{Name: "dropped_oldest_messages", Value: fmt.Sprint(dropped)})
+	}
+	var b bytes.Buffer
+	if err := rep.Write(&b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
 	return nil
 }
 

@@ -169,6 +169,17 @@ func TestREADMECommands(t *testing.T) {
 				t.Errorf("cda-junit.xml: %v, %+v\n%s", err, s, b)
 			}
 		}},
+		{cmd: "msscprobe message check --format junit messages/ > message-junit.xml", setup: func(t *testing.T, sb *sandbox) {
+			copyFile(t, "../../testdata/messages/good-citizen-xdm.eml", filepath.Join(sb.dir, "messages", "1.eml"))
+			copyFile(t, "../../testdata/messages/bad-hash.eml", filepath.Join(sb.dir, "messages", "2.eml"))
+		}, check: func(t *testing.T, sb *sandbox, code int, out, errs string) {
+			wantExit(t, code, 1, out, errs)
+			b, _ := os.ReadFile(filepath.Join(sb.dir, "message-junit.xml"))
+			var s check.JUnitSuites
+			if err := xml.Unmarshal(b, &s); err != nil || s.Tests != 2 || s.Failures != 1 || !bytes.Contains(b, []byte("MSS-014")) {
+				t.Errorf("message-junit.xml: %v, %+v\n%s", err, s, b)
+			}
+		}},
 	}
 
 	cmds, openssl := readmeCommands(t)
