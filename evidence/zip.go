@@ -189,6 +189,7 @@ const (
 	creatorFAT     = 0
 	creatorUnix    = 3
 	forbiddenModes = fs.ModeType | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	msdosForbidden = 0xde // all but read-only (0x01) and archive (0x20)
 )
 
 // forbiddenFields refuses, by name, the central-directory fields the
@@ -210,6 +211,8 @@ func forbiddenFields(f *zip.File) (Problem, bool) {
 		return bad("indicateurs 0x%04x inattendus", "unexpected flags 0x%04x", f.Flags&^allowedFlags)
 	case host != creatorFAT && host != creatorUnix:
 		return bad("système d'origine %d inattendu (0 MS-DOS ou 3 Unix attendu)", "unexpected creator system %d (0 MS-DOS or 3 Unix expected)", host)
+	case f.ExternalAttrs&msdosForbidden != 0:
+		return bad("attributs MS-DOS 0x%02x (caché, système, volume ou dossier) interdits", "MS-DOS attributes 0x%02x (hidden, system, volume or directory) forbidden", f.ExternalAttrs&0xff)
 	case f.Mode()&forbiddenModes != 0:
 		p := problem(CodeUnsafeEntry, f.Name, "mode %s : seul un fichier ordinaire, sans setuid, setgid ni sticky, est permis", "mode %s: only a plain file, without setuid, setgid or sticky, is allowed", f.Mode())
 		return p, false
