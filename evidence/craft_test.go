@@ -16,12 +16,14 @@ type rawEntry struct {
 	localName string // "" means name
 	data      []byte
 	deflate   bool
-	version   uint16 // version needed, 0 means 20
-	flags     uint16
-	creator   uint16 // host system in the high byte
-	extAttrs  uint32 // external attributes (Unix mode << 16)
-	localXtra []byte // extra field in the local header only
-	cdXtra    []byte // extra field in the central directory only
+	// compressed, when set, is data already deflated.
+	compressed []byte
+	version    uint16 // version needed, 0 means 20
+	flags      uint16
+	creator    uint16 // host system in the high byte
+	extAttrs   uint32 // external attributes (Unix mode << 16)
+	localXtra  []byte // extra field in the local header only
+	cdXtra     []byte // extra field in the central directory only
 }
 
 // rawZip lays entries out back to back, then the central directory and the
@@ -32,7 +34,9 @@ func rawZip(t *testing.T, entries []rawEntry) []byte {
 	le := binary.LittleEndian
 	for _, e := range entries {
 		body, method := e.data, uint16(0)
-		if e.deflate {
+		if e.compressed != nil {
+			body, method = e.compressed, 8
+		} else if e.deflate {
 			var z bytes.Buffer
 			fw, _ := flate.NewWriter(&z, flate.DefaultCompression)
 			fw.Write(e.data)

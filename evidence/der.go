@@ -91,8 +91,11 @@ func derObject(b []byte, off, depth int) (int, error) {
 		return bad("indefinite length (BER)")
 	case l > 0x80:
 		n := l & 0x7f
-		if n > 4 || i+n > len(b) {
+		if n > 4 {
 			return bad("length field too long")
+		}
+		if i+n > len(b) {
+			return bad("length field beyond the end of its parent")
 		}
 		if b[i] == 0 {
 			return bad("length with a leading zero")
