@@ -1,0 +1,101 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// verify and its --ca/--tsa-ca read regular files only, refused without
+// blocking: a FIFO hung verify for ever (deaf to ^C), /dev/zero as --ca was
+// read until memory ran out.
+func TestVerifyRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "bundle.zip")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	bundle := filepath.Join(dir, "real.zip")
+	if _, err := writeWithFlags(t, handResult(t), nil, "--out", bundle); err != nil {
+		t.Fatal(err)
+	}
+	hugePEM := filepath.Join(dir, "huge.pem")
+	if err := os.WriteFile(hugePEM, make([]byte, maxPEMFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"FIFO bundle", []string{"verify", fifo}, "named pipe"},
+		{"device bundle", []string{"verify", "/dev/zero"}, "character device"},
+		{"directory bundle", []string{"verify", dir}, "directory"},
+		{"--ca device", []string{"verify", "--ca", "/dev/zero", bundle}, "--ca: /dev/zero"},
+		{"--ca FIFO", []string{"verify", "--ca", fifo, bundle}, "named pipe"},
+		{"--tsa-ca FIFO", []string{"verify", "--tsa-ca", fifo, bundle}, "--tsa-ca"},
+		{"--ca over the limit", []string{"verify", "--ca", hugePEM, bundle}, "4194304"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan struct{})
+			var code int
+			var errs string
+			go func() {
+				defer close(done)
+				code, _, errs = runCLI(t, "", nil, append([]string{"--lang", "en"}, tc.args...)...)
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("verify blocked")
+			}
+			if code != exitUsage || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d naming %q", code, errs, exitUsage, tc.want)
+			}
+		})
+	}
+}
+
+// A TSA that answers with nested BER: the bundle is still written, without
+// a timestamp, valid, and the failure is said and remembered for exit 1.
+func TestHostileTSAKeepsTheBundle(t *testing.T) {
+	token := []byte{0x02, 0x00}
+	for i := 74; i >= 0; i-- {
+		if i%2 == 1 {
+			token = append([]byte{0x30, 0x02}, token...)
+		} else if len(token) < 0x80 {
+			token = append([]byte{0x30, byte(len(token))}, token...)
+		} else {
+			token = append([]byte{0x30, 0x81, byte(len(token))}, token...)
+		}
+	}
+	body := append([]byte{0x30, 0x81, byte(5 + len(token)), 0x30, 0x03, 0x02, 0x01, 0x00}, token...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "bundle.zip")
+	cmd := newVersionCmd(&env{})
+	bf := addBundleFlags(cmd)
+	if err := cmd.ParseFlags([]string{"--out", out, "--tsa", srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	path, err := bf.write(context.Background(), &env{getenv: func(string) string { return "" }, stderr: &stderr, lang: "en"}, handResult(t), "en")
+	if err != nil || path != out {
+		t.Fatalf("write: %q %v", path, err)
+	}
+	if bf.timestampErr == nil || !strings.Contains(stderr.String(), "not DER") || !strings.Contains(stderr.String(), "written without") {
+		t.Errorf("timestamp failure not reported: %v, stderr %q", bf.timestampErr, stderr.String())
+	}
+	code, stdout, errs := runCLI(t, "", nil, "verify", "--lang", "en", out)
+	if code != 0 {
+		t.Errorf("verify: exit %d\n%s%s", code, stdout, errs)
+	}
+}
