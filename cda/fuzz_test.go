@@ -53,8 +53,8 @@ func FuzzCheck(f *testing.F) {
 func sameAsFullParse(t *testing.T, text, header []byte) {
 	t.Helper()
 	var short, full Document
-	checkTree(&short, text, header)
-	checkTree(&full, text, text)
+	checkTree(&short, text, header, 0)
+	checkTree(&full, text, text, 0)
 	if !reflect.DeepEqual(short, full) {
 		t.Fatalf("the reduced header changes the result:\n%+v\nwhole document:\n%+v\ninput %q", short, full, text)
 	}

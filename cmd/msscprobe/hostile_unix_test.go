@@ -99,3 +99,31 @@ func TestHostileTSAKeepsTheBundle(t *testing.T) {
 		t.Errorf("verify: exit %d\n%s%s", code, stdout, errs)
 	}
 }
+
+// cda check never reads a stream without bound: --max-size is capped and a
+// device named on the command line is refused at once.
+func TestCDACheckBounded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cda", "check", "--max-size", "100GiB", "/dev/zero"}, "at most 256MiB"},
+		{[]string{"cda", "check", "/dev/zero"}, "not a regular file"},
+	} {
+		done := make(chan struct{})
+		var code int
+		var errs string
+		go func() {
+			defer close(done)
+			code, _, errs = runCLI(t, "", nil, append([]string{"--lang", "en"}, tc.args...)...)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v: still reading", tc.args)
+		}
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", tc.args, code, errs, exitUsage, tc.want)
+		}
+	}
+}
