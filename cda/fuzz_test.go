@@ -1,6 +1,8 @@
 package cda
 
 import (
+	"archive/zip"
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,4 +80,36 @@ func TestReducedHeaderSameResult(t *testing.T) {
 			sameAsFullParse(t, text, header)
 		}
 	}
+}
+
+// FuzzXDM feeds the XDM reader arbitrary archives, seeded with the XDM
+// fixtures: it must never panic, and whatever it accepts has members whose
+// local headers name them as the central directory does.
+func FuzzXDM(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join(fixtures, "*.zip"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil && len(b) <= 64<<10 {
+			f.Add(b)
+		}
+	}
+	opts := Options{MaxSize: 1 << 20, MaxArchiveTotal: 4 << 20}.withDefaults()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x, findings := ReadXDM(data, opts)
+		if x == nil && len(findings) == 0 && isZip(data) {
+			t.Fatalf("refused without a finding: %q", data)
+		}
+		if x == nil {
+			return
+		}
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("accepted an unreadable zip: %v", err)
+		}
+		if f := localMismatch(data, zr); f != nil {
+			t.Fatalf("accepted a zip with %s", f.Message.EN)
+		}
+	})
 }
