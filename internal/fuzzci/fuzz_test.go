@@ -115,9 +115,6 @@ func TestFuzzTargets(t *testing.T) {
 			cmd := exec.CommandContext(ctx, goCmd, "test", "-run", "^$", "-fuzz", "^"+tg.name+"$",
 				"-fuzztime", perTarget.String(), "-fuzzminimizetime", "10s", "-parallel", "1", ".")
 			cmd.Dir = tg.dir
-			// A fuzzing run is not a race-detector run, and the caller's
-			// test flags do not apply to it.
-			cmd.Env = append(os.Environ(), "GOFLAGS=")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("go test -fuzz %s in %s: %v\n%s", tg.name, tg.pkg, err, out)
