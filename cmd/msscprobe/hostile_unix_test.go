@@ -13,6 +13,23 @@ import (
 	"time"
 )
 
+// usageWithin runs the CLI in English and fails the test when it has not
+// returned within 5 seconds (a blocking open or an endless read).
+func usageWithin(t *testing.T, args []string) (code int, stderr string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code, _, stderr = runCLI(t, "", nil, append([]string{"--lang", "en"}, args...)...)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%v: still running after 5 s", args)
+	}
+	return code, stderr
+}
+
 // verify and its --ca/--tsa-ca read regular files only, refused without
 // blocking: a FIFO hung verify for ever (deaf to ^C), /dev/zero as --ca was
 // read until memory ran out.
@@ -44,18 +61,7 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 		{"--ca over the limit", []string{"verify", "--ca", hugePEM, bundle}, "4194304"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			done := make(chan struct{})
-			var code int
-			var errs string
-			go func() {
-				defer close(done)
-				code, _, errs = runCLI(t, "", nil, append([]string{"--lang", "en"}, tc.args...)...)
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("verify blocked")
-			}
+			code, errs := usageWithin(t, tc.args)
 			if code != exitUsage || !strings.Contains(errs, tc.want) {
 				t.Errorf("exit %d, stderr %q; want %d naming %q", code, errs, exitUsage, tc.want)
 			}
@@ -102,18 +108,7 @@ func TestCDACheckBounded(t *testing.T) {
 		{[]string{"cda", "check", "--max-size", "100GiB", "/dev/zero"}, "at most 256MiB"},
 		{[]string{"cda", "check", "/dev/zero"}, "not a regular file"},
 	} {
-		done := make(chan struct{})
-		var code int
-		var errs string
-		go func() {
-			defer close(done)
-			code, _, errs = runCLI(t, "", nil, append([]string{"--lang", "en"}, tc.args...)...)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%v: still reading", tc.args)
-		}
+		code, errs := usageWithin(t, tc.args)
 		if code != exitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", tc.args, code, errs, exitUsage, tc.want)
 		}
