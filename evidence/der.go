@@ -15,13 +15,27 @@ import (
 const (
 	maxCMSSize  = 1 << 20
 	maxDERDepth = 32
+	// maxDERCopy bounds the bytes smallstep/pkcs7 copies when it re-encodes
+	// the input (it copies each constructed object's content once per
+	// level): the sum of the lengths of all constructed objects. A
+	// timestamped signature of 2 KB, 20 levels deep, costs about 40 KB; a
+	// megabyte nested 32 levels deep would cost 32 MB.
+	maxDERCopy = 8 << 20
+	// maxDERObjects bounds the objects the library builds (about 180 bytes
+	// each): a timestamped signature holds a few hundred, a 1 MB run of
+	// empty objects half a million (90 MB).
+	maxDERObjects = 20000
 )
 
-// ErrNotDER is wrapped by parseCMS for input that is not strict DER.
-var ErrNotDER = errors.New("not DER")
+// ErrNotDER is wrapped by parseCMS for input that is not strict DER, and
+// ErrCMSLimit for DER over one of the bounds above.
+var (
+	ErrNotDER   = errors.New("not DER")
+	ErrCMSLimit = errors.New("CMS over the limits")
+)
 
 // parseCMS parses a CMS ContentInfo after checking, in one linear pass with
-// a depth limit, that it is at most maxCMSSize bytes of DER (X.690 §10:
+// the bounds above, that it is at most maxCMSSize bytes of DER (X.690 §10:
 // definite, minimal lengths; every child inside its parent; nothing after
 // the outer object). smallstep/pkcs7 converts BER to DER first, and on
 // objects whose declared length ends before their child's its converter
@@ -30,7 +44,7 @@ var ErrNotDER = errors.New("not DER")
 // for content, and the writer and RFC 3161 TSAs send DER.
 func parseCMS(b []byte) (*pkcs7.PKCS7, error) {
 	if len(b) > maxCMSSize {
-		return nil, fmt.Errorf("%d bytes, over the %d-byte limit", len(b), maxCMSSize)
+		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrCMSLimit, len(b), maxCMSSize)
 	}
 	if err := checkDER(b); err != nil {
 		return nil, err
@@ -41,7 +55,8 @@ func parseCMS(b []byte) (*pkcs7.PKCS7, error) {
 // checkDER reports whether b is exactly one DER object, nested at most
 // maxDERDepth deep. Each byte is read once.
 func checkDER(b []byte) error {
-	end, err := derObject(b, 0, 1)
+	var c derCost
+	end, err := derObject(b, 0, 1, &c)
 	if err != nil {
 		return err
 	}
@@ -51,11 +66,21 @@ func checkDER(b []byte) error {
 	return nil
 }
 
+// derCost adds up what the library will do with the input: objects, and
+// the content lengths of constructed objects (bytes it copies).
+type derCost struct{ objects, copied int }
+
 // derObject checks the object at off and returns where it ends.
-func derObject(b []byte, off, depth int) (int, error) {
+func derObject(b []byte, off, depth int, c *derCost) (int, error) {
 	bad := func(what string) (int, error) { return 0, fmt.Errorf("%w: %s at offset %d", ErrNotDER, what, off) }
+	over := func(what string) (int, error) {
+		return 0, fmt.Errorf("%w: %s at offset %d", ErrCMSLimit, what, off)
+	}
 	if depth > maxDERDepth {
-		return bad(fmt.Sprintf("nested more than %d levels", maxDERDepth))
+		return over(fmt.Sprintf("nested deeper than %d levels", maxDERDepth))
+	}
+	if c.objects++; c.objects > maxDERObjects {
+		return over(fmt.Sprintf("more than %d objects", maxDERObjects))
 	}
 	if off >= len(b) {
 		return bad("truncated tag")
@@ -119,8 +144,11 @@ func derObject(b []byte, off, depth int) (int, error) {
 	if b[off]&0xc0 == 0 && b[off]&0x1f != 0x10 && b[off]&0x1f != 0x11 {
 		return bad("constructed string (BER)") // X.690 §10.2: primitive in DER
 	}
+	if c.copied += l; c.copied > maxDERCopy {
+		return over(fmt.Sprintf("nested content over %d bytes in all", maxDERCopy))
+	}
 	for i < end {
-		next, err := derObject(b[:end], i, depth+1)
+		next, err := derObject(b[:end], i, depth+1, c)
 		if err != nil {
 			return 0, err
 		}

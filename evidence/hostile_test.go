@@ -81,14 +81,28 @@ func deepDER(depth, size int) []byte {
 	return b
 }
 
+// wideDER is one SEQUENCE of about 1 MB holding empty objects of tag:
+// the most objects a megabyte can hold.
+func wideDER(tag byte) []byte {
+	body := bytes.Repeat([]byte{tag, 0}, (1<<20-8)/2)
+	return append(derHeader(0x30, len(body)), body...)
+}
+
+// wideDERn is one SEQUENCE holding n empty SEQUENCEs.
+func wideDERn(n int) []byte {
+	body := bytes.Repeat([]byte{0x30, 0}, n)
+	return append(derHeader(0x30, len(body)), body...)
+}
+
 func TestParseCMSBounded(t *testing.T) {
 	random := make([]byte, 1<<20)
 	rand.Read(random)
 	random[0] = 0x30
+	// early: refused by the DER check, before smallstep/pkcs7 sees it.
 	for _, tc := range []struct {
-		name   string
-		b      []byte
-		notDER bool
+		name  string
+		b     []byte
+		early bool
 	}{
 		{"nested BER, 122 bytes", nestedBER(60), true},
 		{"nested BER, 158 bytes", nestedBER(75), true},
@@ -96,9 +110,13 @@ func TestParseCMSBounded(t *testing.T) {
 		{"long form for a short length", []byte{0x30, 0x81, 0x03, 0x02, 0x01, 0x00}, true},
 		{"trailing bytes", []byte{0x30, 0x03, 0x02, 0x01, 0x00, 0xff}, true},
 		{"too deep", deepDER(maxDERDepth+1, 10), true},
-		{"deepest allowed, 1 MB", deepDER(maxDERDepth, 1<<20-200), false},
+		{"deepest allowed", deepDER(maxDERDepth, maxDERCopy/maxDERDepth-200), false},
+		{"1 MB nested 32 deep", deepDER(maxDERDepth, 1<<20-200), true},
 		{"1 MB of random bytes", random, true},
-		{"over 1 MiB", deepDER(2, maxCMSSize), false},
+		{"1 MB of empty objects", wideDER(0x05), true},
+		{"1 MB of empty SEQUENCEs", wideDER(0x30), true},
+		{"most objects allowed", wideDERn(maxDERObjects - 1), false},
+		{"over 1 MiB", deepDER(2, maxCMSSize), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if n := len(tc.b); strings.HasPrefix(tc.name, "nested BER") && (n < 120 || n > 160) {
@@ -109,8 +127,8 @@ func TestParseCMSBounded(t *testing.T) {
 			if err == nil {
 				t.Fatal("parsed")
 			}
-			if tc.notDER && !errors.Is(err, ErrNotDER) {
-				t.Errorf("error %v, want %v", err, ErrNotDER)
+			if early := errors.Is(err, ErrNotDER) || errors.Is(err, ErrCMSLimit); early != tc.early {
+				t.Errorf("error %v: refused before the library %v, want %v", err, early, tc.early)
 			}
 			if d > timeBound(cmsTimeBound) || alloc > cmsAllocBound {
 				t.Errorf("%d bytes: %v and %d MB allocated, bound %v and %d MB", len(tc.b), d, alloc>>20, cmsTimeBound, cmsAllocBound>>20)
