@@ -112,10 +112,19 @@ func TestFuzzTargets(t *testing.T) {
 				t.Fatalf("not run: the test deadline is near (run with -timeout 0 for a long campaign)")
 			}
 			start := time.Now()
-			cmd := exec.CommandContext(ctx, goCmd, "test", "-run", "^$", "-fuzz", "^"+tg.name+"$",
-				"-fuzztime", perTarget.String(), "-fuzzminimizetime", "10s", "-parallel", "1", ".")
-			cmd.Dir = tg.dir
-			out, err := cmd.CombinedOutput()
+			run := func() ([]byte, error) {
+				cmd := exec.CommandContext(ctx, goCmd, "test", "-run", "^$", "-fuzz", "^"+tg.name+"$",
+					"-fuzztime", perTarget.String(), "-fuzzminimizetime", "10s", "-parallel", "1", ".")
+				cmd.Dir = tg.dir
+				return cmd.CombinedOutput()
+			}
+			out, err := run()
+			if err != nil && lostWorker(out) {
+				// On a loaded machine the coordinator may take a slow worker
+				// for a hung one; no input failed, so run once more.
+				t.Logf("%s: fuzzing worker lost without a failing input, running again:\n%s", tg.name, tail(out))
+				out, err = run()
+			}
 			if err != nil {
 				t.Fatalf("go test -fuzz %s in %s: %v\n%s", tg.name, tg.pkg, err, out)
 			}
@@ -125,4 +134,20 @@ func TestFuzzTargets(t *testing.T) {
 	if ran == 0 {
 		t.Fatalf("MSSCPROBE_FUZZ=%q matches no fuzz target", os.Getenv("MSSCPROBE_FUZZ"))
 	}
+}
+
+// lostWorker tells a worker the coordinator gave up on (killed by the
+// system or taken for hung) from a failure: a failing input is always
+// written under testdata/fuzz and said so.
+func lostWorker(out []byte) bool {
+	return bytes.Contains(out, []byte("fuzzing process hung or terminated unexpectedly")) &&
+		!bytes.Contains(out, []byte("Failing input written to"))
+}
+
+// tail is the end of a command's output, for a log line.
+func tail(out []byte) []byte {
+	if len(out) > 2000 {
+		return out[len(out)-2000:]
+	}
+	return out
 }
