@@ -237,8 +237,8 @@ func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) *Problem {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		p := problem(CodeZipField, fe.name, "en-tête local : %s", "local header: %s", fe.what)
-		p.Message.FR = "en-tête local : " + fe.fr
+		p := problem(CodeZipField, fe.name, "", "")
+		p.Message = check.Text{FR: "en-tête local : " + fe.fr, EN: "local header: " + fe.en}
 		return &p
 	}
 	p := problem(CodeZipStructure, "", "structure ZIP non conforme : %v", "non-conforming ZIP structure: %v", err)
@@ -246,9 +246,9 @@ func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) *Problem {
 }
 
 // fieldError names a forbidden field of a local header.
-type fieldError struct{ name, fr, what string }
+type fieldError struct{ name, fr, en string }
 
-func (e *fieldError) Error() string { return e.name + ": " + e.what }
+func (e *fieldError) Error() string { return e.name + ": " + e.en }
 
 func structure(r io.ReaderAt, size int64, zr *zip.Reader) error {
 	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
@@ -317,7 +317,8 @@ func readMember(ctx context.Context, f *zip.File) (member, error) {
 	h := sha256.New()
 	var w io.Writer = h
 	var buf bytes.Buffer
-	if _, ok := keptCaps[f.Name]; ok {
+	_, kept := keptCaps[f.Name]
+	if kept {
 		buf.Grow(int(f.UncompressedSize64)) // at most its cap, checked before
 		w = io.MultiWriter(h, &buf)
 	}
@@ -329,8 +330,11 @@ func readMember(ctx context.Context, f *zip.File) (member, error) {
 		return m, fmt.Errorf("size %d differs from the declared %d", n, f.UncompressedSize64)
 	}
 	h.Sum(m.sum[:0])
-	if buf.Len() > 0 || keptCaps[f.Name] > 0 {
+	if kept {
 		m.data = buf.Bytes()
+		if m.data == nil {
+			m.data = []byte{} // kept, and empty: not absent
+		}
 	}
 	return m, nil
 }
