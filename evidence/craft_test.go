@@ -102,7 +102,7 @@ func signedEntries(t *testing.T, pki *signerPKI, data []rawEntry, manifestFiles 
 		}
 	}
 	manifest := renderManifest(manifestFor(manifestFiles))
-	sig, err := signManifest(context.Background(), manifest, pki.key, pki.chain, "")
+	sig, err := signDetached(context.Background(), manifest, pki.key, pki.chain, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,13 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no FIFO here: %v", err)
 	}
+	fifoDir := filepath.Join(dir, "fifos")
+	if err := os.Mkdir(fifoDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(fifoDir, "x.zip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	bundle := filepath.Join(dir, "real.zip")
 	if _, err := writeWithFlags(t, handResult(t), nil, "--out", bundle); err != nil {
 		t.Fatal(err)
@@ -54,8 +61,9 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 	}{
 		{"FIFO bundle", []string{"verify", fifo}, "named pipe"},
 		{"device bundle", []string{"verify", "/dev/zero"}, "character device"},
-		{"directory bundle", []string{"verify", dir}, "directory"},
-		{"--ca device", []string{"verify", "--ca", "/dev/zero", bundle}, "--ca: /dev/zero"},
+		// In a folder a FIFO is never opened: only regular files are taken.
+		{"folder holding only a FIFO", []string{"verify", fifoDir}, "no .pdf, .asice or .zip file"},
+		{"--ca device", []string{"verify", "--ca", "/dev/zero", bundle}, "--ca /dev/zero: not a regular file (character device)"},
 		{"--ca FIFO", []string{"verify", "--ca", fifo, bundle}, "named pipe"},
 		{"--tsa-ca FIFO", []string{"verify", "--tsa-ca", fifo, bundle}, "--tsa-ca"},
 		{"--ca over the limit", []string{"verify", "--ca", hugePEM, bundle}, "4194304"},
