@@ -17,8 +17,9 @@ import (
 // Options tune Check and CheckBytes; the zero value gives the defaults.
 type Options struct {
 	// MaxSize is the largest input (file, standard input, archive or
-	// archive member) read, in bytes; 0 means 32 MiB. Larger inputs are
-	// reported as CDA-004 without reading more than MaxSize+1 bytes.
+	// archive member) read, in bytes; 0 means 32 MiB, more than
+	// MaxSizeLimit is lowered to it. Larger inputs are reported as CDA-004
+	// without reading more than MaxSize+1 bytes.
 	MaxSize int64
 	// Jobs is the number of documents checked in parallel; 0 means
 	// runtime.NumCPU(), and more than MaxJobs() is lowered to it.
@@ -38,6 +39,12 @@ type Options struct {
 // DefaultMaxSize is the input size limit when Options.MaxSize is 0.
 const DefaultMaxSize = 32 << 20
 
+// MaxSizeLimit is the largest Options.MaxSize: each worker may hold an input
+// of MaxSize in memory, and a message to Mon espace santé is at most 25 MB
+// whole (ENS v1.3 §6, research mssante.md), so 256 MiB leaves room for any genuine document or archive
+// without letting a stream such as /dev/zero be read until memory runs out.
+const MaxSizeLimit = 256 << 20
+
 // MaxJobs is the most documents checked in parallel: 4 per core. Checking
 // is CPU-bound, so more workers would only hold more buffers (up to MaxSize
 // each) and open files, e.g. with --jobs 100000 on a large folder.
@@ -47,6 +54,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultMaxSize
 	}
+	o.MaxSize = min(o.MaxSize, MaxSizeLimit)
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
@@ -200,6 +208,12 @@ func expand(inputs []string) ([]string, error) {
 			return nil, err // *PathError names the path
 		}
 		if !st.IsDir() {
+			// A device (/dev/zero, a terminal) or a socket named on the
+			// command line is refused; a named pipe is read (process
+			// substitution), never more than MaxSize+1 bytes.
+			if t := st.Mode().Type(); t&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeSocket|fs.ModeIrregular) != 0 {
+				return nil, fmt.Errorf("%s: not a regular file, folder or pipe (%v)", in, t)
+			}
 			files = append(files, in)
 			continue
 		}

@@ -30,15 +30,24 @@ func checkXML(path string, data []byte) Document {
 	doc := Document{Path: path, Status: StatusInvalid, Findings: []check.Finding{}}
 	text, serr := toUTF8(data)
 	if serr == nil {
-		var header []byte
-		header, serr = scan(text, maxDepth)
+		var s *scanner
+		if s, serr = scanTree(text, maxDepth); serr == nil {
+			serr = s.treeBounds()
+		}
 		if serr == nil {
-			checkTree(&doc, text, header)
+			checkTree(&doc, text, s.header(), s.nodes)
 			return doc
 		}
 	}
 	line, col := lineCol(text, serr.off)
 	loc := fmt.Sprintf("%d:%d", line, col)
+	if serr.tree {
+		doc.Findings = append(doc.Findings, RuleTreeTooLarge.New(check.Text{
+			FR: serr.fr + " : l'en-tête n'est pas lu (protection mémoire) ; un en-tête CDA réel en compte quelques centaines, corriger le générateur du document",
+			EN: serr.en + ": the header is not read (memory protection); a real CDA header holds a few hundred, fix the program that produced the document"},
+			loc))
+		return doc
+	}
 	if serr.dtd {
 		doc.Findings = append(doc.Findings, RuleDTD.New(check.Text{
 			FR: serr.fr + " : DTD et entités sont refusées sans être lues ni développées (XXE, « billion laughs ») ; supprimer la déclaration DOCTYPE, un document CDA n'en a pas besoin",
@@ -125,12 +134,13 @@ func pseudoAttr(decl []byte, name string) string {
 
 // checkTree parses the header (the document reduced by the scanner) and
 // applies the header and INS rules.
-func checkTree(doc *Document, text, header []byte) {
+func checkTree(doc *Document, text, header []byte, nodes int) {
 	cd, root, err := parseCD(header)
 	if reduced := len(header) != len(text) || len(text) > 0 && &header[0] != &text[0]; (cd == nil || err != nil) && reduced &&
-		bytes.Contains(text, []byte("ClinicalDocument")) {
+		nodes <= maxHeaderNodes && bytes.Contains(text, []byte("ClinicalDocument")) {
 		// The ClinicalDocument the scanner saw was not the HL7 one: read
-		// everything, so the verdict does not depend on the shortcut.
+		// everything, so the verdict does not depend on the shortcut
+		// (within the CDA-005 bound: a larger one keeps the reduced view).
 		cd, root, err = parseCD(text)
 	}
 	if err != nil {

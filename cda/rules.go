@@ -23,6 +23,9 @@ var (
 	RuleTooLarge = check.Rule{ID: "CDA-004", Severity: check.Error, Source: "msscprobe",
 		Title: check.Text{FR: "fichier plus grand que la limite", EN: "input larger than the limit"}}
 
+	RuleTreeTooLarge = check.Rule{ID: "CDA-005", Severity: check.Error, Source: "msscprobe (memory bound on hostile input)",
+		Title: check.Text{FR: "en-tête CDA trop volumineux (éléments et attributs)", EN: "CDA header too large (elements and attributes)"}}
+
 	RuleRecordTarget = check.Rule{ID: "HDR-001", Severity: check.Error, Source: srcHeader,
 		Title: check.Text{FR: "il faut exactement un recordTarget, un patientRole et un patient", EN: "exactly one recordTarget, patientRole and patient required"}}
 	RuleOneName = check.Rule{ID: "HDR-002", Severity: check.Error, Source: srcHeader,
@@ -67,7 +70,7 @@ var (
 
 // Rules lists every rule of the CDA/INS checker, for documentation.
 var Rules = check.NewCatalog(
-	RuleNotWellFormed, RuleNoClinicalDocument, RuleDTD, RuleTooLarge,
+	RuleNotWellFormed, RuleNoClinicalDocument, RuleDTD, RuleTooLarge, RuleTreeTooLarge,
 	RuleRecordTarget, RuleOneName, RuleQualifier,
 	RuleNoINS, RuleSeveralINS, RuleMatriculeFormat, RuleMatriculeKey, RuleTraits,
 	RuleBirthPrecision, RuleSexCoherence, RuleBirthCoherence, RulePlaceCoherence, RuleGivenCoherence, RuleFictitious,

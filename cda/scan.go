@@ -3,6 +3,7 @@ package cda
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,7 +42,22 @@ type scanner struct {
 	cdEnd    int
 	closers  []byte
 	rootEnd  int // end of the root element's start tag
+	// Elements and attributes: in the whole document, in what header()
+	// keeps, and under recordTarget; cutting and rtDepth say where the
+	// scanner is.
+	nodes, headerNodes, rtNodes int
+	cutting                     bool
+	rtDepth, rtStart            int
 }
+
+// Bounds on the tree etree builds from a header (CDA-005): a real
+// recordTarget has a few dozen elements and attributes, a whole header a
+// few hundred. A tree costs about 200 bytes per node, so 30 MiB of elements
+// inside recordTarget took 1.68 GB before these bounds.
+const (
+	maxRecordTargetNodes = 2000
+	maxHeaderNodes       = 10000
+)
 
 // headerKept are the ClinicalDocument children the rules and Meta read; the
 // scanner cuts the others out before etree builds a tree.
@@ -83,12 +99,14 @@ func (s *scanner) header() []byte {
 }
 
 // scanError is a well-formedness failure at byte offset off. dtd marks a
-// DTD or markup declaration (CDA-003) rather than malformed XML (CDA-001).
+// DTD or markup declaration (CDA-003), tree a header over the node bounds
+// (CDA-005), rather than malformed XML (CDA-001).
 type scanError struct {
-	off int
-	fr  string
-	en  string
-	dtd bool
+	off  int
+	fr   string
+	en   string
+	dtd  bool
+	tree bool
 }
 
 func (s *scanner) fail(off int, fr, en string) *scanError {
@@ -121,11 +139,42 @@ func scan(b []byte, maxDepth int) ([]byte, *scanError) {
 		}
 		return nil, &scanError{off: off, fr: "octet invalide en UTF-8 (encodage déclaré incorrect ?)", en: "invalid UTF-8 byte (wrong declared encoding?)"}
 	}
+	s, err := scanTree(b, maxDepth)
+	if err == nil {
+		err = s.treeBounds()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.header(), nil
+}
+
+// treeBounds applies the CDA-005 bounds to a document with a
+// ClinicalDocument (without one, only the root's start tag is parsed).
+func (s *scanner) treeBounds() *scanError {
+	if !s.cdDone {
+		return nil
+	}
+	switch {
+	case s.rtNodes > maxRecordTargetNodes:
+		return &scanError{off: s.rtStart, tree: true,
+			fr: fmt.Sprintf("recordTarget compte %d éléments et attributs, plus que la limite de %d", s.rtNodes, maxRecordTargetNodes),
+			en: fmt.Sprintf("recordTarget holds %d elements and attributes, more than the limit of %d", s.rtNodes, maxRecordTargetNodes)}
+	case s.headerNodes > maxHeaderNodes:
+		return &scanError{off: 0, tree: true,
+			fr: fmt.Sprintf("l'en-tête compte %d éléments et attributs, plus que la limite de %d", s.headerNodes, maxHeaderNodes),
+			en: fmt.Sprintf("the header holds %d elements and attributes, more than the limit of %d", s.headerNodes, maxHeaderNodes)}
+	}
+	return nil
+}
+
+// scanTree checks b and returns the scanner with its counts.
+func scanTree(b []byte, maxDepth int) (*scanner, *scanError) {
 	s := &scanner{b: b, maxDepth: maxDepth}
 	if err := s.document(); err != nil {
 		return nil, err
 	}
-	return s.header(), nil
+	return s, nil
 }
 
 func (s *scanner) document() *scanError {
@@ -504,10 +553,24 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 	if s.cdDepth == 0 && !s.cdDone && string(local) == "ClinicalDocument" {
 		s.cdDepth = depth
 	}
+	n := 1 + len(s.attrs)
+	s.nodes += n
+	if s.rtDepth == 0 && s.cdDepth > 0 && depth == s.cdDepth+1 && string(local) == "recordTarget" {
+		s.rtDepth, s.rtStart = depth, start
+	}
+	if s.rtDepth > 0 {
+		s.rtNodes += n
+	}
 	if depth == 1 {
 		s.rootEnd = s.i
 	}
 	isBody := s.cdDepth > 0 && depth == s.cdDepth+1 && !headerKept[string(local)]
+	if !isBody && !s.cutting && !s.cdDone {
+		s.headerNodes += n
+	}
+	if closed && s.rtDepth == depth {
+		s.rtDepth = 0
+	}
 	if closed {
 		if isBody {
 			s.cuts = append(s.cuts, [2]int{start, s.i})
@@ -515,7 +578,7 @@ func (s *scanner) startTag() (closed bool, _ *scanError) {
 		return true, nil
 	}
 	if isBody {
-		s.cutStart = start
+		s.cutStart, s.cutting = start, true
 	}
 	s.stack = append(s.stack, qname)
 	return false, nil
@@ -621,9 +684,13 @@ func (s *scanner) endTag() *scanError {
 	}
 	depth := len(s.stack)
 	s.stack = s.stack[:depth-1]
+	if depth == s.rtDepth {
+		s.rtDepth = 0
+	}
 	switch {
 	case s.cdDepth > 0 && depth == s.cdDepth+1 && !headerKept[string(localName(qname))]:
 		s.cuts = append(s.cuts, [2]int{s.cutStart, s.i})
+		s.cutting = false
 	case depth == s.cdDepth:
 		s.cdDepth, s.cdDone, s.cdEnd = 0, true, s.i
 		for k := len(s.stack) - 1; k >= 0; k-- {

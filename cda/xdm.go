@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -96,6 +98,11 @@ func archiveDoc(p string, fs ...check.Finding) Document {
 	return Document{Path: p, Status: StatusInvalid, Findings: fs}
 }
 
+// maxMetadataNodes bounds the tree built from one METADATA.XML: a
+// DocumentEntry takes about a hundred elements and attributes, so this
+// leaves room for a thousand documents in about 30 MB of tree.
+const maxMetadataNodes = 100000
+
 // openXDM checks the archive's safety, then reads every METADATA.XML.
 func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -104,6 +111,9 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 			"archive zip illisible (%v) : produire une archive IHE_XDM.ZIP valide", "unreadable zip archive (%v): produce a valid IHE_XDM.ZIP archive", err))}
 	}
 	if f := unsafeArchive(zr, o); f != nil {
+		return nil, []Document{archiveDoc(name, *f)}
+	}
+	if f := localMismatch(data, zr); f != nil {
 		return nil, []Document{archiveDoc(name, *f)}
 	}
 	members := make(map[string]*zip.File, len(zr.File))
@@ -135,11 +145,18 @@ func openXDM(name string, data []byte, o Options) (*XDM, []Document) {
 			continue
 		}
 		text, serr := toUTF8(b)
+		var sc *scanner
 		if serr == nil {
-			_, serr = scan(text, maxDepth)
+			sc, serr = scanTree(text, maxDepth)
 		}
 		if serr != nil {
 			bad = append(bad, checkXML(mpath, b))
+			continue
+		}
+		if sc.nodes > maxMetadataNodes {
+			bad = append(bad, archiveDoc(mpath, RuleUnsafeArchive.Newf(mf.Name,
+				"METADATA.XML compte %d éléments et attributs, plus que la limite de %d : non lu (protection mémoire)",
+				"METADATA.XML holds %d elements and attributes, more than the limit of %d: not read (memory protection)", sc.nodes, maxMetadataNodes)))
 			continue
 		}
 		md := etree.NewDocument()
@@ -164,8 +181,19 @@ func unsafeArchive(zr *zip.Reader, o Options) *check.Finding {
 		return &f
 	}
 	var total uint64
+	seen := make(map[string]string, len(zr.File))
 	for _, f := range zr.File {
 		n := slashed(f.Name)
+		// Two members of one name (or of names equal ignoring case, the
+		// same file on Windows and macOS): an extractor keeps one, this
+		// checker another.
+		key := strings.ToLower(path.Clean(n))
+		if prev, ok := seen[key]; ok {
+			r := RuleUnsafeArchive.Newf(f.Name, "« %s » et « %s » désignent le même fichier (noms égaux à la casse près) : un seul serait extrait",
+				"%q and %q name the same file (equal ignoring case): only one would be extracted", prev, f.Name)
+			return &r
+		}
+		seen[key] = f.Name
 		if strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' || strings.Contains(n, "\x00") ||
 			n == ".." || strings.HasPrefix(n, "../") || strings.HasSuffix(n, "/..") || strings.Contains(n, "/../") {
 			r := RuleUnsafeArchive.Newf(f.Name, "chemin « %s » absolu ou contenant « .. » : il sortirait du dossier d'extraction",
@@ -184,6 +212,104 @@ func unsafeArchive(zr *zip.Reader, o Options) *check.Finding {
 		return &f
 	}
 	return nil
+}
+
+// localMismatch compares each member's local header name with its central
+// directory name: archive/zip reads the central directory, while streaming
+// extractors (Java's ZipInputStream, many XDM importers) trust local
+// headers, so "../../x" hidden in a local header would be written where
+// the central name never pointed (APPNOTE 4.3.7, 4.3.12).
+func localMismatch(data []byte, zr *zip.Reader) *check.Finding {
+	offs, err := localOffsets(data, len(zr.File))
+	for i, f := range zr.File {
+		if err != nil {
+			break
+		}
+		off := offs[i]
+		if !fits(data, off, 30) || binary.LittleEndian.Uint32(data[off:]) != 0x04034b50 {
+			err = fmt.Errorf("no local header for %q", f.Name)
+			break
+		}
+		nl := uint64(binary.LittleEndian.Uint16(data[off+26:]))
+		if !fits(data, off, 30+nl) {
+			err = fmt.Errorf("local header of %q cut", f.Name)
+			break
+		}
+		if local := string(data[off+30 : off+30+nl]); local != f.Name {
+			r := RuleUnsafeArchive.Newf(f.Name, "l'en-tête local nomme « %s » mais le répertoire central « %s » : un extracteur lisant les en-têtes locaux écrirait un autre fichier",
+				"the local header names %q but the central directory %q: an extractor reading local headers would write another file", local, f.Name)
+			return &r
+		}
+	}
+	if err != nil {
+		r := RuleUnsafeArchive.Newf("", "structure zip incohérente : %v", "inconsistent zip structure: %v", err)
+		return &r
+	}
+	return nil
+}
+
+// localOffsets reads the local header offset of the n entries of the
+// central directory, in order (APPNOTE 4.3.12, 4.3.16, zip64 4.5.3).
+func localOffsets(data []byte, n int) ([]uint64, error) {
+	le16, le32, le64 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32, binary.LittleEndian.Uint64
+	eocd := -1
+	for i := len(data) - 22; i >= 0 && i >= len(data)-22-0xffff; i-- {
+		if le32(data[i:]) == 0x06054b50 {
+			eocd = i
+			break
+		}
+	}
+	if eocd < 0 {
+		return nil, errors.New("no end of central directory")
+	}
+	cd := uint64(le32(data[eocd+16:]))
+	if cd == 0xffffffff && eocd >= 20 && le32(data[eocd-20:]) == 0x07064b50 {
+		if z := le64(data[eocd-12:]); fits(data, z, 56) && le32(data[z:]) == 0x06064b50 {
+			cd = le64(data[z+48:])
+		}
+	}
+	offs := make([]uint64, 0, n)
+	p := cd
+	for range n {
+		if !fits(data, p, 46) || le32(data[p:]) != 0x02014b50 {
+			return nil, errors.New("central directory cut")
+		}
+		nl, xl, cl := uint64(le16(data[p+28:])), uint64(le16(data[p+30:])), uint64(le16(data[p+32:]))
+		if !fits(data, p, 46+nl+xl+cl) {
+			return nil, errors.New("central directory cut")
+		}
+		off := uint64(le32(data[p+42:]))
+		if off == 0xffffffff { // in the zip64 extra field, after the sizes that overflow
+			x := data[p+46+nl : p+46+nl+xl]
+			for len(x) >= 4 {
+				id, sz := le16(x), int(le16(x[2:]))
+				if len(x) < 4+sz {
+					break
+				}
+				if id == 0x0001 {
+					k := 0
+					if le32(data[p+24:]) == 0xffffffff {
+						k += 8
+					}
+					if le32(data[p+20:]) == 0xffffffff {
+						k += 8
+					}
+					if k+8 <= sz {
+						off = le64(x[4+k:])
+					}
+				}
+				x = x[4+sz:]
+			}
+		}
+		offs = append(offs, off)
+		p += 46 + nl + xl + cl
+	}
+	return offs, nil
+}
+
+// fits reports whether n bytes at off lie inside data.
+func fits(data []byte, off, n uint64) bool {
+	return off <= uint64(len(data)) && uint64(len(data))-off >= n
 }
 
 // slashed turns the backslashes that some Windows tools write in zip

@@ -33,11 +33,14 @@
 // Options.IncludePersonalData.
 //
 // Verify returns an error only for input that is not a readable ZIP
-// (VerifyDeliverable: not a PDF); every
+// (VerifyDeliverable: not a PDF), or when VerifyOptions.Context ends; every
 // other defect is a Problem with a stable code and French and English text,
 // and Verification.Valid is false when any Problem has severity error.
-// Nothing is extracted to disk; entry names and sizes are checked from the
-// central directory before anything is decompressed.
+// Nothing is extracted to disk; entry names, sizes and zip fields are
+// checked from the central directory and the local headers before anything
+// is decompressed, members are streamed through SHA-256 (only the few small
+// files verify reads are kept), and CMS is read only as bounded DER
+// (docs/evidence-format.md §Limits).
 //
 // The package owns no network code besides the small RFC 3161 client in
 // tsp.go (HTTP POST with a deadline, honouring the context).

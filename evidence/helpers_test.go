@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -165,12 +166,20 @@ func codes(v *Verification) []string {
 
 func hasCode(v *Verification, code string) bool { return slices.Contains(codes(v), code) }
 
-// members lists a bundle's entries (test-side reading, no limits needed).
+// members lists a bundle's entries with their bytes, after Verify's
+// reader found the archive sound (test-side reading of trusted bundles).
 func members(t *testing.T, b []byte) []file {
 	t.Helper()
-	fs, _, probs, err := readBundle(bytes.NewReader(b), int64(len(b)))
-	if err != nil || len(probs) > 0 {
+	if _, _, probs, err := readBundle(context.Background(), bytes.NewReader(b), int64(len(b))); err != nil || len(probs) > 0 {
 		t.Fatalf("reading bundle: %v %v", err, probs)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []file
+	for _, f := range zr.File {
+		fs = append(fs, file{f.Name, readMust(t, zr, f.Name)})
 	}
 	return fs
 }

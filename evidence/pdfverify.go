@@ -36,10 +36,6 @@ const (
 // pdfLabel is the File of problems about the PDF itself.
 const pdfLabel = "PDF"
 
-// maxCMSSize caps the signature value read from /Contents: a chain of a
-// few certificates and a timestamp token fit many times over.
-const maxCMSSize = 1 << 20
-
 // IsPDF reports whether data starts like a PDF file.
 func IsPDF(head []byte) bool { return bytes.HasPrefix(head, []byte("%PDF-")) }
 
@@ -254,7 +250,7 @@ func cmsFromContents(c []byte) ([]byte, error) {
 			return nil, errors.New("bytes after the CMS structure")
 		}
 	}
-	if err := derCheck(c[:total], 0); err != nil {
+	if err := checkDER(c[:total]); err != nil {
 		return nil, err
 	}
 	return c[:total], nil
@@ -285,54 +281,11 @@ func derLength(b []byte) (n, size int, err error) {
 	return n, 1 + k, nil
 }
 
-// derCheck walks b as a sequence of DER elements, refusing indefinite or
-// non-minimal lengths and constructed forms of string types (BER only),
-// with nesting bounded.
-func derCheck(b []byte, depth int) error {
-	if depth > 32 {
-		return errors.New("DER nesting deeper than 32")
-	}
-	for len(b) > 0 {
-		tag := b[0]
-		p := 1
-		if tag&0x1f == 0x1f {
-			for p < len(b) && b[p]&0x80 != 0 {
-				p++
-			}
-			p++
-			if p > 5 {
-				return errors.New("oversized DER tag")
-			}
-		}
-		if p > len(b) {
-			return errors.New("truncated DER tag")
-		}
-		n, size, err := derLength(b[p:])
-		if err != nil {
-			return err
-		}
-		p += size
-		if n > len(b)-p {
-			return errors.New("DER element runs past its parent")
-		}
-		if tag&0x20 != 0 {
-			if tag&0xc0 == 0 && tag&0x1f != 0x10 && tag&0x1f != 0x11 {
-				return errors.New("constructed string (BER, not DER)")
-			}
-			if err := derCheck(b[p:p+n], depth+1); err != nil {
-				return err
-			}
-		}
-		b = b[p+n:]
-	}
-	return nil
-}
-
 // verifyDetachedCMS checks a detached CMS SignedData over content: one
 // signer, SHA-256, the messageDigest and signature, the ESS
 // signing-certificate-v2 naming the signer (ETSI EN 319 142-1 §6.3).
 func verifyDetachedCMS(der, content []byte) (*x509.Certificate, error) {
-	p7, err := pkcs7.Parse(der)
+	p7, err := parseCMS(der)
 	if err != nil {
 		return nil, fmt.Errorf("unreadable CMS: %w", err)
 	}

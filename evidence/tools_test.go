@@ -60,7 +60,7 @@ func runDocScript(t *testing.T, script string, bundle []byte, caPEM []byte) (str
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BUNDLE="+bpath, "CA="+capath)
+	cmd.Env = append(os.Environ(), "BUNDLE="+bpath, "CA="+capath, "TMPDIR="+dir)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -69,11 +69,28 @@ type accuracy struct {
 
 const tsaTimeout = 30 * time.Second
 
+// ErrTimestamp is wrapped by Write's error when the time-stamping
+// authority could not be reached or its answer was refused: the caller may
+// then write the bundle without a timestamp rather than lose the run.
+var ErrTimestamp = errors.New("no timestamp")
+
+// maxTSAResponse bounds the TSA's HTTP answer: a TimeStampResp is a token
+// (CMS, at most maxCMSSize) in a small envelope.
+const maxTSAResponse = maxCMSSize + 4096
+
 // requestTimestamp asks the TSA at url for a token over SHA-256(signature)
 // (RFC 3161 §2.4, CAdES signature-time-stamp) and checks the answer before
 // it goes into the bundle: status granted, our imprint, our nonce, a
-// signature by the certificate in the token.
+// signature by the certificate in the token. Every error wraps ErrTimestamp.
 func requestTimestamp(ctx context.Context, url string, signature []byte) ([]byte, error) {
+	token, err := askTSA(ctx, url, signature)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTimestamp, err)
+	}
+	return token, nil
+}
+
+func askTSA(ctx context.Context, url string, signature []byte) ([]byte, error) {
 	imprint := sha256.Sum256(signature)
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
 	if err != nil {
@@ -100,9 +117,12 @@ func requestTimestamp(ctx context.Context, url string, signature []byte) ([]byte
 		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTSAResponse+1))
 	if err != nil {
 		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+	}
+	if len(body) > maxTSAResponse {
+		return nil, fmt.Errorf("timestamp authority %s: answer over the %d-byte limit", url, maxTSAResponse)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("timestamp authority %s: HTTP %s", url, resp.Status)
@@ -139,7 +159,7 @@ func criticalEKU(c *x509.Certificate) bool {
 // signature, and a TSA certificate with the timeStamping extended key usage
 // (RFC 3161 §2.3). Anchoring the TSA in a trust store is the caller's job.
 func checkTimestamp(token, signature []byte) (*tstInfo, *pkcs7.PKCS7, error) {
-	p7, err := pkcs7.Parse(token)
+	p7, err := parseCMS(token)
 	if err != nil {
 		return nil, nil, fmt.Errorf("timestamp token is not CMS: %w", err)
 	}

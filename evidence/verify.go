@@ -3,6 +3,7 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -31,6 +32,7 @@ const (
 	CodeEntryTooLarge       = "entry-too-large"
 	CodeTooManyEntries      = "too-many-entries"
 	CodeZipStructure        = "zip-structure"
+	CodeZipField            = "zip-field"
 	CodeManifestMissing     = "manifest-missing"
 	CodeManifestInvalid     = "manifest-invalid"
 	CodeFileMissing         = "file-missing"
@@ -82,6 +84,9 @@ type VerifyOptions struct {
 	// Anchors classify the signer (IGC-Santé production or TEST, …) and
 	// say whose structure it is (signer.go); nil skips that.
 	Anchors *trust.Anchors
+	// Context, when set, stops the reading of members when it ends;
+	// Verify then returns its error.
+	Context context.Context
 }
 
 // Signer describes the certificate that signed the manifest.
@@ -162,8 +167,12 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Verification, error
 	if opts.Now != nil {
 		now = opts.Now
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	v := &Verification{}
-	members, first, probs, err := readBundle(r, size)
+	members, first, probs, err := readBundle(ctx, r, size)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +184,14 @@ func Verify(r io.ReaderAt, size int64, opts VerifyOptions) (*Verification, error
 	return v, nil
 }
 
-func (v *Verification) verifyContent(members []file, first *zip.File, opts VerifyOptions, now time.Time) {
-	byName := map[string][]byte{}
+func (v *Verification) verifyContent(members []member, first *zip.File, opts VerifyOptions, now time.Time) {
+	byName := map[string][]byte{} // the members in keptCaps
+	sums := map[string][sha256.Size]byte{}
 	for _, m := range members {
-		byName[m.name] = m.data
+		if m.data != nil {
+			byName[m.name] = m.data
+		}
+		sums[m.name] = m.sum
 		v.Files = append(v.Files, m.name)
 	}
 	if first == nil || first.Name != nameMimetype || first.Method != zip.Store || first.Flags&0x8 != 0 || len(first.Extra) != 0 || !bytes.Equal(byName[nameMimetype], []byte(mimetypeASiCE)) || dataOffset(first) != 38 {
@@ -190,7 +203,7 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 	} else if refs, err := parseManifest(manifest); err != nil {
 		v.add(problem(CodeManifestInvalid, nameManifest, "manifeste invalide : %v", "invalid manifest: %v", err))
 	} else {
-		v.checkDigests(refs, byName)
+		v.checkDigests(refs, sums)
 		v.digests = map[string][]byte{}
 		for _, r := range refs {
 			v.digests[r.URI] = r.Digest
@@ -206,16 +219,16 @@ func (v *Verification) verifyContent(members []file, first *zip.File, opts Verif
 	v.checkSignerIdentity(opts)
 }
 
-func (v *Verification) checkDigests(refs []manifestRef, byName map[string][]byte) {
+func (v *Verification) checkDigests(refs []manifestRef, sums map[string][sha256.Size]byte) {
 	listed := map[string]bool{}
 	for _, r := range refs {
 		listed[r.URI] = true
-		data, ok := byName[r.URI]
+		sum, ok := sums[r.URI]
 		if !ok {
 			v.add(problem(CodeFileMissing, r.URI, "fichier listé dans le manifeste mais absent de l'archive", "file listed in the manifest but missing from the archive"))
 			continue
 		}
-		if sum := sha256.Sum256(data); !bytes.Equal(sum[:], r.Digest) {
+		if !bytes.Equal(sum[:], r.Digest) {
 			v.add(problem(CodeDigestMismatch, r.URI, "contenu modifié : l'empreinte SHA-256 ne correspond pas au manifeste", "content modified: SHA-256 digest does not match the manifest"))
 		}
 	}
@@ -230,7 +243,7 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 	bad := func(fr, en string, args ...any) {
 		v.add(problem(CodeSignatureInvalid, nameSignature, fr, en, args...))
 	}
-	p7, err := pkcs7.Parse(sig)
+	p7, err := parseCMS(sig)
 	if err != nil {
 		bad("signature CMS illisible : %v", "unreadable CMS signature: %v", err)
 		return

@@ -287,7 +287,7 @@ func safeKind(k string) string {
 // collide with the CDA report.
 func safeFileName(name string) string {
 	n := unsafeChars.ReplaceAllString(path.Base(strings.ReplaceAll(name, "\\", "/")), "_")
-	n = strings.TrimLeft(n, ".")
+	n = strings.TrimLeft(n, ".-") // no hidden file, no name read as an option
 	if n == "" || n == "report.json" {
 		n = "document" + path.Ext(n)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"mime"
 	"slices"
 	"strings"
@@ -53,7 +54,12 @@ func readMust(t *testing.T, zr *zip.Reader, name string) []byte {
 	t.Helper()
 	for _, f := range zr.File {
 		if f.Name == name {
-			b, err := readMember(f)
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			b, err := io.ReadAll(rc)
 			if err != nil {
 				t.Fatal(err)
 			}

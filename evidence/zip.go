@@ -3,11 +3,14 @@ package evidence
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -80,11 +83,31 @@ func msDosTime(t time.Time) (date, tm uint16) {
 	return date, tm
 }
 
-// readBundle opens a bundle and reads every member into memory after
-// checking names and sizes from the central directory, so nothing is
-// decompressed from a malicious archive. Structural problems of a readable
-// zip are returned as problems; an error means the input is not a zip.
-func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, probs []Problem, err error) {
+// Members verify keeps in memory, each with its own cap: every other
+// member is streamed through SHA-256 and never held (a genuine results.json
+// or report.pdf is a few hundred kilobytes).
+var keptCaps = map[string]int64{
+	nameMimetype:  64,
+	nameManifest:  1 << 20,
+	nameSignature: maxCMSSize,
+	nameResults:   8 << 20,
+	nameReport:    8 << 20,
+}
+
+// member is one entry of a bundle as verify knows it: its SHA-256, and its
+// bytes only for the members in keptCaps.
+type member struct {
+	name string
+	sum  [sha256.Size]byte
+	data []byte
+}
+
+// readBundle opens a bundle, checks names, sizes and zip-level fields from
+// the central directory and the local headers before anything is
+// decompressed, then streams every member through SHA-256, keeping only the
+// members in keptCaps. Structural problems of a readable zip are returned
+// as problems; an error means the input is not a zip (or ctx ended).
+func readBundle(ctx context.Context, r io.ReaderAt, size int64) (members []member, first *zip.File, probs []Problem, err error) {
 	if size > maxBundleSize {
 		return nil, nil, []Problem{problem(CodeEntryTooLarge, "", "le fichier fait %d octets, au-delà de la limite de %d", "the file is %d bytes, over the %d limit", size, maxBundleSize)}, nil
 	}
@@ -116,9 +139,17 @@ func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, pro
 			probs = append(probs, problem(CodeUnsafeEntry, f.Name, "méthode de compression %d non prise en charge", "unsupported compression method %d", f.Method))
 			continue
 		}
+		if p, ok := forbiddenFields(f); !ok {
+			probs = append(probs, p)
+			continue
+		}
 		total += f.UncompressedSize64
 		if f.UncompressedSize64 > maxEntrySize || total > maxTotalSize {
 			probs = append(probs, problem(CodeEntryTooLarge, f.Name, "%d octets décompressés annoncés, au-delà des limites", "%d uncompressed bytes declared, over the limits", f.UncompressedSize64))
+			continue
+		}
+		if c, ok := keptCaps[f.Name]; ok && f.UncompressedSize64 > uint64(c) {
+			probs = append(probs, problem(CodeEntryTooLarge, f.Name, "%d octets annoncés, au-delà de la limite de %d pour ce fichier", "%d bytes declared, over the %d limit for this file", f.UncompressedSize64, c))
 			continue
 		}
 		if f.UncompressedSize64 > ratioFloor && f.UncompressedSize64 > maxRatio*max(f.CompressedSize64, 1) {
@@ -129,20 +160,64 @@ func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, pro
 	if len(probs) > 0 {
 		return nil, nil, probs, nil
 	}
-	if err := checkStructure(r, size, zr); err != nil {
-		return nil, nil, []Problem{problem(CodeZipStructure, "", "structure ZIP non conforme : %v", "non-conforming ZIP structure: %v", err)}, nil
+	if p := checkStructure(r, size, zr); p != nil {
+		return nil, nil, []Problem{*p}, nil
 	}
 	for _, f := range zr.File {
-		data, err := readMember(f)
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		m, err := readMember(ctx, f)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, ctx.Err()
+			}
 			return nil, nil, []Problem{problem(CodeUnsafeEntry, f.Name, "illisible : %v", "unreadable: %v", err)}, nil
 		}
-		members = append(members, file{name: f.Name, data: data})
+		members = append(members, m)
 	}
 	if len(zr.File) > 0 {
 		first = zr.File[0]
 	}
 	return members, first, nil, nil
+}
+
+// Zip fields a bundle may carry: what writeZip (archive/zip) writes.
+const (
+	zipVersion     = 20 // version needed to extract: 2.0, deflate (APPNOTE 4.4.3)
+	allowedFlags   = 0x8 | 0x800
+	creatorFAT     = 0
+	creatorUnix    = 3
+	forbiddenModes = fs.ModeType | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	msdosForbidden = 0xde // all but read-only (0x01) and archive (0x20)
+)
+
+// forbiddenFields refuses, by name, the central-directory fields the
+// format forbids (docs/evidence-format.md §Container): extra fields (data
+// hidden from every extractor's view), a version or flags other than the
+// writer's, and any mode but a plain file (a symlink entry makes unzip
+// create a link, so a script would hash a file of the reviewer's machine;
+// setuid bits survive extraction as root).
+func forbiddenFields(f *zip.File) (Problem, bool) {
+	bad := func(fr, en string, args ...any) (Problem, bool) {
+		return problem(CodeZipField, f.Name, fr, en, args...), false
+	}
+	switch host := f.CreatorVersion >> 8; {
+	case len(f.Extra) > 0:
+		return bad("champ extra de %d octets dans le répertoire central (interdit)", "%d-byte extra field in the central directory (forbidden)", len(f.Extra))
+	case f.ReaderVersion > zipVersion:
+		return bad("version nécessaire %d.%d, au plus 2.0 attendue", "version needed %d.%d, at most 2.0 expected", f.ReaderVersion/10, f.ReaderVersion%10)
+	case f.Flags&^(allowedFlags|0x1) != 0:
+		return bad("indicateurs 0x%04x inattendus", "unexpected flags 0x%04x", f.Flags&^allowedFlags)
+	case host != creatorFAT && host != creatorUnix:
+		return bad("système d'origine %d inattendu (0 MS-DOS ou 3 Unix attendu)", "unexpected creator system %d (0 MS-DOS or 3 Unix expected)", host)
+	case f.ExternalAttrs&msdosForbidden != 0:
+		return bad("attributs MS-DOS 0x%02x (caché, système, volume ou dossier) interdits", "MS-DOS attributes 0x%02x (hidden, system, volume or directory) forbidden", f.ExternalAttrs&0xff)
+	case f.Mode()&forbiddenModes != 0:
+		p := problem(CodeUnsafeEntry, f.Name, "mode %s : seul un fichier ordinaire, sans setuid, setgid ni sticky, est permis", "mode %s: only a plain file, without setuid, setgid or sticky, is allowed", f.Mode())
+		return p, false
+	}
+	return Problem{}, true
 }
 
 // checkStructure requires the archive to be exactly what its central
@@ -155,7 +230,27 @@ func readBundle(r io.ReaderAt, size int64) (members []file, first *zip.File, pro
 // the central directory that archive/zip reads: where the two differ, or
 // where bytes hide between entries, such a reader would see other files
 // than the ones verified.
-func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) error {
+func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) *Problem {
+	err := structure(r, size, zr)
+	var fe *fieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		p := problem(CodeZipField, fe.name, "", "")
+		p.Message = check.Text{FR: "en-tête local : " + fe.fr, EN: "local header: " + fe.en}
+		return &p
+	}
+	p := problem(CodeZipStructure, "", "structure ZIP non conforme : %v", "non-conforming ZIP structure: %v", err)
+	return &p
+}
+
+// fieldError names a forbidden field of a local header.
+type fieldError struct{ name, fr, en string }
+
+func (e *fieldError) Error() string { return e.name + ": " + e.en }
+
+func structure(r io.ReaderAt, size int64, zr *zip.Reader) error {
 	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
 	if zr.Comment != "" {
 		return errors.New("archive comment")
@@ -170,6 +265,12 @@ func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) error {
 			return fmt.Errorf("%s: no local header at offset %d where the previous entry ends", f.Name, pos)
 		}
 		nl, el := int64(le16(h[26:])), int64(le16(h[28:]))
+		if el != 0 {
+			return &fieldError{f.Name, fmt.Sprintf("champ extra de %d octets (interdit)", el), fmt.Sprintf("%d-byte extra field (forbidden)", el)}
+		}
+		if v := le16(h[4:]); v != f.ReaderVersion {
+			return &fieldError{f.Name, fmt.Sprintf("version nécessaire %d, %d dans le répertoire central", v, f.ReaderVersion), fmt.Sprintf("version needed %d, %d in the central directory", v, f.ReaderVersion)}
+		}
 		name := make([]byte, nl)
 		if _, err := r.ReadAt(name, pos+30); err != nil {
 			return fmt.Errorf("%s: truncated local header", f.Name)
@@ -203,23 +304,52 @@ func checkStructure(r io.ReaderAt, size int64, zr *zip.Reader) error {
 	return nil
 }
 
-// readMember decompresses one entry, never more than its declared size
-// (archive/zip also checks the CRC and the size at EOF).
-func readMember(f *zip.File) ([]byte, error) {
+// readMember streams one entry through SHA-256, never more than its
+// declared size (archive/zip also checks the CRC and the size at EOF), and
+// keeps its bytes only when keptCaps names it.
+func readMember(ctx context.Context, f *zip.File) (member, error) {
+	m := member{name: f.Name}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, err
+		return m, err
 	}
 	defer rc.Close()
+	h := sha256.New()
+	var w io.Writer = h
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	_, kept := keptCaps[f.Name]
+	if kept {
+		buf.Grow(int(f.UncompressedSize64)) // at most its cap, checked before
+		w = io.MultiWriter(h, &buf)
+	}
+	n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, rc}, int64(f.UncompressedSize64)+1))
 	if err != nil {
-		return nil, err
+		return m, err
 	}
 	if uint64(n) != f.UncompressedSize64 {
-		return nil, fmt.Errorf("size %d differs from the declared %d", n, f.UncompressedSize64)
+		return m, fmt.Errorf("size %d differs from the declared %d", n, f.UncompressedSize64)
 	}
-	return buf.Bytes(), nil
+	h.Sum(m.sum[:0])
+	if kept {
+		m.data = buf.Bytes()
+		if m.data == nil {
+			m.data = []byte{} // kept, and empty: not absent
+		}
+	}
+	return m, nil
+}
+
+// ctxReader stops a long decompression when ctx ends (^C in verify).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // nameAlphabet is every character a bundle entry name may hold
@@ -247,6 +377,9 @@ func unsafeName(name string) (Problem, bool) {
 		return bad("chemin absolu", "absolute path")
 	case strings.HasSuffix(name, "/"):
 		return bad("répertoire", "directory entry")
+	case strings.HasPrefix(name, "-") || strings.Contains(name, "/-"):
+		// A name read as an option by unzip, openssl or awk in a script.
+		return bad("élément de chemin commençant par « - »", "path element starting with \"-\"")
 	case path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "/../"):
 		return bad("chemin non canonique ou remontant (..)", "non-canonical or climbing (..) path")
 	}

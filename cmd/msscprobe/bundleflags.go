@@ -40,6 +40,9 @@ type bundleFlags struct {
 	prepared bool
 	key      crypto.Signer
 	chain    []*x509.Certificate
+	// timestampErr is why --tsa gave no timestamp; the evidence was then
+	// written without one rather than lost, and the command exits 1.
+	timestampErr error
 }
 
 func addBundleFlags(e *env, cmd *cobra.Command) *bundleFlags {
@@ -141,10 +144,18 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	// Page 1 says "identité vérifiée" for a signer of IGC-Santé production.
 	opts := evidence.Options{Lang: lang, Signer: b.key, Chain: b.chain, TSAURL: b.tsa, IncludePersonalData: b.includePersonalData,
 		SignerRoots: trust.ProdPool()}
+	write := evidence.Write
 	if deliverable {
-		err = evidence.WriteDeliverable(ctx, &buf, res, opts)
-	} else {
-		err = evidence.Write(ctx, &buf, res, opts)
+		write = evidence.WriteDeliverable
+	}
+	err = write(ctx, &buf, res, opts)
+	if errors.Is(err, evidence.ErrTimestamp) {
+		// A failing or hostile TSA must not cost the run's evidence.
+		b.timestampErr = err
+		fmt.Fprintf(e.stderr, "%s: %v\n", e.tr("--tsa : pas d'horodatage, la preuve est écrite sans", "--tsa: no timestamp, the evidence is written without one"), err)
+		opts.TSAURL = ""
+		buf.Reset()
+		err = write(ctx, &buf, res, opts)
 	}
 	if err != nil {
 		return "", err

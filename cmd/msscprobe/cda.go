@@ -55,6 +55,9 @@ qualified-test; only qualified with --production) and no error finding,
 			if err != nil {
 				return usageError(fmt.Errorf("--max-size: %w", err))
 			}
+			if size > cda.MaxSizeLimit {
+				return usageError(fmt.Errorf("--max-size %s: %s %dMiB", maxSize, e.tr("au plus", "at most"), cda.MaxSizeLimit>>20))
+			}
 			if jobs < 0 {
 				return usageError(fmt.Errorf("--jobs %d: want 1 or more (0 = all cores)", jobs))
 			}
@@ -90,7 +93,7 @@ qualified-test; only qualified with --production) and no error finding,
 	f := c.Flags()
 	f.IntVar(&jobs, "jobs", 0, "documents checked in parallel (0 = all cores)")
 	f.BoolVar(&production, "production", false, "pass only production INS (OID .8/.9): test and demo identities fail")
-	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576")
+	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576 (at most 256MiB)")
 	return c
 }
 

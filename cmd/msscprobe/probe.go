@@ -108,6 +108,8 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			switch {
 			case res.Interrupted:
 				return &exitError{code: exitSignals}
+			case bundle.timestampErr != nil:
+				return &exitError{code: exitFailed, err: bundle.timestampErr}
 			case !res.Met:
 				return failed()
 			}

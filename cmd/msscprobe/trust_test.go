@@ -90,18 +90,20 @@ func TestProbePreflight(t *testing.T) {
 	}
 }
 
-// TestProbeReportBeforeBundleFailure: when writing the evidence fails
-// after the run (an unreachable TSA), the report is still printed.
+// TestProbeReportBeforeBundleFailure: when the timestamp authority is
+// unreachable after the run, the report is still printed and the evidence
+// is written without a timestamp rather than lost; the probe says why and
+// exits 1.
 func TestProbeReportBeforeBundleFailure(t *testing.T) {
 	cfg, getenv := probeSetup(t)
 	dead, _ := testpki.CountingListener(t)
 	out := filepath.Join(t.TempDir(), "b.zip")
 	code, stdout, stderr := runCLI(t, "", getenv, "probe", "-c", cfg, "--lang", "en", "--out", out, "--tsa", "http://"+dead+"/tsa")
-	if code == exitOK || !strings.Contains(stdout, "Verdict: PS 4.1 MET") || stderr == "" {
+	if code != exitFailed || !strings.Contains(stdout, "Verdict: PS 4.1 MET") || !strings.Contains(stderr, "no timestamp") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	if _, err := os.Stat(out); err == nil {
-		t.Error("a bundle was written")
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the evidence was lost: %v", err)
 	}
 }
 

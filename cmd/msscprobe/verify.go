@@ -88,7 +88,7 @@ Exit status: 0 when every file is intact (with --strict: when every file is
 acceptable candidature evidence: intact, PS 4.1 met, MSSanté environment, signer
 verified), 1 otherwise, 2 for unreadable input or a usage error.`),
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := out.parse()
 			if err != nil {
 				return err
@@ -98,21 +98,29 @@ verified), 1 otherwise, 2 for unreadable input or a usage error.`),
 			// signer; --ca adds roots that the signer must then chain to.
 			vo.opts.Anchors = trust.Default()
 			if caFile != "" {
-				extra, err := loadCerts("--ca", caFile)
+				extra, err := e.loadCerts("--ca", caFile)
 				if err != nil {
 					return usageError(err)
 				}
 				vo.opts.Anchors = vo.opts.Anchors.WithExtra(extra...)
 				vo.opts.Roots, _ = vo.opts.Anchors.Pool()
 			}
-			if vo.opts.TSARoots, err = loadPool("--tsa-ca", tsaCAFile); err != nil {
+			if vo.opts.TSARoots, err = e.loadPool("--tsa-ca", tsaCAFile); err != nil {
 				return usageError(err)
 			}
+			// ^C stops the reading of members; verify then exits 130.
+			vo.opts.Context = cmd.Context()
 			files, err := verifyInputs(args)
 			if err != nil {
 				return usageError(err)
 			}
-			return runVerify(e, files, len(args) == 1 && len(files) == 1 && files[0] == args[0], vo)
+			if err := runVerify(e, files, len(args) == 1 && len(files) == 1 && files[0] == args[0], vo); err != nil {
+				if cmd.Context().Err() != nil {
+					return cmd.Context().Err()
+				}
+				return err
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&caFile, "ca", "", e.tr("racines PEM ajoutées aux autorités IGC-Santé intégrées et à celles du système ; le signataire doit alors s'y rattacher",
@@ -210,7 +218,7 @@ func runVerify(e *env, files []string, single bool, vo verifyOpts) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				rows[i] = verifyFile(files[i], vo)
+				rows[i] = verifyFile(e, files[i], vo)
 				mu.Lock()
 				done++
 				prog.Update(false, "%s %d/%d", t("vérification", "verifying"), done, len(files))
@@ -255,7 +263,7 @@ func runVerify(e *env, files []string, single bool, vo verifyOpts) error {
 
 // verifyFile verifies one file, a PDF deliverable or a container, told
 // apart by their first bytes.
-func verifyFile(path string, vo verifyOpts) verifyRow {
+func verifyFile(e *env, path string, vo verifyOpts) verifyRow {
 	row := verifyRow{File: path, Kind: "unreadable", PS41: "unknown", Environment: probe.EnvTest, Colour: string(evidence.Red)}
 	fail := func(err error) verifyRow {
 		row.err = err
@@ -264,18 +272,13 @@ func verifyFile(path string, vo verifyOpts) verifyRow {
 		row.Reasons = []string{check.Text{FR: "fichier illisible", EN: "unreadable file"}.In(vo.lang)}
 		return row
 	}
-	f, err := os.Open(path)
+	// Regular files only, refused without blocking: a FIFO would hang the
+	// command, a device would be read without end.
+	f, st, err := e.openRegular(path)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if !st.Mode().IsRegular() {
-		return fail(errors.New("not a regular file"))
-	}
 	head := make([]byte, 5)
 	if _, err := io.ReadFull(f, head); err != nil {
 		return fail(errors.New("neither a PDF nor a ZIP container (too short)"))
@@ -442,11 +445,12 @@ func writeVerifyCSV(w io.Writer, rows []verifyRow, lang check.Lang) error {
 	return cw.Error()
 }
 
-// loadCerts reads PEM certificates.
-func loadCerts(flag, path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+// loadCerts reads PEM certificates from a regular file of at most
+// maxPEMFile bytes.
+func (e *env) loadCerts(flag, path string) ([]*x509.Certificate, error) {
+	b, err := e.readRegular(flag, path, maxPEMFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, err
 	}
 	certs, err := trust.ParsePEM(b)
 	if err != nil {
@@ -455,14 +459,15 @@ func loadCerts(flag, path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// loadPool reads PEM certificates; an empty path gives nil.
-func loadPool(flag, path string) (*x509.CertPool, error) {
+// loadPool reads PEM certificates from a regular file of at most
+// maxPEMFile bytes; an empty path gives nil.
+func (e *env) loadPool(flag, path string) (*x509.CertPool, error) {
 	if path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := e.readRegular(flag, path, maxPEMFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
