@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"crypto/x509"
+	"errors"
 	"slices"
 	"time"
 
@@ -88,7 +89,11 @@ func CheckSigningCertificate(cert *x509.Certificate, now time.Time) error {
 func (v *Verification) checkSignerIdentity(opts VerifyOptions) {
 	if f := v.Establishment.FINESS; f != "" {
 		if err := trust.CheckFINESS(f); err != nil {
-			v.add(problem(CodeFINESSInvalid, nameResults, "FINESS de l'établissement invalide : %v", "invalid establishment FINESS: %v", err))
+			msg := check.Text{FR: err.Error(), EN: err.Error()}
+			if fe := (*trust.FINESSError)(nil); errors.As(err, &fe) {
+				msg = fe.Msg
+			}
+			v.add(problem(CodeFINESSInvalid, nameResults, "FINESS de l'établissement invalide : %v", "invalid establishment FINESS: %v", msg))
 		}
 	}
 	cert := v.signerCert

@@ -63,6 +63,13 @@ func TestSignerIdentity(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("problems %v, want %v: %+v", got, tc.want, v.Problems)
 			}
+			// A French report says why the FINESS is wrong in French.
+			for _, p := range v.Problems {
+				if p.Code == CodeFINESSInvalid && (strings.Contains(p.Message.FR, "placeholder") || strings.Contains(p.Message.FR, "check digit") ||
+					!strings.Contains(p.Message.FR, tc.finess)) {
+					t.Errorf("French message %q", p.Message.FR)
+				}
+			}
 			if tc.want != nil && tc.want[0] == CodeSignerExpired {
 				if v.Valid || v.Identity != nil {
 					t.Errorf("expired signer: valid %v identity %+v", v.Valid, v.Identity)

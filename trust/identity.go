@@ -2,8 +2,9 @@ package trust
 
 import (
 	"crypto/x509"
-	"fmt"
 	"strings"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Structure identifier kinds, by the prefix digit of the subject OU of
@@ -49,10 +50,11 @@ func StructureIDOf(cert *x509.Certificate) (StructureID, bool) {
 // (one repeated character, 123456789), or its check digit (Luhn over the
 // 9 digits, as for SIREN). nil when it is plausible. Corsican numbers have
 // no Luhn check here: their key is computed on a département code this
-// tool cannot confirm.
+// tool cannot confirm. The error is a *FINESSError.
 func CheckFINESS(f string) error {
+	bad := func(fr, en string) error { return &FINESSError{check.Textf(fr, en, f)} }
 	if len(f) != 9 {
-		return fmt.Errorf("%q is not 9 characters", f)
+		return bad("%q ne fait pas 9 caractères", "%q is not 9 characters")
 	}
 	corsica := strings.HasPrefix(f, "2A") || strings.HasPrefix(f, "2B")
 	body := f
@@ -60,16 +62,22 @@ func CheckFINESS(f string) error {
 		body = f[2:]
 	}
 	if strings.Trim(body, "0123456789") != "" {
-		return fmt.Errorf("%q is not digits (2A/2B allowed at the start)", f)
+		return bad("%q n'est pas fait de chiffres (2A/2B admis au début)", "%q is not digits (2A/2B allowed at the start)")
 	}
 	if strings.Count(f, f[:1]) == 9 || f == "123456789" || f == "987654321" {
-		return fmt.Errorf("%q is a placeholder, not an establishment's FINESS", f)
+		return bad("%q est une valeur fictive, pas le FINESS d'un établissement", "%q is a placeholder, not an establishment's FINESS")
 	}
 	if !corsica && !Luhn(f) {
-		return fmt.Errorf("%q fails its check digit (Luhn)", f)
+		return bad("%q a une clé de contrôle fausse (Luhn)", "%q fails its check digit (Luhn)")
 	}
 	return nil
 }
+
+// FINESSError says, in French and English, what is wrong with a FINESS:
+// verify's report is read in either language.
+type FINESSError struct{ Msg check.Text }
+
+func (e *FINESSError) Error() string { return e.Msg.EN }
 
 // Luhn reports whether the digits of s pass the Luhn check.
 func Luhn(s string) bool {
