@@ -244,6 +244,7 @@ func TestDeliverableTamper(t *testing.T) {
 			if v.Colour() != Red || !strings.Contains(v.Headline(check.FR), "DOSSIER NON INTÈGRE") {
 				t.Errorf("headline %q colour %s", v.Headline(check.FR), v.Colour())
 			}
+			checkProblemsReadable(t, v)
 		})
 	}
 	if _, err := VerifyDeliverable(bytes.NewReader([]byte("PK\x03\x04")), 4, VerifyOptions{}); err == nil {

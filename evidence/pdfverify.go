@@ -171,7 +171,8 @@ func (v *Verification) checkSignedBytes(b []byte) (rng [4]int, ok bool) {
 	signed = append(append(signed, b[:rng[1]]...), b[rng[2]:]...)
 	cert, err := verifyDetachedCMS(der, signed)
 	if err != nil {
-		return bad(CodePDFSignatureInvalid, "fichier modifié après sa signature, ou signature d'un autre fichier : %v", "file modified after it was signed, or a signature of another file: %v", err)
+		return bad(CodePDFSignatureInvalid, "fichier modifié après sa signature, ou signature d'un autre fichier : %v", "file modified after it was signed, or a signature of another file: %v",
+			cmsMismatch(err, "les octets signés n'ont plus l'empreinte SHA-256 que la signature atteste", "the signed bytes no longer have the SHA-256 digest the signature attests"))
 	}
 	fp := sha256.Sum256(cert.Raw)
 	v.pdfSigner = hex.EncodeToString(fp[:])

@@ -71,6 +71,16 @@ func problem(code, file, fr, en string, args ...any) Problem {
 	return Problem{Code: code, Severity: sev, File: file, Message: check.Textf(fr, en, args...)}
 }
 
+// cmsMismatch words a CMS verification error for the report: the
+// library's digest mismatch is a multi-line English dump, the commonest
+// tamper case, so it is said in the reader's language on one line.
+func cmsMismatch(err error, fr, en string) check.Text {
+	if md := (*pkcs7.MessageDigestMismatchError)(nil); errors.As(err, &md) {
+		return check.Text{FR: fr, EN: en}
+	}
+	return check.Text{FR: err.Error(), EN: err.Error()}
+}
+
 // VerifyOptions controls Verify.
 type VerifyOptions struct {
 	// Roots anchors the signer's chain; nil reports the signer as not
@@ -274,7 +284,8 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 				"signer certificate outside its validity period at signing time (%s, valid %s to %s)", day(st.SigningTime), day(st.NotBefore), day(st.NotAfter)))
 			return
 		}
-		bad("la signature ne correspond pas au manifeste : %v", "the signature does not match the manifest: %v", err)
+		bad("la signature ne correspond pas au manifeste : %v", "the signature does not match the manifest: %v",
+			cmsMismatch(err, "son empreinte SHA-256 n'est pas celle que la signature atteste", "its SHA-256 digest is not the one the signature attests"))
 		return
 	}
 	if err := checkESS(p7, cert); err != nil {

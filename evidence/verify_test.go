@@ -131,6 +131,19 @@ func TestVerifyRemovedAddedSwapped(t *testing.T) {
 		if v.Valid || !found {
 			t.Errorf("%s: valid=%v problems=%v, want %s on %s", tc.name, v.Valid, v.Problems, tc.code, tc.file)
 		}
+		checkProblemsReadable(t, v)
+	}
+}
+
+// checkProblemsReadable: every problem is one line, and the French one
+// carries no library dump (a changed file once printed pkcs7's
+// multi-line English "Message digest mismatch").
+func checkProblemsReadable(t *testing.T, v *Verification) {
+	t.Helper()
+	for _, p := range v.Problems {
+		if strings.ContainsAny(p.Message.FR+p.Message.EN, "\n\t") || strings.Contains(p.Message.FR, "pkcs7") || strings.Contains(p.Message.FR, "mismatch") {
+			t.Errorf("%s: message not one readable line: %q / %q", p.Code, p.Message.FR, p.Message.EN)
+		}
 	}
 }
 
