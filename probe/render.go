@@ -79,11 +79,17 @@ func (r *Result) WriteText(w io.Writer, lang check.Lang) error {
 		b.WriteString(t("Exécution interrompue : résultat partiel.\n", "Run interrupted: partial result.\n"))
 	}
 	if r.Met {
-		fmt.Fprintf(&b, "%s (%s %s, %s %s)\n", t("Verdict : PS 4.1 ATTEINT", "Verdict: PS 4.1 MET"),
+		fmt.Fprintf(&b, "%s (%s %s, %s %s)", t("Verdict : PS 4.1 ATTEINT", "Verdict: PS 4.1 MET"),
 			t("réponse en", "reply in"), ms(r.ReplyLatency), t("durée totale", "total"), ms(r.Duration()))
 	} else {
-		fmt.Fprintf(&b, "%s (%s %s)\n", t("Verdict : PS 4.1 NON ATTEINT", "Verdict: PS 4.1 NOT MET"), t("durée totale", "total"), ms(r.Duration()))
+		fmt.Fprintf(&b, "%s (%s %s)", t("Verdict : PS 4.1 NON ATTEINT", "Verdict: PS 4.1 NOT MET"), t("durée totale", "total"), ms(r.Duration()))
 	}
+	// The last line is what a hurried reader keeps: a test bed says so
+	// there too, as the evidence's headline does (ENV-001).
+	if r.Environment.Kind == EnvTest {
+		b.WriteString(t(" — TEST : pas l'espace de confiance MSSanté réel (ENV-001)", " — TEST: not the real MSSanté trust space (ENV-001)"))
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
