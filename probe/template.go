@@ -38,8 +38,9 @@ auth:
   username: probe@hopital.test.mssante.fr
   password_env: MSSCPROBE_PASSWORD
 
-# Roots the servers' certificates must chain to; the system roots when
-# absent. Uncomment to trust a private or test CA:
+# The servers' certificates must chain to the built-in IGC-Santé roots or
+# the system roots. ca_file adds roots (a private or test CA, classified
+# "private": the run then reads TEST); uncomment to trust one:
 # trust:
 #   ca_file: ca.pem
 
