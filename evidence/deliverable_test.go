@@ -559,3 +559,27 @@ func TestDeliverableTimestamped(t *testing.T) {
 		}
 	}
 }
+
+// TestTestedInWords: page 1's sentence on what was tested agrees with
+// itself: a message never accepted is not said to have been sent.
+func TestTestedInWords(t *testing.T) {
+	accepted := loadResult(t)
+	accepted.Met, accepted.Sent = false, time.Now()
+	refused := loadResult(t)
+	refused.Met, refused.Sent = false, time.Time{}
+	for _, tc := range []struct {
+		name      string
+		res       *probe.Result
+		lang      check.Lang
+		want, not string
+	}{
+		{"met", loadResult(t), check.FR, "a été envoyé depuis", "n'a pas pu"},
+		{"accepted, no reply", accepted, check.FR, "a été accepté mais aucune réponse", "n'a pas pu"},
+		{"refused", refused, check.FR, "devait partir de la messagerie", "a été envoyé"},
+		{"refused, English", refused, check.EN, "was to go from the mailbox", "was sent"},
+	} {
+		if s := testedInWords(tc.res, tc.lang); !strings.Contains(s, tc.want) || strings.Contains(s, tc.not) {
+			t.Errorf("%s: %q, want %q and not %q", tc.name, s, tc.want, tc.not)
+		}
+	}
+}

@@ -432,8 +432,16 @@ func parisTime(t time.Time, lang check.Lang) string {
 // testedInWords says what the run did without protocol jargon.
 func testedInWords(p *probe.Result, lang check.Lang) string {
 	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
-	s := fmt.Sprintf(t("Un message de test a été envoyé depuis la messagerie %s à l'adresse %s",
-		"A test message was sent from the mailbox %s to the address %s"), orDash(p.Establishment.Address), orDash(p.Target))
+	sent := p.Met || !p.Sent.IsZero()
+	opening := check.Text{FR: "Un message de test a été envoyé depuis la messagerie %s à l'adresse %s",
+		EN: "A test message was sent from the mailbox %s to the address %s"}
+	if !sent {
+		// Not "was sent … could not be sent": the sentence must not
+		// contradict itself on a failed run.
+		opening = check.Text{FR: "Un message de test devait partir de la messagerie %s vers l'adresse %s",
+			EN: "A test message was to go from the mailbox %s to the address %s"}
+	}
+	s := fmt.Sprintf(opening.In(lang), orDash(p.Establishment.Address), orDash(p.Target))
 	if p.Document != nil {
 		s += t(", avec un document médical de test joint", ", with a test medical document attached")
 	}
@@ -442,10 +450,10 @@ func testedInWords(p *probe.Result, lang check.Lang) string {
 		s += fmt.Sprintf(t(" ; la réponse est arrivée %s plus tard.", "; the reply arrived %s later."), formatDuration(p.ReplyLatency, lang))
 	case p.Met:
 		s += t(" ; la réponse est arrivée.", "; the reply arrived.")
-	case !p.Sent.IsZero():
+	case sent:
 		s += t(" ; le message a été accepté mais aucune réponse n'est arrivée.", "; the message was accepted but no reply arrived.")
 	default:
-		s += t(" ; le message n'a pas pu être envoyé.", "; the message could not be sent.")
+		s += t(" ; il n'a pas pu être envoyé.", "; it could not be sent.")
 	}
 	return s
 }
