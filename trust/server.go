@@ -218,8 +218,14 @@ func (p *Policy) inTrustSpace(c *Class, s Server, leaf *x509.Certificate) bool {
 	entries := wl.Lookup(s.MailDomain)
 	id := RuleID(s.Proto, 5)
 	if len(entries) == 0 {
-		c.add(id, Warn, check.Textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance (une liste plus récente : --whitelist)",
-			"Domain %s is not in the %s: outside the trust space (a newer list: --whitelist)", s.MailDomain, dated))
+		// Point to --whitelist only when the embedded snapshot was used:
+		// a user who gave a list already has the newer one.
+		hint := check.Text{}
+		if wl == Snapshot() {
+			hint = check.Text{FR: " (une liste plus récente : --whitelist)", EN: " (a newer list: --whitelist)"}
+		}
+		c.add(id, Warn, check.Textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance%s",
+			"Domain %s is not in the %s: outside the trust space%s", s.MailDomain, dated, hint))
 		return false
 	}
 	subject := SubjectAttrs(leaf)

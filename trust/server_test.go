@@ -93,6 +93,11 @@ func TestClassify(t *testing.T) {
 		{"trust space", Policy{Anchors: prod}, Server{MailDomain: testDomain, State: state(leaf)}, 5, Pass, "listed (whitelist of 2026-01-02)", func(c Class) bool { return c.TrustSpace }},
 		{"trust space DN differs", Policy{Anchors: prod, Whitelist: testWhitelist(t, "CN=autre.test,OU=1,O=X,ST=Paris (75),C=FR")}, Server{MailDomain: testDomain, State: state(leaf)}, 5, Warn, "is not its operator's", func(c Class) bool { return !c.TrustSpace }},
 		{"trust space domain absent", Policy{Anchors: prod}, Server{MailDomain: "ailleurs.fr", State: state(leaf)}, 5, Warn, "not in the whitelist", func(c Class) bool { return !c.TrustSpace }},
+		// The hint to give a newer list is for the embedded snapshot only.
+		{"domain absent from the given list", Policy{Anchors: prod}, Server{MailDomain: "ailleurs.fr", State: state(leaf)}, 5, Warn, "outside the trust space", func(c Class) bool {
+			return !c.TrustSpace && !strings.Contains(fmt.Sprint(c.Decisions), "--whitelist")
+		}},
+		{"domain absent from the snapshot", Policy{Anchors: prod, Whitelist: Snapshot()}, Server{MailDomain: "ailleurs.fr", State: state(leaf)}, 5, Warn, "a newer list: --whitelist", func(c Class) bool { return !c.TrustSpace }},
 		{"tls 1.3", Policy{Anchors: prod}, Server{State: state(leaf)}, 6, Pass, "TLS 1.3", func(c Class) bool { return c.TLSAcceptable }},
 		{"tls 1.2 gcm", Policy{Anchors: prod}, Server{State: tls.ConnectionState{Version: tls.VersionTLS12, CipherSuite: tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, PeerCertificates: []*x509.Certificate{leaf}}}, 6, Pass, "accepted", func(c Class) bool { return c.TLSAcceptable }},
 		{"tls 1.2 cbc", Policy{Anchors: prod}, Server{State: tls.ConnectionState{Version: tls.VersionTLS12, CipherSuite: tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, PeerCertificates: []*x509.Certificate{leaf}}}, 6, Warn, "not in the accepted list", func(c Class) bool { return !c.TLSAcceptable }},
