@@ -110,6 +110,17 @@ func (v *Verification) checkSignerIdentity(opts VerifyOptions) {
 	case trust.AnchorTest:
 		v.add(problem(CodeSignerTestPKI, nameSignature, "signataire certifié par l'IGC-Santé de TEST (%q) : identité de test, pas celle d'un établissement",
 			"signer certified by the IGC-Santé TEST PKI (%q): a test identity, not an establishment's", ch.Name))
+	case trust.AnchorPrivate:
+		if v.Signer.Trusted {
+			// The reader gave this root (verify --ca) and the headline
+			// says "identité vérifiée" against it: the warning must not
+			// then say "identité non vérifiable", only that IGC-Santé
+			// does not vouch for the signer.
+			v.add(problem(CodeSignerUnverifiable, nameSignature, "le signataire (%s) se rattache à une racine ajoutée (--ca, autorité %q), pas à l'IGC-Santé : son identité n'est garantie que par cette autorité",
+				"the signer (%s) chains to an added root (--ca, authority %q), not to IGC-Santé: only that authority vouches for its identity", cert.Subject, ch.Name))
+			break
+		}
+		fallthrough
 	default:
 		v.add(problem(CodeSignerUnverifiable, nameSignature, "identité non vérifiable : le signataire (%s) ne se rattache pas à l'IGC-Santé (autorité %q)",
 			"identity not verifiable: the signer (%s) does not chain to IGC-Santé (authority %q)", cert.Subject, ch.Name))

@@ -215,9 +215,13 @@ func TestVerifySignerIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want []string
+		not  []string
 	}{
-		{nil, []string{"signer-unverifiable", "signer-not-establishment", "FINESS 010000016, not the establishment FINESS 000000000", "finess-invalid", "placeholder"}},
-		{[]string{"--ca", filepath.Join(dir, "root.pem")}, []string{`"trusted": true`, `"anchor": "private"`, `"kind": "FINESS"`, "signer-unverifiable"}},
+		{nil, []string{"signer-unverifiable", "signer-not-establishment", "FINESS 010000016, not the establishment FINESS 000000000", "finess-invalid", "placeholder"}, nil},
+		// With --ca the headline says "identité vérifiée": the warning
+		// says IGC-Santé does not vouch, not "identité non vérifiable".
+		{[]string{"--ca", filepath.Join(dir, "root.pem")}, []string{`"trusted": true`, `"anchor": "private"`, `"kind": "FINESS"`, "signer-unverifiable",
+			"identity verified", "chains to an added root (--ca", "se rattache à une racine ajoutée"}, []string{"identité non vérifiable", "identity not verifiable"}},
 	} {
 		args := append(append([]string{"verify", "--lang", "en", "--format", "json"}, tc.args...), bundle)
 		code, out, errs := runCLI(t, "", nil, args...)
@@ -227,6 +231,11 @@ func TestVerifySignerIdentity(t *testing.T) {
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%v: output says %q:\n%s", tc.args, w, out)
 			}
 		}
 	}
