@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,9 +22,15 @@ import (
 	"github.com/msscprobe/msscprobe/check"
 )
 
-// version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
-// the module version from the build info is used.
-var version = ""
+// version, commit and date are set at link time by the release build
+// (.goreleaser.yaml: -X main.version=… -X main.commit=… -X main.date=…, the
+// date being the commit's, so that a rebuild gives the same bytes); a
+// developer build uses the module and VCS information Go records.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func toolVersion() string {
 	if version != "" {
@@ -33,6 +40,35 @@ func toolVersion() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// versionLine is what `msscprobe version` and `--version` print after the
+// name: the version, then the commit and its date when known.
+func versionLine() string {
+	c, d := commit, date
+	if c == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					c = s.Value
+				case "vcs.time":
+					d = s.Value
+				}
+			}
+		}
+	}
+	var extra []string
+	if c != "" {
+		extra = append(extra, "commit "+c)
+	}
+	if d != "" {
+		extra = append(extra, d)
+	}
+	if len(extra) == 0 {
+		return toolVersion()
+	}
+	return toolVersion() + " (" + strings.Join(extra, ", ") + ")"
 }
 
 // Exit codes shared by every subcommand.
@@ -79,8 +115,21 @@ type env struct {
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "msscprobe",
-		Short: "Prove and check MSSanté citizen messaging (SUN-ES PS 4.1, DS 4.1)",
-		Long: `msscprobe proves that a health establishment can exchange secure messages with
+		Short: e.tr("Prouver et vérifier la messagerie citoyenne MSSanté (SUN-ES PS 4.1, DS 4.1)",
+			"Prove and check MSSanté citizen messaging (SUN-ES PS 4.1, DS 4.1)"),
+		Long: e.tr(`msscprobe prouve qu'un établissement de santé peut échanger des messages
+sécurisés avec les patients par la messagerie citoyenne MSSanté (Mon espace
+santé), et vérifie que les documents CDA portent un INS qualifié.
+
+  msscprobe demo                  tout le parcours face à un opérateur fictif intégré
+  msscprobe init > probe.yaml     écrire une configuration de sonde commentée
+  msscprobe probe --config F      faire l'aller-retour PS 4.1 avec les vrais serveurs
+  msscprobe cda check CHEMIN...   vérifier des documents CDA et des archives IHE XDM
+  msscprobe verify FICHIER.pdf|DOSSIER   vérifier une preuve signée : livrables PDF, conteneurs, dossiers
+  msscprobe mock serve            lancer l'opérateur MSSanté fictif (tests, CI)
+
+Textes en français par défaut ; --lang en ou MSSCPROBE_LANG=en pour l'anglais.`,
+			`msscprobe proves that a health establishment can exchange secure messages with
 patients through MSSanté citizen messaging (Mon espace santé), and checks that
 CDA documents carry a qualified INS.
 
@@ -89,18 +138,21 @@ CDA documents carry a qualified INS.
   msscprobe probe --config F      run the PS 4.1 round trip against real servers
   msscprobe cda check PATH...     check CDA documents and IHE XDM archives
   msscprobe verify FILE.pdf|DIR   verify signed evidence: PDF deliverables, containers, folders
-  msscprobe mock serve            run the mock MSSanté operator for tests and CI`,
+  msscprobe mock serve            run the mock MSSanté operator for tests and CI
+
+Text is in French by default; --lang en or MSSCPROBE_LANG=en for English.`),
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newVersionCmd(e))
 	for _, add := range subcommands {
 		root.AddCommand(add(e))
 	}
+	e.localize(root)
 	return root
 }
 
@@ -111,10 +163,10 @@ var subcommands []func(*env) *cobra.Command
 func newVersionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: e.tr("Affiche la version, le commit et sa date", "Print the version, the commit and its date"),
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(e.stdout, "msscprobe %s\n", toolVersion())
+			_, err := fmt.Fprintf(e.stdout, "msscprobe %s\n", versionLine())
 			return err
 		},
 	}
@@ -131,12 +183,12 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	code := exitUsage
 	var ee *exitError
-	msg := err.Error()
+	msg := check.ErrorText(cobraError(err), e.lang)
 	if errors.As(err, &ee) {
 		code = ee.code
 	} else if errors.Is(err, context.Canceled) {
 		// The user pressed Ctrl-C: say so, not the library's wording.
-		code, msg = exitSignals, "interrupted"
+		code, msg = exitSignals, e.tr("interrompu", "interrupted")
 	}
 	if msg != "" {
 		fmt.Fprintf(e.stderr, "msscprobe: %s\n", msg)

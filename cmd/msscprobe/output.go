@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -19,30 +18,39 @@ type outputFlags struct {
 
 func addOutputFlags(c *cobra.Command, formats ...string) *outputFlags {
 	o := &outputFlags{formats: formats}
+	// The help texts are set in the CLI's language by localize.
 	c.Flags().StringVar(&o.lang, "lang", "fr", "language of human-facing text: fr or en")
 	if len(formats) > 0 {
-		c.Flags().StringVar(&o.format, "format", formats[0], "output format: "+orList(formats))
+		c.Flags().StringVar(&o.format, "format", formats[0], "output format: "+strings.Join(formats, ", "))
+		_ = c.Flags().SetAnnotation("format", formatsAnnotation, formats)
 	}
 	return o
 }
+
+// formatsAnnotation lists a --format flag's values, for its help text.
+const formatsAnnotation = "msscprobe-formats"
 
 // parse checks both flags and returns the language; a bad value is a usage
 // error naming it.
 func (o *outputFlags) parse() (check.Lang, error) {
 	l, err := check.ParseLang(o.lang)
 	if err != nil {
-		return "", usageError(err)
+		return "", usageError(check.Errorf("--lang %q (ou MSSCPROBE_LANG) : fr ou en attendu", "--lang %q (or MSSCPROBE_LANG): want fr or en", o.lang))
 	}
 	if len(o.formats) > 0 && !slices.Contains(o.formats, o.format) {
-		return "", usageError(fmt.Errorf("--format %q: want %s", o.format, orList(o.formats)))
+		return "", usageError(check.Errorf("--format %q : %s attendu", "--format %q: want %s", o.format,
+			check.Text{FR: orListIn(check.FR, o.formats), EN: orListIn(check.EN, o.formats)}))
 	}
 	return l, nil
 }
 
-// orList writes "a, b or c".
-func orList(words []string) string {
+// orList writes "a, b ou c" in the CLI's language.
+func (e *env) orList(words []string) string { return orListIn(e.lang, words) }
+
+func orListIn(l check.Lang, words []string) string {
 	if len(words) < 2 {
 		return strings.Join(words, "")
 	}
-	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+	or := map[check.Lang]string{check.FR: " ou ", check.EN: " or "}[l]
+	return strings.Join(words[:len(words)-1], ", ") + or + words[len(words)-1]
 }
