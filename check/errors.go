@@ -35,7 +35,8 @@ func Errorf(fr, en string, args ...any) error {
 			}
 		}
 	}
-	e.Msg = Text{FR: fmt.Sprintf(fr, frArgs...), EN: fmt.Sprintf(en, enArgs...)}
+	w := strings.NewReplacer("%%", "%%", "%w", "%s")
+	e.Msg = Text{FR: fmt.Sprintf(w.Replace(fr), frArgs...), EN: fmt.Sprintf(w.Replace(en), enArgs...)}
 	return e
 }
 

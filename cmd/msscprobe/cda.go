@@ -19,8 +19,9 @@ func init() { subcommands = append(subcommands, newCDACmd) }
 
 func newCDACmd(e *env) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "cda",
-		Short: "Check CDA documents and IHE XDM archives for a qualified INS (DS 4.1)",
+		Use: "cda",
+		Short: e.tr("Vérifier l'INS qualifié des documents CDA et des archives IHE XDM (DS 4.1)",
+			"Check CDA documents and IHE XDM archives for a qualified INS (DS 4.1)"),
 	}
 	c.AddCommand(newCDACheckCmd(e))
 	return c
@@ -34,17 +35,33 @@ func newCDACheckCmd(e *env) *cobra.Command {
 		production bool
 	)
 	c := &cobra.Command{
-		Use:   "check PATH...",
-		Short: "Check CDA files, folders (*.xml, *.zip) and IHE_XDM.ZIP archives; - reads standard input",
-		Long: `Check CDA documents for a qualified INS (indicator DS 4.1 of SUN-ES).
+		Use: e.tr("check CHEMIN...", "check PATH..."),
+		Short: e.tr("Vérifier des fichiers CDA, des dossiers (*.xml, *.zip, *.eml) et des archives IHE_XDM.ZIP ; - lit l'entrée standard",
+			"Check CDA files, folders (*.xml, *.zip, *.eml) and IHE_XDM.ZIP archives; - reads standard input"),
+		Long: e.tr(`Vérifie que les documents CDA portent un INS qualifié (indicateur DS 4.1 de SUN-ES).
 
-PATH is a CDA XML file, an IHE XDM zip, a folder (walked recursively for
-*.xml and *.zip, case-insensitive) or - for standard input. Every rule is
-listed in docs/cda.md.
+CHEMIN est un fichier XML CDA, une archive IHE XDM (zip), un message .eml
+(ses pièces jointes IHE_XDM.ZIP sont vérifiées), un dossier (parcouru avec ses
+sous-dossiers pour les *.xml, *.zip et *.eml, sans distinguer majuscules et
+minuscules) ou - pour l'entrée standard. Un fichier XML qui n'est pas un
+document CDA est listé à part (« pas un document CDA ») et n'entre pas dans la
+part DS 4.1. Chaque règle est décrite dans docs/cda.md.
+
+Statut de sortie : 0 quand chaque document a un INS qualifié (qualifié ou
+qualifié de test ; seulement qualifié avec --production) et aucune erreur,
+1 quand un document échoue, 2 en cas d'erreur d'utilisation ou d'entrée,
+130 si interrompu (les résultats déjà obtenus sont affichés).`, `Check CDA documents for a qualified INS (indicator DS 4.1 of SUN-ES).
+
+PATH is a CDA XML file, an IHE XDM zip, an .eml message (its IHE_XDM.ZIP
+attachments are checked), a folder (walked recursively for *.xml, *.zip and
+*.eml, case-insensitive) or - for standard input. An XML file that is not a
+CDA document is listed apart ("not a CDA document") and left out of the
+DS 4.1 share. Every rule is listed in docs/cda.md.
 
 Exit status: 0 when every document has a qualified INS (qualified or
 qualified-test; only qualified with --production) and no error finding,
-1 when some document fails, 2 on usage or input errors.`,
+1 when some document fails, 2 on usage or input errors, 130 when
+interrupted (the results so far are printed).`),
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := out.parse()
@@ -53,13 +70,13 @@ qualified-test; only qualified with --production) and no error finding,
 			}
 			size, err := parseSize(maxSize)
 			if err != nil {
-				return usageError(fmt.Errorf("--max-size: %w", err))
+				return usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
 			}
 			if size > cda.MaxSizeLimit {
 				return usageError(fmt.Errorf("--max-size %s: %s %dMiB", maxSize, e.tr("au plus", "at most"), cda.MaxSizeLimit>>20))
 			}
 			if jobs < 0 {
-				return usageError(fmt.Errorf("--jobs %d: want 1 or more (0 = all cores)", jobs))
+				return usageError(check.Errorf("--jobs %d : 1 ou plus attendu (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)", jobs))
 			}
 			opts := cda.Options{MaxSize: size, Jobs: jobs, Production: production, Stdin: e.stdin}
 			prog := newProgress(e.stderr)
@@ -91,9 +108,10 @@ qualified-test; only qualified with --production) and no error finding,
 	}
 	out = addOutputFlags(c, "text", "json", "junit")
 	f := c.Flags()
-	f.IntVar(&jobs, "jobs", 0, "documents checked in parallel (0 = all cores)")
-	f.BoolVar(&production, "production", false, "pass only production INS (OID .8/.9): test and demo identities fail")
-	f.StringVar(&maxSize, "max-size", "32MiB", "largest input read, e.g. 32MiB, 500KB, 1048576 (at most 256MiB)")
+	f.IntVar(&jobs, "jobs", 0, e.tr("documents vérifiés en parallèle (0 = tous les cœurs)", "documents checked in parallel (0 = all cores)"))
+	f.BoolVar(&production, "production", false, e.tr("n'accepter que les INS de production (OID .8/.9) : les identités de test et de démonstration échouent",
+		"pass only production INS (OID .8/.9): test and demo identities fail"))
+	f.StringVar(&maxSize, "max-size", "32MiB", e.tr("plus grande entrée lue, par exemple 32MiB, 500KB, 1048576 (au plus 256MiB)", "largest input read, e.g. 32MiB, 500KB, 1048576 (at most 256MiB)"))
 	return c
 }
 
@@ -122,7 +140,7 @@ func parseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("%q: want a size from 1 byte to 1024GiB, such as 32MiB", s)
+		return 0, check.Errorf("%q : taille de 1 octet à 1024GiB attendue, par exemple 32MiB", "%q: want a size from 1 byte to 1024GiB, such as 32MiB", s)
 	}
 	return n * mult, nil
 }
