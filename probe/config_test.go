@@ -10,15 +10,17 @@ import (
 )
 
 func TestTemplateLoads(t *testing.T) {
-	cfg, err := ParseConfig([]byte(Template), "probe.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(func(k string) string { return map[string]string{"MSSCPROBE_PASSWORD": "x"}[k] }); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.SMTP.Port != 587 || cfg.IMAP.TLS != TLSStartTLS || cfg.Target != DefaultTarget || cfg.Timeouts.Reply.D() != 5*time.Minute {
-		t.Errorf("template values: %+v", cfg)
+	for _, tpl := range []string{Template, TemplateFR} {
+		cfg, err := ParseConfig([]byte(tpl), "probe.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(func(k string) string { return map[string]string{"MSSCPROBE_PASSWORD": "x"}[k] }); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.SMTP.Port != 587 || cfg.IMAP.TLS != TLSStartTLS || cfg.Target != DefaultTarget || cfg.Timeouts.Reply.D() != 5*time.Minute {
+			t.Errorf("template values: %+v", cfg)
+		}
 	}
 }
 

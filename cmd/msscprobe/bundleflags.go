@@ -24,8 +24,8 @@ import (
 	"github.com/msscprobe/msscprobe/trust"
 )
 
-// bundleFlags are the evidence bundle flags shared by `probe` and `demo`
-// (issue 5). Secrets are never flag values: the flags name the environment
+// bundleFlags are the evidence bundle flags of `probe` (format:
+// docs/evidence-format.md). Secrets are never flag values: the flags name the environment
 // variable or the file that holds the PKCS#12 password.
 type bundleFlags struct {
 	out                 string
@@ -60,6 +60,22 @@ func addBundleFlags(e *env, cmd *cobra.Command) *bundleFlags {
 	return b
 }
 
+// check refuses, before anything runs, evidence flags that would be
+// ignored: without --out nothing is written, so a signing certificate given
+// alone would silently sign nothing.
+func (b *bundleFlags) check(cmd *cobra.Command) error {
+	if b.out != "" {
+		return nil
+	}
+	for _, name := range []string{"sign-p12", "sign-cert", "sign-key", "sign-p12-password-env", "sign-p12-password-file", "tsa", "include-personal-data"} {
+		if cmd.Flags().Changed(name) {
+			return check.Errorf("--%s n'a d'effet qu'avec --out : ajoutez --out preuve-ps41.pdf pour écrire la preuve signée",
+				"--%s only applies with --out: add --out evidence.pdf to write the signed evidence", name)
+		}
+	}
+	return nil
+}
+
 // outKind is what --out asks for, from its extension: the PDF deliverable
 // or the bare container.
 func outKind(path string) (deliverable bool, err error) {
@@ -69,7 +85,8 @@ func outKind(path string) (deliverable bool, err error) {
 	case ".asice", ".zip":
 		return false, nil
 	}
-	return false, fmt.Errorf("--out %s: want a name ending in .pdf (the deliverable to upload on démarches-simplifiées) or .asice/.zip (the bare ASiC-E container)", path)
+	return false, check.Errorf("--out %s : un nom finissant par .pdf (le livrable à déposer sur démarches-simplifiées) ou .asice/.zip (le conteneur ASiC-E seul) est attendu",
+		"--out %s: want a name ending in .pdf (the deliverable to upload on démarches-simplifiées) or .asice/.zip (the bare ASiC-E container)", path)
 }
 
 // prepare is the pre-flight of the evidence inputs, run before the probe
@@ -161,7 +178,7 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 		return "", err
 	}
 	if err := writeAtomic(b.out, buf.Bytes()); err != nil {
-		return "", fmt.Errorf("--out %s: %w", b.out, err)
+		return "", check.Errorf("--out %s : %w", "--out %s: %w", b.out, err)
 	}
 	// Self-check: would démarches-simplifiées accept this file?
 	for _, w := range evidence.DSCheck(buf.Bytes()) {
@@ -191,16 +208,16 @@ func writeAtomic(path string, data []byte) error {
 func (b *bundleFlags) signer(e *env) (crypto.Signer, []*x509.Certificate, error) {
 	switch {
 	case b.signP12 != "" && (b.signCert != "" || b.signKey != ""):
-		return nil, nil, errors.New("--sign-p12 excludes --sign-cert/--sign-key")
+		return nil, nil, check.Errorf("--sign-p12 exclut --sign-cert/--sign-key : donnez l'un ou l'autre", "--sign-p12 excludes --sign-cert/--sign-key: give one or the other")
 	case b.signP12 != "":
 		return b.loadP12(e)
 	case b.signCert != "" || b.signKey != "":
 		if b.signCert == "" || b.signKey == "" {
-			return nil, nil, errors.New("--sign-cert and --sign-key go together")
+			return nil, nil, check.Errorf("--sign-cert et --sign-key vont ensemble", "--sign-cert and --sign-key go together")
 		}
 		return loadPEMSigner(b.signCert, b.signKey)
 	case b.p12PasswordEnv != "" || b.p12PasswordFile != "":
-		return nil, nil, errors.New("--sign-p12-password-env/--sign-p12-password-file need --sign-p12")
+		return nil, nil, check.Errorf("--sign-p12-password-env/--sign-p12-password-file demandent --sign-p12", "--sign-p12-password-env/--sign-p12-password-file need --sign-p12")
 	}
 	return nil, nil, nil
 }
@@ -208,33 +225,41 @@ func (b *bundleFlags) signer(e *env) (crypto.Signer, []*x509.Certificate, error)
 func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error) {
 	data, err := os.ReadFile(b.signP12)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--sign-p12: %w", err)
+		return nil, nil, check.Errorf("--sign-p12 : %w", "--sign-p12: %w", err)
+	}
+	if t := bytes.TrimSpace(data); bytes.HasPrefix(t, []byte("-----BEGIN")) {
+		// A PEM file: people export a certificate and key as text and
+		// expect it to do; PKCS#12 is a binary container (RFC 7292).
+		return nil, nil, check.Errorf("--sign-p12 %s : c'est un fichier PEM (texte « -----BEGIN ») ; --sign-p12 attend un fichier PKCS#12 binaire (.p12 ou .pfx). "+
+			"Pour un certificat et une clé PEM, utilisez --sign-cert et --sign-key, ou convertissez : openssl pkcs12 -export -in cert.pem -inkey cle.pem -out cert.p12",
+			"--sign-p12 %s: this is a PEM file (\"-----BEGIN\" text); --sign-p12 wants a binary PKCS#12 file (.p12 or .pfx). "+
+				"For a PEM certificate and key use --sign-cert and --sign-key, or convert: openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.p12", b.signP12)
 	}
 	var pass string
 	switch {
 	case b.p12PasswordEnv != "" && b.p12PasswordFile != "":
-		return nil, nil, errors.New("give --sign-p12-password-env or --sign-p12-password-file, not both")
+		return nil, nil, check.Errorf("donnez --sign-p12-password-env ou --sign-p12-password-file, pas les deux", "give --sign-p12-password-env or --sign-p12-password-file, not both")
 	case b.p12PasswordEnv != "":
 		if pass = e.getenv(b.p12PasswordEnv); pass == "" {
-			return nil, nil, fmt.Errorf("--sign-p12-password-env: environment variable %s is not set or empty", b.p12PasswordEnv)
+			return nil, nil, check.Errorf("--sign-p12-password-env : la variable d'environnement %s n'est pas définie ou est vide", "--sign-p12-password-env: environment variable %s is not set or empty", b.p12PasswordEnv)
 		}
 	case b.p12PasswordFile != "":
 		raw, err := os.ReadFile(b.p12PasswordFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--sign-p12-password-file: %w", err)
+			return nil, nil, check.Errorf("--sign-p12-password-file : %w", "--sign-p12-password-file: %w", err)
 		}
 		pass = strings.TrimRight(string(raw), "\r\n")
 	}
 	key, leaf, cas, err := pkcs12.DecodeChain(data, pass)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-		return nil, nil, fmt.Errorf("--sign-p12 %s: wrong password", b.signP12)
+		return nil, nil, check.Errorf("--sign-p12 %s : mauvais mot de passe", "--sign-p12 %s: wrong password", b.signP12)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("--sign-p12 %s: %w", b.signP12, err)
+		return nil, nil, check.Errorf("--sign-p12 %s : fichier PKCS#12 illisible (%w)", "--sign-p12 %s: unreadable PKCS#12 file (%w)", b.signP12, err)
 	}
 	s, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("--sign-p12 %s: unsupported key type %T", b.signP12, key)
+		return nil, nil, check.Errorf("--sign-p12 %s : type de clé non pris en charge %T", "--sign-p12 %s: unsupported key type %T", b.signP12, key)
 	}
 	return s, append([]*x509.Certificate{leaf}, cas...), nil
 }
@@ -244,30 +269,31 @@ func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error
 func loadPEMSigner(certPath, keyPath string) (crypto.Signer, []*x509.Certificate, error) {
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--sign-cert: %w", err)
+		return nil, nil, check.Errorf("--sign-cert : %w", "--sign-cert: %w", err)
 	}
 	keyPEM, err := os.ReadFile(keyPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--sign-key: %w", err)
+		return nil, nil, check.Errorf("--sign-key : %w", "--sign-key: %w", err)
 	}
 	if blk, _ := pem.Decode(keyPEM); blk != nil && (strings.Contains(blk.Type, "ENCRYPTED") || blk.Headers["Proc-Type"] != "") {
-		return nil, nil, fmt.Errorf("--sign-key %s: encrypted PEM keys are not supported; use --sign-p12 with a password from --sign-p12-password-env/-file", keyPath)
+		return nil, nil, check.Errorf("--sign-key %s : les clés PEM chiffrées ne sont pas prises en charge ; utilisez --sign-p12 avec un mot de passe donné par --sign-p12-password-env/-file",
+			"--sign-key %s: encrypted PEM keys are not supported; use --sign-p12 with a password from --sign-p12-password-env/-file", keyPath)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--sign-cert %s / --sign-key %s: %w", certPath, keyPath, err)
+		return nil, nil, check.Errorf("--sign-cert %s / --sign-key %s : %w", "--sign-cert %s / --sign-key %s: %w", certPath, keyPath, err)
 	}
 	var chain []*x509.Certificate
 	for _, der := range pair.Certificate {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--sign-cert %s: %w", certPath, err)
+			return nil, nil, check.Errorf("--sign-cert %s : %w", "--sign-cert %s: %w", certPath, err)
 		}
 		chain = append(chain, c)
 	}
 	s, ok := pair.PrivateKey.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("--sign-key %s: unsupported key type %T", keyPath, pair.PrivateKey)
+		return nil, nil, check.Errorf("--sign-key %s : type de clé non pris en charge %T", "--sign-key %s: unsupported key type %T", keyPath, pair.PrivateKey)
 	}
 	return s, chain, nil
 }

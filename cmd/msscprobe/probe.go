@@ -36,9 +36,21 @@ func newProbeCmd(e *env) *cobra.Command {
 	var out *outputFlags
 	var bundle *bundleFlags
 	c := &cobra.Command{
-		Use:   "probe --config probe.yaml",
-		Short: "Run the PS 4.1 round trip: send to a citizen address, wait for the reply",
-		Long: `Run the SUN-ES PS 4.1 round trip against your MSSanté operator: submit a test
+		Use: "probe --config probe.yaml",
+		Short: e.tr("Faire l'aller-retour PS 4.1 : envoyer à une adresse citoyenne, attendre la réponse",
+			"Run the PS 4.1 round trip: send to a citizen address, wait for the reply"),
+		Long: e.tr(`Fait l'aller-retour PS 4.1 de SUN-ES avec votre opérateur MSSanté : soumet
+un message de test en SMTP à une adresse citoyenne (par défaut la boîte de
+réponse automatique de test de Mon espace santé), attend la réponse corrélée
+sur votre boîte IMAP, et vérifie chaque étape (DNS, TCP, STARTTLS/TLS,
+certificats, authentification, soumission, réception).
+
+Écrivez une configuration avec : msscprobe init > probe.yaml (clés :
+docs/probe.md). Les secrets viennent seulement des variables d'environnement
+ou des fichiers que la configuration nomme.
+
+Statut de sortie : 0 quand PS 4.1 est atteint, 1 sinon, 2 en cas d'erreur de
+configuration, 130 si interrompu (le résultat partiel est quand même affiché).`, `Run the SUN-ES PS 4.1 round trip against your MSSanté operator: submit a test
 message over SMTP to a citizen address (by default the Mon espace santé
 auto-reply test mailbox), wait for the correlated reply on your IMAP mailbox,
 and check every step (DNS, TCP, STARTTLS/TLS, certificates, authentication,
@@ -49,15 +61,19 @@ Secrets come only from the environment variables or files the configuration
 names.
 
 Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
-130 when interrupted (the partial result is still printed).`,
+130 when interrupted (the partial result is still printed).`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := out.parse()
 			if err != nil {
 				return err
 			}
+			if err := bundle.check(cmd); err != nil {
+				return usageError(err)
+			}
 			if configPath == "" {
-				return usageError(fmt.Errorf("--config is required (write one with: msscprobe init > probe.yaml)"))
+				return usageError(check.Errorf("--config est obligatoire (écrivez-en une avec : msscprobe init > probe.yaml)",
+					"--config is required (write one with: msscprobe init > probe.yaml)"))
 			}
 			cfg, err := probe.LoadConfig(configPath)
 			if err != nil {
@@ -116,7 +132,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&configPath, "config", "c", "", "probe configuration file (YAML)")
+	c.Flags().StringVarP(&configPath, "config", "c", "", e.tr("fichier de configuration de la sonde (YAML)", "probe configuration file (YAML)"))
 	c.Flags().StringVar(&whitelistPath, "whitelist", "", e.tr(
 		"liste blanche MSSanté de l'ANS (listeblanchemssante.xml) plus récente que celle intégrée (du 2025-03-13)",
 		"ANS MSSanté whitelist (listeblanchemssante.xml) newer than the built-in one (of 2025-03-13)"))
