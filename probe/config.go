@@ -14,8 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // DefaultTarget is the auto-reply test mailbox of Mon espace santé, declared
@@ -152,7 +156,7 @@ const (
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, check.Errorf("configuration : %w", "configuration: %w", err)
 	}
 	return ParseConfig(data, path)
 }
@@ -162,19 +166,27 @@ type ConfigError struct {
 	File    string
 	Line    int
 	Key     string
-	Problem string
+	Problem check.Text
 }
 
-func (e *ConfigError) Error() string {
+// Error is the English text; ErrorIn gives either language.
+func (e *ConfigError) Error() string { return e.ErrorIn(check.EN) }
+
+// ErrorIn writes file:line: key: problem in lang.
+func (e *ConfigError) ErrorIn(lang check.Lang) string {
+	sep := ": "
+	if lang == check.FR {
+		sep = " : "
+	}
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
 	if e.Key != "" {
-		fmt.Fprintf(&b, ": %s", e.Key)
+		b.WriteString(sep + e.Key)
 	}
-	fmt.Fprintf(&b, ": %s", e.Problem)
+	b.WriteString(sep + e.Problem.In(lang))
 	return b.String()
 }
 
@@ -183,12 +195,15 @@ func (e *ConfigError) Error() string {
 // errors naming the key. Defaults are filled in; call Validate before Run.
 func ParseConfig(data []byte, name string) (Config, error) {
 	cfg := Config{name: name, dir: filepath.Dir(name), lines: map[string]int{}}
+	if e := notUTF8(name, data); e != nil {
+		return Config{}, e
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, yamlError(name, data, err)
 	}
 	if len(root.Content) == 0 {
-		return Config{}, &ConfigError{File: name, Problem: "empty configuration"}
+		return Config{}, &ConfigError{File: name, Problem: check.Text{FR: "configuration vide", EN: "empty configuration"}}
 	}
 	var errs []error
 	walkKeys(root.Content[0], reflect.TypeOf(cfg), "", name, cfg.lines, &errs)
@@ -208,23 +223,64 @@ func ParseConfig(data []byte, name string) (Config, error) {
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
-// yamlError turns a YAML syntax error into file:line: problem.
+// yamlError turns a YAML syntax error into file:line: problem, with the
+// fix for the mistakes people make (tabs, Windows paths in double quotes).
+// The parser's own wording stays English inside the French message.
 func yamlError(name string, data []byte, err error) *ConfigError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &ConfigError{File: name, Problem: msg}
+	e := &ConfigError{File: name}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
-		e.Problem = msg[len(m[0]):]
+		msg = msg[len(m[0]):]
 	}
-	if strings.Contains(msg, "cannot start any token") {
+	e.Problem = check.Textf("YAML invalide : %s", "%s", msg)
+	switch {
+	case strings.Contains(msg, "cannot start any token"):
 		for i, l := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
-				e.Line, e.Problem = i+1, e.Problem+" (a tab: YAML indents with spaces only)"
+				e.Line = i + 1
+				e.Problem = check.Textf("YAML invalide : %s (une tabulation : YAML n'indente qu'avec des espaces)", "%s (a tab: YAML indents with spaces only)", msg)
 				break
 			}
 		}
+	case strings.Contains(msg, "escape character") || strings.Contains(msg, "hexdecimal number"):
+		e.Problem = check.Textf("YAML invalide : %s. "+backslashHint.FR, "%s. "+backslashHint.EN, msg)
 	}
 	return e
+}
+
+// backslashHint is the fix for a Windows path written in YAML double
+// quotes, where a backslash starts an escape (YAML 1.2 §5.7).
+var backslashHint = check.Text{
+	FR: `Entre guillemets doubles, la barre inverse \ commence un échappement (\t devient une tabulation) : pour un chemin Windows, mettez-le entre apostrophes ('C:\dossier\ca.pem') ou écrivez des barres obliques (C:/dossier/ca.pem)`,
+	EN: `In double quotes a backslash \ starts an escape (\t becomes a tab): write a Windows path in single quotes ('C:\folder\ca.pem') or with forward slashes (C:/folder/ca.pem)`,
+}
+
+// notUTF8 locates the first byte sequence that is not UTF-8 (a file saved
+// as Windows-1252 or UTF-16 by an editor) so that the message says where.
+func notUTF8(name string, data []byte) *ConfigError {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		return &ConfigError{File: name, Line: 1, Problem: check.Text{
+			FR: "le fichier est en UTF-16 : enregistrez-le en UTF-8 (Bloc-notes : Enregistrer sous, Codage : UTF-8)",
+			EN: "the file is UTF-16: save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)"}}
+	}
+	if utf8.Valid(data) {
+		return nil
+	}
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		if r == '\n' {
+			line++
+		}
+		i += size
+	}
+	return &ConfigError{File: name, Line: line, Problem: check.Text{
+		FR: "le fichier n'est pas en UTF-8 (un accent enregistré en Windows-1252 ?) : enregistrez-le en UTF-8 (Bloc-notes : Enregistrer sous, Codage : UTF-8)",
+		EN: "the file is not UTF-8 (an accent saved as Windows-1252?): save it as UTF-8 (Notepad: Save as, Encoding: UTF-8)"}}
 }
 
 var durationType = reflect.TypeOf(Duration(0))
@@ -242,22 +298,22 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[strin
 		n = n.Alias
 	}
 	key := strings.TrimPrefix(prefix, ".")
-	bad := func(line int, format string, args ...any) {
-		*errs = append(*errs, &ConfigError{File: file, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)})
+	bad := func(line int, fr, en string, args ...any) {
+		*errs = append(*errs, &ConfigError{File: file, Line: line, Key: key, Problem: check.Textf(fr, en, args...)})
 	}
 	switch {
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode {
-			bad(n.Line, "want a duration such as 30s or 5m")
+			bad(n.Line, "durée attendue, par exemple 30s ou 5m", "want a duration such as 30s or 5m")
 		} else if d, err := time.ParseDuration(n.Value); err != nil || d <= 0 {
-			bad(n.Line, "%q is not a positive duration (write e.g. 30s, 5m)", n.Value)
+			bad(n.Line, "%q n'est pas une durée positive (écrivez par exemple 30s, 5m)", "%q is not a positive duration (write e.g. 30s, 5m)", n.Value)
 		}
 	case t.Kind() == reflect.Struct:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			bad(n.Line, "want a mapping of keys (%s)", strings.Join(yamlKeys(t), ", "))
+			bad(n.Line, "un ensemble de clés est attendu (%s)", "want a mapping of keys (%s)", strings.Join(yamlKeys(t), ", "))
 			return
 		}
 		first := map[string]int{}
@@ -266,18 +322,19 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[strin
 			path := prefix + "." + k.Value
 			if l, dup := first[k.Value]; dup {
 				*errs = append(*errs, &ConfigError{File: file, Line: k.Line, Key: strings.TrimPrefix(path, "."),
-					Problem: fmt.Sprintf("given twice (first at line %d): keep one", l)})
+					Problem: check.Textf("donnée deux fois (d'abord ligne %d) : n'en gardez qu'une", "given twice (first at line %d): keep one", l)})
 				continue
 			}
 			first[k.Value] = k.Line
 			f, ok := fieldByTag(t, k.Value)
 			if !ok {
-				hint := "known keys: " + strings.Join(yamlKeys(t), ", ")
+				known := strings.Join(yamlKeys(t), ", ")
+				problem := check.Textf("clé inconnue (clés connues : %s)", "unknown key (known keys: %s)", known)
 				if secretKeys[k.Value] {
-					hint = "secrets are never written in the configuration: use the *_env or *_file keys; " + hint
+					problem = check.Textf("clé inconnue (les secrets ne s'écrivent jamais dans la configuration : utilisez les clés *_env ou *_file ; clés connues : %s)",
+						"unknown key (secrets are never written in the configuration: use the *_env or *_file keys; known keys: %s)", known)
 				}
-				*errs = append(*errs, &ConfigError{File: file, Line: k.Line, Key: strings.TrimPrefix(path, "."),
-					Problem: "unknown key (" + hint + ")"})
+				*errs = append(*errs, &ConfigError{File: file, Line: k.Line, Key: strings.TrimPrefix(path, "."), Problem: problem})
 				continue
 			}
 			lines[strings.TrimPrefix(path, ".")] = k.Line
@@ -285,17 +342,20 @@ func walkKeys(n *yaml.Node, t reflect.Type, prefix, file string, lines map[strin
 		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			bad(n.Line, "want a text value")
+			bad(n.Line, "une valeur texte est attendue", "want a text value")
+		} else if n.Style == yaml.DoubleQuotedStyle && strings.ContainsFunc(n.Value, unicode.IsControl) {
+			// "C:\temp\new.pem" parses, as C:<tab>emp<newline>ew.pem.
+			bad(n.Line, "%q contient un caractère de contrôle. "+backslashHint.FR, "%q holds a control character. "+backslashHint.EN, n.Value)
 		}
 	case t.Kind() == reflect.Int:
 		if _, err := strconv.Atoi(n.Value); n.Kind != yaml.ScalarNode || err != nil {
-			bad(n.Line, "%q is not a whole number", n.Value)
+			bad(n.Line, "%q n'est pas un nombre entier", "%q is not a whole number", n.Value)
 		} else if n.Tag != "!!int" {
-			bad(n.Line, "%q: write the number without quotes", n.Value)
+			bad(n.Line, "%q : écrivez le nombre sans guillemets", "%q: write the number without quotes", n.Value)
 		}
 	case t.Kind() == reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			bad(n.Line, "%q is not true or false", n.Value)
+			bad(n.Line, "%q n'est ni true ni false", "%q is not true or false", n.Value)
 		}
 	}
 }
@@ -391,7 +451,7 @@ func (c Config) Validate(getenv func(string) string) error {
 	v.required("establishment.name", c.Establishment.Name)
 	v.address("establishment.address", c.Establishment.Address, true)
 	if f := c.Establishment.FINESS; f != "" && (len(f) != 9 || strings.Trim(f, "0123456789AB") != "") {
-		v.bad("establishment.finess", "%q is not a 9-character FINESS number", f)
+		v.bad("establishment.finess", "%q n'est pas un numéro FINESS de 9 caractères", "%q is not a 9-character FINESS number", f)
 	}
 	v.server("smtp", c.SMTP)
 	v.server("imap", c.IMAP)
@@ -400,26 +460,26 @@ func (c Config) Validate(getenv func(string) string) error {
 	v.address("target", c.Target, true)
 	v.file("attach", c.Attach)
 	if strings.ContainsAny(c.Message.NIL, "\r\n") {
-		v.bad("message.nil", "must be a single line")
+		v.bad("message.nil", "doit tenir sur une seule ligne", "must be a single line")
 	}
 	switch c.Reply.Mode {
 	case ReplyAuto, ReplyManual:
 		if c.Reply.Mailbox != nil {
-			v.bad("reply.mailbox", "only used with reply.mode: mailbox")
+			v.bad("reply.mailbox", "ne sert qu'avec reply.mode: mailbox", "only used with reply.mode: mailbox")
 		}
 	case ReplyMailbox:
 		if m := c.Reply.Mailbox; m == nil {
-			v.bad("reply.mailbox", "required with reply.mode: mailbox (smtp, imap and auth of the citizen test mailbox)")
+			v.bad("reply.mailbox", "obligatoire avec reply.mode: mailbox (smtp, imap et auth de la boîte citoyenne de test)", "required with reply.mode: mailbox (smtp, imap and auth of the citizen test mailbox)")
 		} else {
 			v.server("reply.mailbox.smtp", m.SMTP)
 			v.server("reply.mailbox.imap", m.IMAP)
 			v.auth("reply.mailbox.auth", m.Auth)
 			if c.Target == DefaultTarget {
-				v.bad("target", "in mailbox mode the target is the citizen test mailbox the probe logs into, not %s", DefaultTarget)
+				v.bad("target", "en mode mailbox, la cible est la boîte citoyenne de test où la sonde se connecte, pas %s", "in mailbox mode the target is the citizen test mailbox the probe logs into, not %s", DefaultTarget)
 			}
 		}
 	default:
-		v.bad("reply.mode", "%q: want auto, manual or mailbox", c.Reply.Mode)
+		v.bad("reply.mode", "%q : auto, manual ou mailbox attendu", "%q: want auto, manual or mailbox", c.Reply.Mode)
 	}
 	return errors.Join(v.errs...)
 }
@@ -430,50 +490,52 @@ type validator struct {
 	errs   []error
 }
 
-func (v *validator) bad(key, format string, args ...any) {
-	v.errs = append(v.errs, v.c.keyError(key, format, args...))
+func (v *validator) bad(key, fr, en string, args ...any) {
+	v.errs = append(v.errs, v.c.keyError(key, fr, en, args...))
 }
 
 // keyError is a problem with the value of key, located at its line (or its
 // nearest parent's, when the key is absent).
-func (c Config) keyError(key, format string, args ...any) error {
+func (c Config) keyError(key, fr, en string, args ...any) error {
 	line := c.lines[key]
 	for k := key; line == 0 && strings.Contains(k, "."); {
 		k = k[:strings.LastIndex(k, ".")]
 		line = c.lines[k]
 	}
-	return &ConfigError{File: c.name, Line: line, Key: key, Problem: fmt.Sprintf(format, args...)}
+	var te *check.TextError
+	errors.As(check.Errorf(fr, en, args...), &te)
+	return &ConfigError{File: c.name, Line: line, Key: key, Problem: te.Msg}
 }
 
 func (v *validator) required(key, val string) {
 	if strings.TrimSpace(val) == "" {
-		v.bad(key, "required")
+		v.bad(key, "obligatoire", "required")
 	}
 }
 
 func (v *validator) address(key, val string, required bool) {
 	if val == "" {
 		if required {
-			v.bad(key, "required")
+			v.bad(key, "obligatoire", "required")
 		}
 		return
 	}
 	a, err := mail.ParseAddress(val)
 	if err != nil || a.Address != val || !strings.Contains(val, "@") {
-		v.bad(key, "%q is not a plain e-mail address (write local@domain, without a display name)", val)
+		v.bad(key, "%q n'est pas une simple adresse électronique (écrivez local@domaine, sans nom affiché)", "%q is not a plain e-mail address (write local@domain, without a display name)", val)
 	}
 }
 
 func (v *validator) server(key string, s Server) {
 	v.required(key+".host", s.Host)
 	if strings.ContainsAny(s.Host, " /[]") || (strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil) {
-		v.bad(key+".host", "%q is a host name or an IP address, without port or scheme (use %s.port)", s.Host, key)
+		v.bad(key+".host", "%q : un nom d'hôte ou une adresse IP est attendu, sans port ni schéma (utilisez %s.port)", "%q is a host name or an IP address, without port or scheme (use %s.port)", s.Host, key)
 	}
 	if s.Port < 1 || s.Port > 65535 {
-		v.bad(key+".port", "%d is not a TCP port (1-65535)", s.Port)
+		v.bad(key+".port", "%d n'est pas un port TCP (1-65535)", "%d is not a TCP port (1-65535)", s.Port)
 	}
 	if s.TLS != TLSStartTLS && s.TLS != TLSImplicit {
-		v.bad(key+".tls", "%q: want starttls or implicit (plaintext is never allowed)", s.TLS)
+		v.bad(key+".tls", "%q : starttls ou implicit attendu (jamais de texte en clair)", "%q: want starttls or implicit (plaintext is never allowed)", s.TLS)
 	}
 }
 
@@ -487,10 +549,10 @@ func (v *validator) auth(key string, a Auth) {
 		v.required(key+".username", a.Username)
 		if a.TokenCmd != "" {
 			if a.TokenEnv != "" || a.TokenFile != "" {
-				v.bad(key+".token_cmd", "give one of token_env, token_file or token_cmd")
+				v.bad(key+".token_cmd", "donnez un seul de token_env, token_file ou token_cmd", "give one of token_env, token_file or token_cmd")
 			}
 			if strings.TrimSpace(a.TokenCmd) == "" || strings.ContainsAny(a.TokenCmd, "\r\n") {
-				v.bad(key+".token_cmd", "must be one command line")
+				v.bad(key+".token_cmd", "doit tenir sur une seule ligne de commande", "must be one command line")
 			}
 		} else {
 			v.secret(key, "token", a.TokenEnv, a.TokenFile, true)
@@ -501,7 +563,7 @@ func (v *validator) auth(key string, a Auth) {
 		p12 := a.P12File != ""
 		switch {
 		case pem && p12:
-			v.bad(key+".p12_file", "give either cert_file + key_file, or p12_file, not both")
+			v.bad(key+".p12_file", "donnez soit cert_file + key_file, soit p12_file, pas les deux", "give either cert_file + key_file, or p12_file, not both")
 		case pem:
 			v.required(key+".cert_file", a.CertFile)
 			v.required(key+".key_file", a.KeyFile)
@@ -511,11 +573,11 @@ func (v *validator) auth(key string, a Auth) {
 			v.file(key+".p12_file", a.P12File)
 			v.secret(key, "p12_password", a.P12PasswordEnv, a.P12PasswordFile, false)
 		default:
-			v.bad(key, "mechanism certificate needs cert_file + key_file (PEM) or p12_file")
+			v.bad(key, "le mécanisme certificate demande cert_file + key_file (PEM) ou p12_file", "mechanism certificate needs cert_file + key_file (PEM) or p12_file")
 		}
 		v.unused(key, a, "cert_file", "key_file", "p12_file", "p12_password_env", "p12_password_file", "username")
 	default:
-		v.bad(key+".mechanism", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
+		v.bad(key+".mechanism", "%q : plain, login, xoauth2 ou certificate attendu", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
 	}
 }
 
@@ -538,22 +600,22 @@ func (v *validator) unused(key string, a Auth, keep ...string) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v.bad(key+"."+k, "not used with mechanism %s: remove it", a.Mechanism)
+		v.bad(key+"."+k, "inutile avec le mécanisme %s : supprimez-la", "not used with mechanism %s: remove it", a.Mechanism)
 	}
 }
 
 func (v *validator) secret(key, what, env, file string, required bool) {
 	switch {
 	case env != "" && file != "":
-		v.bad(key+"."+what+"_env", "give %s_env or %s_file, not both", what, what)
+		v.bad(key+"."+what+"_env", "donnez %s_env ou %s_file, pas les deux", "give %s_env or %s_file, not both", what, what)
 	case env != "":
 		if v.getenv(env) == "" {
-			v.bad(key+"."+what+"_env", "environment variable %s is not set or empty", env)
+			v.bad(key+"."+what+"_env", "la variable d'environnement %s n'est pas définie ou est vide", "environment variable %s is not set or empty", env)
 		}
 	case file != "":
 		v.file(key+"."+what+"_file", file)
 	case required:
-		v.bad(key, "give %s_env (an environment variable name) or %s_file", what, what)
+		v.bad(key, "donnez %s_env (un nom de variable d'environnement) ou %s_file", "give %s_env (an environment variable name) or %s_file", what, what)
 	}
 }
 
@@ -564,9 +626,9 @@ func (v *validator) file(key, p string) {
 	st, err := os.Stat(v.c.Path(p))
 	switch {
 	case err != nil:
-		v.bad(key, "%v", unwrapPathError(err))
+		v.bad(key, "%v", "%v", unwrapPathError(err))
 	case st.IsDir():
-		v.bad(key, "%s is a directory, want a file", v.c.Path(p))
+		v.bad(key, "%s est un dossier, un fichier est attendu", "%s is a directory, want a file", v.c.Path(p))
 	}
 }
 

@@ -125,7 +125,7 @@ func loadCredentials(cfg Config, key string, a Auth, getenv func(string) string)
 	case MechCertificate:
 		c.cert, err = loadClientCert(cfg, key, a, getenv)
 	default:
-		err = cfg.keyError(key+".mechanism", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
+		err = cfg.keyError(key+".mechanism", "%q : plain, login, xoauth2 ou certificate attendu", "%q: want plain, login, xoauth2 or certificate", a.Mechanism)
 	}
 	if err != nil {
 		return nil, err
@@ -141,15 +141,15 @@ func readSecret(cfg Config, key, env, file string, getenv func(string) string) (
 		if v := getenv(env); v != "" {
 			return v, nil
 		}
-		return "", cfg.keyError(key+"_env", "environment variable %s is not set or empty", env)
+		return "", cfg.keyError(key+"_env", "la variable d'environnement %s n'est pas définie ou est vide", "environment variable %s is not set or empty", env)
 	case file != "":
 		b, err := os.ReadFile(cfg.Path(file))
 		if err != nil {
-			return "", cfg.keyError(key+"_file", "%v", unwrapPathError(err))
+			return "", cfg.keyError(key+"_file", "%v", "%v", unwrapPathError(err))
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return "", cfg.keyError(key+"_file", "%s is empty", cfg.Path(file))
+			return "", cfg.keyError(key+"_file", "%s est vide", "%s is empty", cfg.Path(file))
 		}
 		return v, nil
 	}
@@ -163,13 +163,13 @@ func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) 
 	if a.P12File == "" {
 		cert, err := tls.LoadX509KeyPair(cfg.Path(a.CertFile), cfg.Path(a.KeyFile))
 		if err != nil {
-			return nil, cfg.keyError(key+".cert_file", "%s with %s.key_file: %v", cfg.Path(a.CertFile), key, unwrapPathError(err))
+			return nil, cfg.keyError(key+".cert_file", "%s avec %s.key_file : %v", "%s with %s.key_file: %v", cfg.Path(a.CertFile), key, unwrapPathError(err))
 		}
 		return &cert, nil
 	}
 	data, err := os.ReadFile(cfg.Path(a.P12File))
 	if err != nil {
-		return nil, cfg.keyError(key+".p12_file", "%v", unwrapPathError(err))
+		return nil, cfg.keyError(key+".p12_file", "%v", "%v", unwrapPathError(err))
 	}
 	pass, err := readSecret(cfg, key+".p12_password", a.P12PasswordEnv, a.P12PasswordFile, getenv)
 	if err != nil {
@@ -178,9 +178,9 @@ func loadClientCert(cfg Config, key string, a Auth, getenv func(string) string) 
 	priv, leaf, chain, err := pkcs12.DecodeChain(data, pass)
 	if err != nil {
 		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, cfg.keyError(key+".p12_file", "%s: wrong password (%s)", cfg.Path(a.P12File), strings.TrimPrefix(err.Error(), "pkcs12: "))
+			return nil, cfg.keyError(key+".p12_file", "%s : mauvais mot de passe (%s)", "%s: wrong password (%s)", cfg.Path(a.P12File), strings.TrimPrefix(err.Error(), "pkcs12: "))
 		}
-		return nil, cfg.keyError(key+".p12_file", "%s: %v", cfg.Path(a.P12File), err)
+		return nil, cfg.keyError(key+".p12_file", "%s : fichier PKCS#12 illisible (%v)", "%s: unreadable PKCS#12 file (%v)", cfg.Path(a.P12File), err)
 	}
 	cert := &tls.Certificate{PrivateKey: priv, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
 	for _, c := range chain {
@@ -197,11 +197,11 @@ func loadRoots(cfg Config) ([]*x509.Certificate, error) {
 	}
 	pem, err := os.ReadFile(cfg.Path(cfg.Trust.CAFile))
 	if err != nil {
-		return nil, cfg.keyError("trust.ca_file", "%v", unwrapPathError(err))
+		return nil, cfg.keyError("trust.ca_file", "%v", "%v", unwrapPathError(err))
 	}
 	certs, err := trust.ParsePEM(pem)
 	if err != nil {
-		return nil, cfg.keyError("trust.ca_file", "%s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
+		return nil, cfg.keyError("trust.ca_file", "%s ne contient aucun certificat PEM", "%s holds no PEM certificate", cfg.Path(cfg.Trust.CAFile))
 	}
 	return certs, nil
 }

@@ -97,14 +97,16 @@ func (r *runner) preflightAttachment() (*attachmentPlan, error) {
 	}
 	data, err := os.ReadFile(cfg.Path(cfg.Attach))
 	if err != nil {
-		return nil, cfg.keyError("attach", "%v", unwrapPathError(err))
+		return nil, cfg.keyError("attach", "%v", "%v", unwrapPathError(err))
 	}
 	plan, err := checkAttachment(cfg.Path(cfg.Attach), data, cfg.Establishment, r.opts.ToolVersion, time.Now())
 	if err != nil {
-		return nil, cfg.keyError("attach", "unusable: %v. Fix the document (msscprobe cda check %s) or remove attach", err, cfg.Attach)
+		return nil, cfg.keyError("attach", "inutilisable : %v. Corrigez le document (msscprobe cda check %s) ou retirez attach", "unusable: %v. Fix the document (msscprobe cda check %s) or remove attach", err, cfg.Attach)
 	}
 	if ins := productionINS(plan.report); ins != "" && strings.EqualFold(cfg.Target, DefaultTarget) && !r.opts.AllowProductionINSToTestMailbox {
-		return nil, cfg.keyError("attach", "%s carries a production INS (OID %s, a real patient) and target is the auto-reply test mailbox %s: "+
+		return nil, cfg.keyError("attach", "%s porte un INS de production (OID %s, un vrai patient) et target est la boîte de réponse automatique de test %s : "+
+			"utilisez un document avec un INS de test (OID 1.2.250.1.213.1.4.10), ou, seulement si le patient est d'accord, --allow-production-ins-to-test-mailbox",
+			"%s carries a production INS (OID %s, a real patient) and target is the auto-reply test mailbox %s: "+
 			"use a document with a test INS (OID 1.2.250.1.213.1.4.10), or, only if the patient agreed, --allow-production-ins-to-test-mailbox", cfg.Attach, ins, DefaultTarget)
 	}
 	return plan, nil

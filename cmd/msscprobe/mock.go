@@ -23,8 +23,8 @@ func init() { subcommands = append(subcommands, newMockCmd) }
 
 func newMockCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "mock",
-		Short: "Mock MSSanté operator and MSS citoyenne for tests and CI",
+		Use: "mock",
+		Short: e.tr("Opérateur MSSanté et MSS citoyenne fictifs pour les tests et la CI", "Mock MSSanté operator and MSS citoyenne for tests and CI"),
 	}
 	cmd.AddCommand(newMockServeCmd(e))
 	return cmd
@@ -64,9 +64,38 @@ func newMockServeCmd(e *env) *cobra.Command {
 	var f mockFile
 	var configPath string
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the mock operator until interrupted",
-		Long: `Run a mock MSSanté operator (SMTP submission + IMAP) with the MSS citoyenne side
+		Use: "serve",
+		Short: e.tr("Lancer l'opérateur fictif jusqu'à interruption", "Run the mock operator until interrupted"),
+		Long: e.tr(`Lance un opérateur MSSanté fictif (soumission SMTP + IMAP) avec le côté
+MSS citoyenne (patient.mssante.fr, boîte de réponse automatique
+reponse.automatique-test@), sur la boucle locale. Il affiche où il écoute et
+les comptes qu'il sert, puis une ligne « ready ». Les lignes listen, account,
+ready… gardent ces mots-clés, lus par les scripts de CI.
+
+Fichier de comptes : une ligne « adresse mot-de-passe » par compte (« - » pour
+aucun mot de passe), avec en option « token=JETON » (XOAUTH2) et
+« client-cert » ; # commence un commentaire. Sans --accounts,
+medecin@<domaine> est créé avec un mot de passe généré, écrit dans
+--password-out (par défaut un nouveau fichier 0600 du dossier temporaire, dont
+le chemin est affiché) : les secrets ne vont jamais sur la sortie standard,
+qui finit dans les journaux de CI.
+
+Au moins un écouteur doit rester actif (« off » en désactive un).
+
+Pannes (--fault, répétable ; NOM[=VALEUR][@PROBABILITÉ][#NOMBRE]) :
+  connect=CODE auth=CODE mail=CODE rcpt=CODE data=CODE   code SMTP sur une phase
+  greylist=N          451 aux N premiers essais de chaque couple expéditeur/destinataire
+  drop-data           connexion coupée pendant DATA
+  delay-PHASE=DURÉE   PHASE : connect ehlo auth mail rcpt data
+  bounce[=CODE]       accepté, puis un DSN signale l'échec
+  no-reply            le côté citoyen ne répond jamais
+  reply-no-in-reply-to  répond sans In-Reply-To/References
+  starttls-missing    STARTTLS non proposé
+  tls-expired tls-self-signed tls-wrong-host   certificat serveur défectueux
+  tls-revoked         certificat serveur révoqué (la CRL et OCSP le disent)
+  ocsp-down crl-down  le répondeur OCSP / le point de distribution de CRL répondent 503
+  tls-legacy          TLS 1.0/1.1 seulement
+  imap-idle-drop      connexion IMAP coupée au début d'IDLE`, `Run a mock MSSanté operator (SMTP submission + IMAP) with the MSS citoyenne side
 (patient.mssante.fr, auto-reply mailbox reponse.automatique-test@), on loopback.
 It prints where it listens and the accounts it serves, then a line "ready".
 
@@ -89,7 +118,9 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
   tls-revoked         server certificate revoked (CRL and OCSP say so)
   ocsp-down crl-down  OCSP responder / CRL distribution point answer 503
   tls-legacy          TLS 1.0/1.1 only
-  imap-idle-drop      IMAP connection dropped when IDLE starts`,
+  imap-idle-drop      IMAP connection dropped when IDLE starts
+
+At least one listener must stay on ("off" disables one).`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {
@@ -101,35 +132,36 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&configPath, "config", "", "YAML configuration file (keys as the long flags, with _)")
-	fl.StringVar(&f.ListenSMTP, "listen-smtp", "127.0.0.1:0", `submission listener with STARTTLS ("off" disables)`)
-	fl.StringVar(&f.ListenSMTPS, "listen-smtps", "127.0.0.1:0", "submission listener with implicit TLS")
-	fl.StringVar(&f.ListenIMAP, "listen-imap", "127.0.0.1:0", "IMAP listener with STARTTLS")
-	fl.StringVar(&f.ListenIMAPS, "listen-imaps", "127.0.0.1:0", "IMAP listener with implicit TLS")
-	fl.StringSliceVar(&f.EstablishmentDomains, "establishment-domain", nil, "establishment mail domain (repeatable; default hopital.test.mssante.fr)")
-	fl.StringVar(&f.CitizenDomain, "citizen-domain", "", "citizen domain (default patient.mssante.fr)")
-	fl.StringVar(&f.Accounts, "accounts", "", "establishment accounts file")
-	fl.StringVar(&f.CitizenAccounts, "citizen-accounts", "", "citizen accounts file (citizens who log in to reply themselves)")
-	fl.StringVar(&f.PasswordOut, "password-out", "", "file receiving the generated password of the default account")
-	fl.StringVar(&f.CAOut, "ca-out", "", "write the CA certificate (PEM) to this file")
-	fl.StringVar(&f.Cert, "cert", "", "server certificate PEM (with --key); generated otherwise")
-	fl.StringVar(&f.Key, "key", "", "server private key PEM")
-	fl.DurationVar(&f.AutoReplyDelay, "auto-reply-delay", 0, "delay before the citizen auto-reply (e.g. 300ms, 2s)")
-	fl.BoolVar(&f.AutoReplyCitizens, "auto-reply-citizens", false, "every citizen mailbox auto-replies, not only reponse.automatique-test@")
-	fl.StringSliceVar(&f.TrustedDomains, "trusted-domain", nil, "trust-space sender domain (repeatable; default: establishment and citizen domains)")
-	fl.StringVar(&f.Whitelist, "whitelist", "", "ANS whitelist XML (listeblanchemssante.xml) giving the trust space")
-	fl.StringVar(&f.NILMode, "nil-mode", "warn", "missing X-MSS-NIL: warn or refuse")
-	fl.Int64Var(&f.MaxMessageBytes, "max-message-bytes", 0, "maximum message size (default 25 MB)")
-	fl.Int64Var(&f.MaxInFlightBytes, "max-inflight-bytes", 0, "memory for messages being received, DATA and APPEND together (default 128 MiB); past it 452 / NO [LIMIT]")
-	fl.StringArrayVar(&f.Faults, "fault", nil, "inject a fault (repeatable, see above)")
-	fl.StringVar(&f.Store, "store", "", "keep mailboxes in this directory (a restart loses nothing)")
+	fl.StringVar(&configPath, "config", "", e.tr("fichier de configuration YAML (clés : les options longues, avec _)", "YAML configuration file (keys as the long flags, with _)"))
+	fl.StringVar(&f.ListenSMTP, "listen-smtp", "127.0.0.1:0", e.tr(`écoute de soumission avec STARTTLS (« off » la désactive)`, `submission listener with STARTTLS ("off" disables)`))
+	fl.StringVar(&f.ListenSMTPS, "listen-smtps", "127.0.0.1:0", e.tr("écoute de soumission en TLS implicite", "submission listener with implicit TLS"))
+	fl.StringVar(&f.ListenIMAP, "listen-imap", "127.0.0.1:0", e.tr("écoute IMAP avec STARTTLS", "IMAP listener with STARTTLS"))
+	fl.StringVar(&f.ListenIMAPS, "listen-imaps", "127.0.0.1:0", e.tr("écoute IMAP en TLS implicite", "IMAP listener with implicit TLS"))
+	fl.StringSliceVar(&f.EstablishmentDomains, "establishment-domain", nil, e.tr("domaine de messagerie de l'établissement (répétable ; par défaut hopital.test.mssante.fr)", "establishment mail domain (repeatable; default hopital.test.mssante.fr)"))
+	fl.StringVar(&f.CitizenDomain, "citizen-domain", "", e.tr("domaine citoyen (par défaut patient.mssante.fr)", "citizen domain (default patient.mssante.fr)"))
+	fl.StringVar(&f.Accounts, "accounts", "", e.tr("fichier des comptes de l'établissement", "establishment accounts file"))
+	fl.StringVar(&f.CitizenAccounts, "citizen-accounts", "", e.tr("fichier des comptes citoyens (citoyens qui se connectent pour répondre eux-mêmes)", "citizen accounts file (citizens who log in to reply themselves)"))
+	fl.StringVar(&f.PasswordOut, "password-out", "", e.tr("fichier qui reçoit le mot de passe généré du compte par défaut", "file receiving the generated password of the default account"))
+	fl.StringVar(&f.CAOut, "ca-out", "", e.tr("écrire le certificat de l'AC (PEM) dans ce fichier", "write the CA certificate (PEM) to this file"))
+	fl.StringVar(&f.Cert, "cert", "", e.tr("certificat serveur PEM (avec --key) ; généré sinon", "server certificate PEM (with --key); generated otherwise"))
+	fl.StringVar(&f.Key, "key", "", e.tr("clé privée PEM du serveur", "server private key PEM"))
+	fl.DurationVar(&f.AutoReplyDelay, "auto-reply-delay", 0, e.tr("délai avant la réponse automatique citoyenne (par exemple 300ms, 2s)", "delay before the citizen auto-reply (e.g. 300ms, 2s)"))
+	fl.BoolVar(&f.AutoReplyCitizens, "auto-reply-citizens", false, e.tr("toutes les boîtes citoyennes répondent automatiquement, pas seulement reponse.automatique-test@", "every citizen mailbox auto-replies, not only reponse.automatique-test@"))
+	fl.StringSliceVar(&f.TrustedDomains, "trusted-domain", nil, e.tr("domaine expéditeur de l'espace de confiance (répétable ; par défaut : domaines de l'établissement et citoyen)", "trust-space sender domain (repeatable; default: establishment and citizen domains)"))
+	fl.StringVar(&f.Whitelist, "whitelist", "", e.tr("liste blanche ANS en XML (listeblanchemssante.xml) qui donne l'espace de confiance", "ANS whitelist XML (listeblanchemssante.xml) giving the trust space"))
+	fl.StringVar(&f.NILMode, "nil-mode", "warn", e.tr("X-MSS-NIL absent : warn (avertir) ou refuse (refuser)", "missing X-MSS-NIL: warn or refuse"))
+	fl.Int64Var(&f.MaxMessageBytes, "max-message-bytes", 0, e.tr("taille maximale d'un message (par défaut 25 Mo)", "maximum message size (default 25 MB)"))
+	fl.Int64Var(&f.MaxInFlightBytes, "max-inflight-bytes", 0, e.tr("mémoire pour les messages en cours de réception, DATA et APPEND ensemble (par défaut 128 Mio) ; au-delà 452 / NO [LIMIT]",
+		"memory for messages being received, DATA and APPEND together (default 128 MiB); past it 452 / NO [LIMIT]"))
+	fl.StringArrayVar(&f.Faults, "fault", nil, e.tr("injecter une panne (répétable, voir plus haut)", "inject a fault (repeatable, see above)"))
+	fl.StringVar(&f.Store, "store", "", e.tr("garder les boîtes dans ce dossier (un redémarrage ne perd rien)", "keep mailboxes in this directory (a restart loses nothing)"))
 	fl.StringVar(&f.Conformance, "conformance", mocks.ConformanceWarn, e.tr(
 		"règles MSSanté sur chaque message reçu : warn (verdict enregistré), refuse (550 [MSS-xxx] si non conforme) ou off",
 		"MSSanté rules on every received message: warn (verdict recorded), refuse (550 [MSS-xxx] when not conforming) or off"))
 	fl.StringVar(&f.Report, "report", "", e.tr(
 		"écrire à l'arrêt un rapport JUnit (un cas de test par message reçu) dans ce fichier",
 		"write a JUnit report (one test case per message received) to this file at exit"))
-	fl.StringVar(&f.Log, "log", "", `JSON lines event log file ("-" = stderr)`)
+	fl.StringVar(&f.Log, "log", "", e.tr(`fichier journal des événements en lignes JSON (« - » = sortie d'erreur)`, `JSON lines event log file ("-" = stderr)`))
 	f.mockPKIFlags.addFlags(e, fl)
 	return cmd
 }
@@ -139,13 +171,13 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
 func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("--config: %w", err)
+		return check.Errorf("--config : %w", "--config: %w", err)
 	}
 	var y mockFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("--config %s: %w", path, err)
+		return check.Errorf("--config %s : %w", "--config %s: %w", path, err)
 	}
 	set := func(flag string, dst *string, v string) {
 		if v != "" && !cmd.Flags().Changed(flag) {
@@ -204,7 +236,13 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	closeLog := func() error { return nil }
 	var err error
 	if f.AutoReplyDelay < 0 {
-		return cfg, closeLog, fmt.Errorf("--auto-reply-delay %s: must not be negative", f.AutoReplyDelay)
+		return cfg, closeLog, check.Errorf("--auto-reply-delay %s : ne doit pas être négatif", "--auto-reply-delay %s: must not be negative", f.AutoReplyDelay)
+	}
+	if f.ListenSMTP == "off" && f.ListenSMTPS == "off" && f.ListenIMAP == "off" && f.ListenIMAPS == "off" {
+		// Nothing could ever connect: refuse rather than run an operator
+		// that only waits for Ctrl-C.
+		return cfg, closeLog, check.Errorf("--listen-smtp, --listen-smtps, --listen-imap et --listen-imaps sont tous « off » : l'opérateur fictif ne servirait rien ; gardez au moins une écoute (par exemple --listen-smtp 127.0.0.1:3587)",
+			"--listen-smtp, --listen-smtps, --listen-imap and --listen-imaps are all \"off\": the mock operator would serve nothing; keep at least one listener (e.g. --listen-smtp 127.0.0.1:3587)")
 	}
 	if err := f.mockPKIFlags.apply(e, &cfg); err != nil {
 		return cfg, closeLog, err
@@ -212,7 +250,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	for _, s := range f.Faults {
 		ft, err := mocks.ParseFault(s)
 		if err != nil {
-			return cfg, closeLog, fmt.Errorf("--fault: %w", err)
+			return cfg, closeLog, check.Errorf("--fault : %w", "--fault: %w", err)
 		}
 		cfg.Faults = append(cfg.Faults, ft)
 	}
@@ -229,7 +267,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	if f.Whitelist != "" {
 		wl, err := mocks.LoadWhitelistFile(f.Whitelist)
 		if err != nil {
-			return cfg, closeLog, fmt.Errorf("--whitelist: %w", err)
+			return cfg, closeLog, check.Errorf("--whitelist : %w", "--whitelist: %w", err)
 		}
 		cfg.TrustedDomains = append(cfg.TrustedDomains, wl...)
 	}
@@ -240,7 +278,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	default:
 		lf, err := os.OpenFile(f.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return cfg, closeLog, fmt.Errorf("--log: %w", err)
+			return cfg, closeLog, check.Errorf("--log : %w", "--log: %w", err)
 		}
 		cfg.Log, closeLog = lf, lf.Close
 	}
@@ -252,7 +290,7 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 func readAccounts(path string) ([]mocks.Account, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("accounts file: %w", err)
+		return nil, check.Errorf("fichier de comptes : %w", "accounts file: %w", err)
 	}
 	defer fh.Close()
 	var out []mocks.Account
@@ -264,7 +302,7 @@ func readAccounts(path string) ([]mocks.Account, error) {
 		}
 		fields := strings.Fields(line)
 		if len(fields) < 2 {
-			return nil, fmt.Errorf("accounts file %s line %d: want \"address password\"", path, n)
+			return nil, check.Errorf("fichier de comptes %s ligne %d : « adresse mot-de-passe » attendu", "accounts file %s line %d: want \"address password\"", path, n)
 		}
 		a := mocks.Account{Address: fields[0]}
 		if fields[1] != "-" {
@@ -277,16 +315,16 @@ func readAccounts(path string) ([]mocks.Account, error) {
 			case w == "client-cert":
 				a.ClientCert = true
 			default:
-				return nil, fmt.Errorf("accounts file %s line %d: unknown word %q (want token=TOKEN or client-cert)", path, n, w)
+				return nil, check.Errorf("fichier de comptes %s ligne %d : mot inconnu %q (token=JETON ou client-cert attendu)", "accounts file %s line %d: unknown word %q (want token=TOKEN or client-cert)", path, n, w)
 			}
 		}
 		out = append(out, a)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("accounts file %s: %w", path, err)
+		return nil, check.Errorf("fichier de comptes %s : %w", "accounts file %s: %w", path, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("accounts file %s: no account", path)
+		return nil, check.Errorf("fichier de comptes %s : aucun compte", "accounts file %s: no account", path)
 	}
 	return out, nil
 }
@@ -317,7 +355,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		}
 	}
 	w := e.stdout
-	fmt.Fprintln(w, "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)")
+	fmt.Fprintln(w, e.tr("msscprobe mock : opérateur MSSanté et MSS citoyenne fictifs (TESTS SEULEMENT, boucle locale)", "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)"))
 	for _, l := range []struct{ name, addr, how string }{
 		{"smtp", op.SMTPAddr(), "submission, STARTTLS"}, {"smtps", op.SMTPSAddr(), "submission, implicit TLS"},
 		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), "implicit TLS"},
@@ -328,7 +366,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	}
 	if f.CAOut != "" {
 		if err := os.WriteFile(f.CAOut, op.CACertPEM(), 0o644); err != nil {
-			return usageError(fmt.Errorf("--ca-out: %w", err))
+			return usageError(check.Errorf("--ca-out : %w", "--ca-out: %w", err))
 		}
 		fmt.Fprintf(w, "ca %s\n", f.CAOut)
 	}
@@ -408,7 +446,7 @@ func writePassword(path, pw string) (string, error) {
 	if path == "" {
 		fh, err := os.CreateTemp("", "msscprobe-mock-password-*")
 		if err != nil {
-			return "", fmt.Errorf("generated password: %w", err)
+			return "", check.Errorf("mot de passe généré : %w", "generated password: %w", err)
 		}
 		if _, err := fh.WriteString(pw + "\n"); err != nil {
 			fh.Close()
@@ -417,7 +455,7 @@ func writePassword(path, pw string) (string, error) {
 		return fh.Name(), fh.Close()
 	}
 	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("--password-out: %w", err)
+		return "", check.Errorf("--password-out : %w", "--password-out: %w", err)
 	}
 	return path, nil
 }
