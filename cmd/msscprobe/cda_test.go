@@ -49,12 +49,12 @@ func TestCDACheckUsageErrors(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{[]string{"cda", "check"}, "arg"},
+		{[]string{"cda", "check"}, "attend CHEMIN..."},
 		{[]string{"cda", "check", "/nonexistent/doc.xml"}, "/nonexistent/doc.xml"},
 		{[]string{"cda", "check", "--format", "yaml", fx("qualified.xml")}, "--format"},
-		{[]string{"cda", "check", "--lang", "de", fx("qualified.xml")}, "language"},
+		{[]string{"cda", "check", "--lang", "de", fx("qualified.xml")}, "fr ou en attendu"},
 		{[]string{"cda", "check", "--max-size", "lots", fx("qualified.xml")}, "--max-size"},
-		{[]string{"cda", "check", "--max-size", "2000G", fx("qualified.xml")}, "from 1 byte to 1024GiB"},
+		{[]string{"cda", "check", "--max-size", "2000G", fx("qualified.xml")}, "de 1 octet à 1024GiB"},
 		{[]string{"cda", "check", "--jobs", "-1", fx("qualified.xml")}, "--jobs"},
 		{[]string{"cda", "check", t.TempDir()}, "no *.xml or *.zip"},
 	} {

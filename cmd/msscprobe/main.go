@@ -114,7 +114,7 @@ type env struct {
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "msscprobe",
+		Use: "msscprobe",
 		Short: e.tr("Prouver et vérifier la messagerie citoyenne MSSanté (SUN-ES PS 4.1, DS 4.1)",
 			"Prove and check MSSanté citizen messaging (SUN-ES PS 4.1, DS 4.1)"),
 		Long: e.tr(`msscprobe prouve qu'un établissement de santé peut échanger des messages

@@ -23,7 +23,7 @@ func init() { subcommands = append(subcommands, newMockCmd) }
 
 func newMockCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use: "mock",
+		Use:   "mock",
 		Short: e.tr("Opérateur MSSanté et MSS citoyenne fictifs pour les tests et la CI", "Mock MSSanté operator and MSS citoyenne for tests and CI"),
 	}
 	cmd.AddCommand(newMockServeCmd(e))
@@ -64,7 +64,7 @@ func newMockServeCmd(e *env) *cobra.Command {
 	var f mockFile
 	var configPath string
 	cmd := &cobra.Command{
-		Use: "serve",
+		Use:   "serve",
 		Short: e.tr("Lancer l'opérateur fictif jusqu'à interruption", "Run the mock operator until interrupted"),
 		Long: e.tr(`Lance un opérateur MSSanté fictif (soumission SMTP + IMAP) avec le côté
 MSS citoyenne (patient.mssante.fr, boîte de réponse automatique

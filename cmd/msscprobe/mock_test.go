@@ -196,12 +196,12 @@ func TestMockServeBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--fault", "explode"}, "unknown fault"},
-		{[]string{"--auto-reply-delay", "soon"}, `"soon" for "--auto-reply-delay"`},
-		{[]string{"--auto-reply-delay", "-1s"}, "--auto-reply-delay -1s: must not be negative"},
+		{[]string{"--auto-reply-delay", "soon"}, `--auto-reply-delay "soon" : une durée`},
+		{[]string{"--auto-reply-delay", "-1s"}, "--auto-reply-delay -1s : ne doit pas être négatif"},
 		{[]string{"--config", badDelay}, "soon"},
 		{[]string{"--config", missing}, "--config"},
-		{[]string{"--accounts", missing}, "accounts file"},
-		{[]string{"--accounts", badAccounts}, "line 1"},
+		{[]string{"--accounts", missing}, "fichier de comptes"},
+		{[]string{"--accounts", badAccounts}, "ligne 1"},
 		{[]string{"--accounts", otherDomain}, "dr@clinique.test.mssante.fr"},
 		{[]string{"--citizen-accounts", otherDomain}, "not on the citizen domain"},
 		{[]string{"--config", badYAML}, "listen_smpt"},

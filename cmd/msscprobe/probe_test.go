@@ -91,12 +91,12 @@ func TestProbeCommandConfigErrors(t *testing.T) {
 		getenv func(string) string
 		want   string
 	}{
-		{[]string{"probe"}, nil, "--config is required"},
+		{[]string{"probe"}, nil, "--config est obligatoire"},
 		{[]string{"probe", "-c", filepath.Join(dir, "missing.yaml")}, nil, "missing.yaml"},
-		{[]string{"probe", "-c", bad}, nil, "bad.yaml:3: foo: unknown key"},
-		{[]string{"probe", "-c", cfg}, nil, "auth.password_env: environment variable CLI_PW is not set"},
+		{[]string{"probe", "-c", bad}, nil, "bad.yaml:3 : foo : clé inconnue"},
+		{[]string{"probe", "-c", cfg}, nil, "auth.password_env : la variable d'environnement CLI_PW n'est pas définie"},
 		{[]string{"probe", "-c", cfg, "--format", "xml"}, nil, "--format"},
-		{[]string{"probe", "-c", cfg, "--lang", "de"}, nil, "language"},
+		{[]string{"probe", "-c", cfg, "--lang", "de"}, nil, "fr ou en attendu"},
 	} {
 		code, out, errs := runCLI(t, "", tc.getenv, tc.args...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) || out != "" {
