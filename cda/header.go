@@ -23,7 +23,7 @@ type insID struct {
 }
 
 // checkHeader applies HDR-* and INS-* to a parsed ClinicalDocument and sets
-// the status (issue #2, "Status of each document").
+// the status (statuses and rules: docs/cda.md).
 func checkHeader(doc *Document, cd *etree.Element) {
 	defer func() { doc.Findings = boundFindings(doc.Findings) }()
 	doc.Meta = readMeta(cd)
@@ -122,7 +122,7 @@ func checkHeader(doc *Document, cd *etree.Element) {
 }
 
 // insBlocking are the rules whose errors make an INS not qualified;
-// HDR-002/HDR-003 are reported but do not change the status (issue #2).
+// HDR-002/HDR-003 are reported but do not change the status (docs/cda.md).
 var insBlocking = map[string]bool{
 	RuleRecordTarget.ID: true, RuleSeveralINS.ID: true, RuleMatriculeFormat.ID: true,
 	RuleMatriculeKey.ID: true, RuleTraits.ID: true,

@@ -9,7 +9,7 @@ import (
 // SchemaVersion identifies the JSON shape of Report.
 const SchemaVersion = "msscprobe.cda/v1"
 
-// Status is the INS status of one document (issue #2, "Status of each document").
+// Status is the INS status of one document (docs/cda.md, "Statuses").
 type Status string
 
 const (

@@ -12,7 +12,7 @@ const (
 	srcXDM     = "IHE ITI TF-1 XDM, ITI TF-3 §4.2 (patientId CX ^^^&OID&ISO^NH, research cda-ins.md §5)"
 )
 
-// The rules of `msscprobe cda check`, with the stable IDs of issue #2.
+// The rules of `msscprobe cda check`, with stable IDs (listed in docs/cda.md).
 var (
 	RuleNotWellFormed = check.Rule{ID: "CDA-001", Severity: check.Error, Source: srcXML,
 		Title: check.Text{FR: "XML mal formé", EN: "XML not well-formed"}}

@@ -20,7 +20,7 @@ import (
 )
 
 // expiryWarning is the remaining certificate lifetime under which the
-// expiry check warns (issue 4).
+// expiry check warns, early enough to renew an IGC Santé server certificate.
 const expiryWarning = 30 * 24 * time.Hour
 
 // protoRules names the connection checks of one protocol.

@@ -14,7 +14,7 @@ import (
 )
 
 // TestRealMailProbe runs `msscprobe probe` against real Postfix and Dovecot
-// (issue 6 "Real servers"): submission and IMAP in STARTTLS and implicit TLS,
+// (docs/realmail.md): submission and IMAP in STARTTLS and implicit TLS,
 // the citizen side answering through a Pigeonhole sieve vacation script, and
 // the probe's mailbox reply mode. Every run must meet PS 4.1 and write a
 // signed bundle that `msscprobe verify` accepts. The servers come from

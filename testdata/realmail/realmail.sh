@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # realmail.sh: real Postfix + Dovecot, on loopback only, for msscprobe's
-# integration tests (issue 6 "Real servers"; facts and gotchas from research
+# integration tests (docs/realmail.md; facts and gotchas from research
 # realservers.md).
 #
 #   realmail.sh install  install the missing Debian packages, start nothing
