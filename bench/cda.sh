@@ -2,7 +2,7 @@
 # bench/cda.sh — how fast `msscprobe cda check` checks CDA documents compared
 # with `xmllint --noout` merely parsing the same files, in the same run.
 #
-# Goal (issue 2): docs/s ratio msscprobe/xmllint >= 1.0 on 2 cores, peak RSS
+# Goal: docs/s ratio msscprobe/xmllint >= 1.0 on 2 cores, peak RSS
 # of msscprobe < 200 MB.
 #
 # Usage: bench/cda.sh [N]      N documents (default 2000), from testdata/cda

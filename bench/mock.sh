@@ -10,7 +10,7 @@
 #      >= 6,500 msgs/s, 4x the Mailpit figure cited in docs/mock.md);
 #   2. reference: real Postfix submission + Dovecot IMAP (testdata/realmail),
 #      the same job done by production-grade servers;
-#   3. ratios mock/reference of msgs/s (issue 3 goal: >= 2,800 msgs/s; its
+#   3. ratios mock/reference of msgs/s (goal: >= 2,800 msgs/s; its
 #      cited Mailpit figure cannot be reproduced here, Mailpit is not
 #      installable).
 #

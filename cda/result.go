@@ -9,7 +9,7 @@ import (
 // SchemaVersion identifies the JSON shape of Report.
 const SchemaVersion = "msscprobe.cda/v1"
 
-// Status is the INS status of one document (docs/cda.md, "Statuses").
+// Status is the INS status of one document (docs/cda.md, "Status of each document").
 type Status string
 
 const (
