@@ -14,9 +14,9 @@ import (
 // COG/YYMM mismatches are warnings; SP qualifiers are HDR-003 errors that
 // leave the status alone.
 func TestCorpus(t *testing.T) {
-	dir := "../../shared/corpus/cda"
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus absent:", err)
+	dir, ok := sharedPath("corpus/cda")
+	if !ok {
+		skipWithoutShared(t, dir)
 	}
 	v3, v241 := "ansforge-TestContenuCDA-3-0/", "ansforge-TestContenuCDA-2-41/"
 	want := map[string]struct {
@@ -73,4 +73,24 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: no header metadata", rel)
 		}
 	}
+}
+
+// sharedPath locates rel in the project's shared research folder:
+// $MSSCPROBE_SHARED, else shared/ beside the repository. Its corpora (public
+// ANS examples, listed with their sources in corpus/SOURCES.md there) are
+// not in the repository; ok is false when the folder is absent.
+func sharedPath(rel string) (path string, ok bool) {
+	base := os.Getenv("MSSCPROBE_SHARED")
+	if base == "" {
+		base = filepath.Join("..", "..", "shared")
+	}
+	path = filepath.Join(base, rel)
+	_, err := os.Stat(path)
+	return path, err == nil
+}
+
+// skipWithoutShared is the message of a test that needs a shared corpus.
+func skipWithoutShared(t *testing.T, path string) {
+	t.Helper()
+	t.Skipf("%s absent: this test reads the ANS examples of the project's shared research folder (../shared beside the repository, or $MSSCPROBE_SHARED; see README.md), which are not in the repository", path)
 }
