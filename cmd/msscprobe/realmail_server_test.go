@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,42 @@ const realmailScript = "../../testdata/realmail/realmail.sh"
 // realMail is a running instance, described by `realmail.sh env`.
 type realMail struct {
 	env map[string]string
+}
+
+// realmailSettings are the REALMAIL_* variables of this test run's script
+// calls: the caller's environment, plus a port base whose five ports are
+// free when the caller did not choose one, so that a program already
+// listening on the default ports (10025…) does not fail the test.
+var realmailSettings []string
+
+// pickRealMailPorts chooses REALMAIL_PORT_BASE unless it is set: the first
+// base from 20000 on (step 1000, as the script allows up to 64000) whose
+// ports BASE+25, +143, +465, +587 and +993 all accept a listener on
+// 127.0.0.1 now.
+func pickRealMailPorts(t *testing.T) {
+	t.Helper()
+	if os.Getenv("REALMAIL_PORT_BASE") != "" {
+		realmailSettings = nil
+		return
+	}
+	for base := 20000; base <= 64000; base += 1000 {
+		if portsFree(base+25, base+143, base+465, base+587, base+993) {
+			realmailSettings = []string{"REALMAIL_PORT_BASE=" + strconv.Itoa(base)}
+			return
+		}
+	}
+	t.Fatal("no free port base for the real mail servers from 20000 to 64000")
+}
+
+func portsFree(ports ...int) bool {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }
 
 // realMailMissing says why the real servers cannot run here, or "".
@@ -51,6 +88,12 @@ func startRealMail(t *testing.T) *realMail {
 		t.Skipf("real mail servers unavailable (%s); as root on Debian, run testdata/realmail/realmail.sh start (installs and starts Postfix and Dovecot on loopback), then rerun", why)
 	}
 	lockRealMail(t)
+	if os.Getenv("REALMAIL_PORT_BASE") == "" && func() bool { _, err := realmailRun(t, "status"); return err == nil }() {
+		// An instance on the default ports, started by hand: reuse it.
+		realmailSettings = nil
+	} else {
+		pickRealMailPorts(t)
+	}
 	if out, err := realmailRun(t, "status"); err == nil {
 		t.Logf("reusing the running realmail instance:\n%s", out)
 	} else {
@@ -125,6 +168,7 @@ func realmailRun(t *testing.T, arg string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", realmailScript, arg)
+	cmd.Env = append(os.Environ(), realmailSettings...)
 	cmd.WaitDelay = 5 * time.Second
 	return cmd.CombinedOutput()
 }
