@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Options tune Check and CheckBytes; the zero value gives the defaults.
@@ -190,14 +192,15 @@ feed:
 // expand turns the inputs into the list of files to check.
 func expand(inputs []string) ([]string, error) {
 	if len(inputs) == 0 {
-		return nil, errors.New("no input: give CDA files, IHE XDM zips, folders, or - for standard input")
+		return nil, check.Errorf("aucune entrée : donnez des fichiers CDA, des archives IHE XDM, des dossiers, ou - pour l'entrée standard",
+			"no input: give CDA files, IHE XDM zips, folders, or - for standard input")
 	}
 	var files []string
 	stdin := false
 	for _, in := range inputs {
 		if in == "-" {
 			if stdin {
-				return nil, errors.New("-: standard input given twice")
+				return nil, check.Errorf("- : entrée standard donnée deux fois", "-: standard input given twice")
 			}
 			stdin = true
 			files = append(files, in)
@@ -246,7 +249,7 @@ func expand(inputs []string) ([]string, error) {
 			return nil, err
 		}
 		if len(files) == n {
-			return nil, fmt.Errorf("%s: no *.xml or *.zip file in this folder", in)
+			return nil, check.Errorf("%s : aucun fichier *.xml ou *.zip dans ce dossier", "%s: no *.xml or *.zip file in this folder", in)
 		}
 	}
 	return files, nil

@@ -3,13 +3,13 @@ package mocks
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/message"
 )
 
@@ -99,7 +99,7 @@ func (cfg Config) normalize() (Config, error) {
 	for _, d := range c.EstablishmentDomains {
 		d = normDomain(d)
 		if !validDomain(d) {
-			return c, fmt.Errorf("establishment domain %q is not a domain name", d)
+			return c, check.Errorf("domaine d'établissement %q : ce n'est pas un nom de domaine", "establishment domain %q is not a domain name", d)
 		}
 		doms = append(doms, d)
 	}
@@ -109,11 +109,11 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	c.CitizenDomain = normDomain(c.CitizenDomain)
 	if !validDomain(c.CitizenDomain) {
-		return c, fmt.Errorf("citizen domain %q is not a domain name", c.CitizenDomain)
+		return c, check.Errorf("domaine citoyen %q : ce n'est pas un nom de domaine", "citizen domain %q is not a domain name", c.CitizenDomain)
 	}
 	for _, d := range doms {
 		if d == c.CitizenDomain {
-			return c, fmt.Errorf("domain %q cannot be both an establishment and the citizen domain", d)
+			return c, check.Errorf("le domaine %q ne peut pas être à la fois d'établissement et citoyen", "domain %q cannot be both an establishment and the citizen domain", d)
 		}
 	}
 	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS, &c.ListenPKI, &c.ListenPSC} {
@@ -122,10 +122,10 @@ func (cfg Config) normalize() (Config, error) {
 		}
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return c, fmt.Errorf("server certificate: give both CertFile and KeyFile, or neither")
+		return c, check.Errorf("certificat serveur : donnez le certificat et la clé (--cert et --key), ou aucun des deux", "server certificate: give both CertFile and KeyFile, or neither")
 	}
 	if c.AutoReplyDelay < 0 {
-		return c, fmt.Errorf("auto-reply delay %s is negative", c.AutoReplyDelay)
+		return c, check.Errorf("délai de réponse automatique %s négatif", "auto-reply delay %s is negative", c.AutoReplyDelay)
 	}
 	if len(c.TrustedDomains) == 0 {
 		c.TrustedDomains = append(append([]string(nil), doms...), c.CitizenDomain)
@@ -140,26 +140,27 @@ func (cfg Config) normalize() (Config, error) {
 		c.NILMode = NILWarn
 	case NILWarn, NILRefuse:
 	default:
-		return c, fmt.Errorf("NIL mode %q: want %q or %q", c.NILMode, NILWarn, NILRefuse)
+		return c, check.Errorf("mode NIL %q : %q ou %q attendu", "NIL mode %q: want %q or %q", c.NILMode, NILWarn, NILRefuse)
 	}
 	switch c.Conformance {
 	case "":
 		c.Conformance = ConformanceWarn
 	case ConformanceWarn, ConformanceRefuse, ConformanceOff:
 	default:
-		return c, fmt.Errorf("conformance mode %q: want %q, %q or %q", c.Conformance, ConformanceWarn, ConformanceRefuse, ConformanceOff)
+		return c, check.Errorf("mode de conformité %q : %q, %q ou %q attendu", "conformance mode %q: want %q, %q or %q", c.Conformance, ConformanceWarn, ConformanceRefuse, ConformanceOff)
 	}
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if c.MaxMessageBytes < 0 {
-		return c, fmt.Errorf("maximum message size %d is negative", c.MaxMessageBytes)
+		return c, check.Errorf("taille maximale de message %d négative", "maximum message size %d is negative", c.MaxMessageBytes)
 	}
 	if c.MaxInFlightBytes == 0 {
 		c.MaxInFlightBytes = max(DefaultMaxInFlightBytes, c.MaxMessageBytes)
 	}
 	if c.MaxInFlightBytes < c.MaxMessageBytes {
-		return c, fmt.Errorf("in-flight budget %d is below the maximum message size %d: no message of that size could be received", c.MaxInFlightBytes, c.MaxMessageBytes)
+		return c, check.Errorf("budget en cours de réception %d inférieur à la taille maximale de message %d : aucun message de cette taille ne pourrait être reçu",
+			"in-flight budget %d is below the maximum message size %d: no message of that size could be received", c.MaxInFlightBytes, c.MaxMessageBytes)
 	}
 	if len(c.Accounts) == 0 {
 		pw, err := generateSecret()
@@ -175,26 +176,26 @@ func (cfg Config) normalize() (Config, error) {
 			a.Address = strings.ToLower(strings.TrimSpace(a.Address))
 			addr, err := mail.ParseAddress(a.Address)
 			if err != nil || addr.Address != a.Address || !strings.Contains(a.Address, "@") {
-				return nil, fmt.Errorf("account %q is not a mail address", a.Address)
+				return nil, check.Errorf("compte %q : ce n'est pas une adresse de messagerie", "account %q is not a mail address", a.Address)
 			}
 			if seen[a.Address] {
-				return nil, fmt.Errorf("account %q is listed twice", a.Address)
+				return nil, check.Errorf("compte %q listé deux fois", "account %q is listed twice", a.Address)
 			}
 			seen[a.Address] = true
 			if a.Password == "" && a.Token == "" && !a.ClientCert {
-				return nil, fmt.Errorf("account %q has no password, token or client certificate: it could never log in", a.Address)
+				return nil, check.Errorf("compte %q sans mot de passe, jeton ni certificat client : il ne pourrait jamais se connecter", "account %q has no password, token or client certificate: it could never log in", a.Address)
 			}
 			if isCit := domainOf(a.Address) == c.CitizenDomain; isCit != citizen {
 				if citizen {
-					return nil, fmt.Errorf("citizen account %q is not on the citizen domain %s", a.Address, c.CitizenDomain)
+					return nil, check.Errorf("compte citoyen %q hors du domaine citoyen %s", "citizen account %q is not on the citizen domain %s", a.Address, c.CitizenDomain)
 				}
-				return nil, fmt.Errorf("account %q is on the citizen domain: list it in CitizenAccounts", a.Address)
+				return nil, check.Errorf("le compte %q est sur le domaine citoyen : listez-le dans les comptes citoyens (--citizen-accounts)", "account %q is on the citizen domain: list it in CitizenAccounts", a.Address)
 			}
 			// Mail to a mailbox outside the establishment domains would
 			// be refused as relaying, and its sender is outside the trust
 			// space by default: say so now rather than at the first RCPT.
 			if !citizen && !slices.Contains(doms, domainOf(a.Address)) {
-				return nil, fmt.Errorf("account %q is not on an establishment domain (%s)", a.Address, strings.Join(doms, ", "))
+				return nil, check.Errorf("le compte %q n'est pas sur un domaine d'établissement (%s)", "account %q is not on an establishment domain (%s)", a.Address, strings.Join(doms, ", "))
 			}
 			out = append(out, a)
 		}
@@ -219,7 +220,7 @@ func (cfg Config) normalize() (Config, error) {
 func generateSecret() (string, error) {
 	b := make([]byte, 18)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate password: %w", err)
+		return "", check.Errorf("génération du mot de passe : %w", "generate password: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }

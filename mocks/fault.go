@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Fault names. Phase faults answer an SMTP code on a phase; delay faults
@@ -81,14 +83,14 @@ func ParseFault(s string) (Fault, error) {
 	if i := strings.LastIndexByte(spec, '#'); i >= 0 {
 		n, err := strconv.Atoi(spec[i+1:])
 		if err != nil || n < 1 {
-			return Fault{}, fmt.Errorf("fault %q: count after # must be a positive integer", s)
+			return Fault{}, check.Errorf("panne %q : le nombre après # doit être un entier positif", "fault %q: count after # must be a positive integer", s)
 		}
 		f.Count, spec = n, spec[:i]
 	}
 	if i := strings.LastIndexByte(spec, '@'); i >= 0 {
 		p, err := strconv.ParseFloat(spec[i+1:], 64)
 		if err != nil || p <= 0 || p > 1 {
-			return Fault{}, fmt.Errorf("fault %q: probability after @ must be in (0,1]", s)
+			return Fault{}, check.Errorf("panne %q : la probabilité après @ doit être dans ]0,1]", "fault %q: probability after @ must be in (0,1]", s)
 		}
 		f.Probability, spec = p, spec[:i]
 	}
@@ -98,33 +100,33 @@ func ParseFault(s string) (Fault, error) {
 	case phaseFaults[f.Name] || f.Name == FaultBounce:
 		if !hasValue {
 			if f.Name != FaultBounce {
-				return Fault{}, fmt.Errorf("fault %q: want %s=CODE (an SMTP code 400-599)", s, f.Name)
+				return Fault{}, check.Errorf("panne %q : %s=CODE attendu (un code SMTP de 400 à 599)", "fault %q: want %s=CODE (an SMTP code 400-599)", s, f.Name)
 			}
 			value = "550"
 		}
 		code, err := strconv.Atoi(value)
 		if err != nil || code < 400 || code > 599 {
-			return Fault{}, fmt.Errorf("fault %q: SMTP code must be 400-599", s)
+			return Fault{}, check.Errorf("panne %q : le code SMTP doit être de 400 à 599", "fault %q: SMTP code must be 400-599", s)
 		}
 		f.Code = code
 	case f.Name == FaultGreylist:
 		n, err := strconv.Atoi(value)
 		if !hasValue || err != nil || n < 1 {
-			return Fault{}, fmt.Errorf("fault %q: want greylist=N with N >= 1 refused tries", s)
+			return Fault{}, check.Errorf("panne %q : greylist=N attendu, N >= 1 essais refusés", "fault %q: want greylist=N with N >= 1 refused tries", s)
 		}
 		f.Count = n
 	case delayFaults[f.Name]:
 		d, err := time.ParseDuration(value)
 		if !hasValue || err != nil || d <= 0 {
-			return Fault{}, fmt.Errorf("fault %q: want %s=DURATION, e.g. 2s", s, f.Name)
+			return Fault{}, check.Errorf("panne %q : %s=DURÉE attendu, par exemple 2s", "fault %q: want %s=DURATION, e.g. 2s", s, f.Name)
 		}
 		f.Delay = d
 	case flagFaults[f.Name]:
 		if hasValue {
-			return Fault{}, fmt.Errorf("fault %q: %s takes no value", s, f.Name)
+			return Fault{}, check.Errorf("panne %q : %s ne prend pas de valeur", "fault %q: %s takes no value", s, f.Name)
 		}
 	default:
-		return Fault{}, fmt.Errorf("fault %q: unknown fault name %q (see msscprobe mock serve --help)", s, f.Name)
+		return Fault{}, check.Errorf("panne %q : nom de panne inconnu %q (voir msscprobe mock serve --help)", "fault %q: unknown fault name %q (see msscprobe mock serve --help)", s, f.Name)
 	}
 	return f, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"sort"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-smtp"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Operator is a running mock MSSanté operator. All methods are safe for
@@ -66,12 +67,12 @@ const (
 func Start(ctx context.Context, cfg Config) (*Operator, error) {
 	c, err := cfg.normalize()
 	if err != nil {
-		return nil, fmt.Errorf("mock configuration: %w", err)
+		return nil, check.Errorf("configuration du mock : %w", "mock configuration: %w", err)
 	}
 	o := &Operator{cfg: c, rec: newRecorder(c.Log), accounts: map[string]Account{}, addrs: map[string]string{}, done: make(chan struct{}),
 		inflight: &inFlight{max: c.MaxInFlightBytes}}
 	if o.faults, err = newFaults(c.Faults); err != nil {
-		return nil, fmt.Errorf("mock configuration: %w", err)
+		return nil, check.Errorf("configuration du mock : %w", "mock configuration: %w", err)
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
 		o.accounts[a.Address] = a
@@ -173,7 +174,7 @@ func (o *Operator) listen() error {
 		}
 		raw, err := net.Listen("tcp", s.addr)
 		if err != nil {
-			return fmt.Errorf("listen %s on %s: %w", s.name, s.addr, err)
+			return check.Errorf("écoute %s sur %s : %w", "listen %s on %s: %w", s.name, s.addr, err)
 		}
 		o.addrs[s.name] = raw.Addr().String()
 		o.listeners = append(o.listeners, raw)

@@ -56,7 +56,7 @@ func TestCDACheckUsageErrors(t *testing.T) {
 		{[]string{"cda", "check", "--max-size", "lots", fx("qualified.xml")}, "--max-size"},
 		{[]string{"cda", "check", "--max-size", "2000G", fx("qualified.xml")}, "de 1 octet à 1024GiB"},
 		{[]string{"cda", "check", "--jobs", "-1", fx("qualified.xml")}, "--jobs"},
-		{[]string{"cda", "check", t.TempDir()}, "no *.xml or *.zip"},
+		{[]string{"cda", "check", t.TempDir()}, "aucun fichier *.xml ou *.zip"},
 	} {
 		code, out, errs := runCLI(t, "", nil, tc.args...)
 		if code != exitUsage || !strings.Contains(errs, tc.err) || out != "" {

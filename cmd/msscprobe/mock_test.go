@@ -195,7 +195,7 @@ func TestMockServeBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--fault", "explode"}, "unknown fault"},
+		{[]string{"--fault", "explode"}, "nom de panne inconnu"},
 		{[]string{"--auto-reply-delay", "soon"}, `--auto-reply-delay "soon" : une durée`},
 		{[]string{"--auto-reply-delay", "-1s"}, "--auto-reply-delay -1s : ne doit pas être négatif"},
 		{[]string{"--config", badDelay}, "soon"},
@@ -203,12 +203,12 @@ func TestMockServeBadInput(t *testing.T) {
 		{[]string{"--accounts", missing}, "fichier de comptes"},
 		{[]string{"--accounts", badAccounts}, "ligne 1"},
 		{[]string{"--accounts", otherDomain}, "dr@clinique.test.mssante.fr"},
-		{[]string{"--citizen-accounts", otherDomain}, "not on the citizen domain"},
+		{[]string{"--citizen-accounts", otherDomain}, "hors du domaine citoyen"},
 		{[]string{"--config", badYAML}, "listen_smpt"},
-		{[]string{"--nil-mode", "maybe"}, "NIL mode"},
+		{[]string{"--nil-mode", "maybe"}, "mode NIL"},
 		{[]string{"--max-message-bytes", "-5"}, "-5"},
 		{[]string{"--establishment-domain", "x_y"}, `"x_y"`},
-		{[]string{"--listen-smtp", "127.0.0.1:99999"}, "listen smtp"},
+		{[]string{"--listen-smtp", "127.0.0.1:99999"}, "écoute smtp"},
 		{[]string{"--whitelist", missing}, "--whitelist"},
 		{[]string{"--cert", missing, "--key", missing}, missing},
 		{[]string{"--store", notDir}, notDir},
