@@ -124,11 +124,11 @@ func TestFrenchByDefault(t *testing.T) {
 // TestEnglishDetector: the scan above can fail.
 func TestEnglishDetector(t *testing.T) {
 	for text, want := range map[string]int{
-		"accepts 1 arg(s), received 2":                         2,
-		"unknown flag: --nope":                                 2,
-		"--jobs \"x\" : un nombre entier attendu":              0,
-		"option inconnue : --nope (voir msscprobe --help)":     0,
-		"write the CA certificate (PEM) to this file":          5,
+		"accepts 1 arg(s), received 2":                          2,
+		"unknown flag: --nope":                                  2,
+		"--jobs \"x\" : un nombre entier attendu":               0,
+		"option inconnue : --nope (voir msscprobe --help)":      0,
+		"write the CA certificate (PEM) to this file":           5,
 		"fault reply-no-in-reply-to « the » \"with the value\"": 0,
 	} {
 		if got := englishIn(text); len(got) != want {
