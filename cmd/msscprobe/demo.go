@@ -40,9 +40,19 @@ func newDemoCmd(e *env) *cobra.Command {
 	var outDir string
 	var out *outputFlags
 	c := &cobra.Command{
-		Use:   "demo [--out DIR]",
-		Short: "Run the whole job against an embedded mock MSSanté operator",
-		Long: `Run the whole PS 4.1 job on loopback, with no configuration and no network:
+		Use:   e.tr("demo [--out DOSSIER]", "demo [--out DIR]"),
+		Short: e.tr("Faire tout le parcours face à un opérateur MSSanté fictif intégré", "Run the whole job against an embedded mock MSSanté operator"),
+		Long: e.tr(`Fait tout le parcours PS 4.1 sur la boucle locale, sans configuration ni
+réseau : démarre l'opérateur MSSanté fictif, envoie un CDA de test empaqueté en
+IHE_XDM.ZIP à la boîte de réponse automatique citoyenne en STARTTLS + AUTH,
+attend la réponse corrélée par IMAP IDLE (avec un accusé de lecture), vérifie
+le CDA, écrit une preuve signée en PDF livrable (le conteneur signé et chaque
+fichier de preuve joints) et la vérifie. Le parcours se fait face à un
+opérateur de test : tout ce qu'il produit est marqué TEST.
+
+La configuration, le certificat de l'AC fictive, le CDA de test et l'unique
+PDF livrable sont écrits dans --out (par défaut un nouveau dossier
+temporaire) : vous pouvez relancer la sonde ou vérifier le PDF vous-même.`, `Run the whole PS 4.1 job on loopback, with no configuration and no network:
 start the mock MSSanté operator, send a test CDA packaged as IHE_XDM.ZIP to the
 citizen auto-reply mailbox over STARTTLS + AUTH, wait for the correlated reply
 through IMAP IDLE (with a read receipt), check the CDA, write a signed evidence
@@ -52,7 +62,7 @@ TEST.
 
 The configuration, the mock's CA certificate, the test CDA and the one .pdf
 deliverable are written to --out (a new temporary directory by default), so
-you can rerun the probe or verify the PDF yourself.`,
+you can rerun the probe or verify the PDF yourself.`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := out.parse()
@@ -72,16 +82,16 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	if outDir == "" {
 		d, err := os.MkdirTemp("", "msscprobe-demo-")
 		if err != nil {
-			return usageError(fmt.Errorf("temporary directory: %w", err))
+			return usageError(check.Errorf("dossier temporaire : %w", "temporary directory: %w", err))
 		}
 		outDir = d
 	} else if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+		return usageError(check.Errorf("--out %s : %w", "--out %s: %w", outDir, err))
 	}
 
 	op, err := mocks.Start(ctx, mocks.Config{AutoReplyDelay: demoReplyDelay})
 	if err != nil {
-		return fmt.Errorf("mock operator: %w", err)
+		return check.Errorf("opérateur fictif : %w", "mock operator: %w", err)
 	}
 	defer op.Close()
 	acct := op.Accounts()[0]
@@ -96,12 +106,12 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(outDir, name), data, 0o644); err != nil {
-			return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+			return usageError(check.Errorf("--out %s : %w", "--out %s: %w", outDir, err))
 		}
 	}
 	cfg, err := probe.ParseConfig(files[filepath.Base(cfgPath)], cfgPath)
 	if err != nil {
-		return fmt.Errorf("demo configuration: %w", err)
+		return check.Errorf("configuration de la démonstration : %w", "demo configuration: %w", err)
 	}
 	getenv := func(k string) string {
 		if k == demoPasswordEnv {
@@ -113,7 +123,7 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	res, err := probe.Run(ctx, cfg, probe.Options{ToolVersion: toolVersion(), Getenv: getenv, Observer: obs})
 	obs.stop()
 	if err != nil {
-		return fmt.Errorf("probe: %w", err)
+		return check.Errorf("sonde : %w", "probe: %w", err)
 	}
 	if err := res.WriteText(e.stdout, lang); err != nil {
 		return err
@@ -125,17 +135,17 @@ func runDemo(ctx context.Context, e *env, outDir string, lang check.Lang) error 
 	pdfPath := filepath.Join(outDir, "msscprobe-demo.pdf")
 	var pdf bytes.Buffer
 	if err := evidence.WriteDeliverable(ctx, &pdf, res, evidence.Options{Lang: lang}); err != nil {
-		return fmt.Errorf("evidence: %w", err)
+		return check.Errorf("preuve : %w", "evidence: %w", err)
 	}
 	if err := os.WriteFile(pdfPath, pdf.Bytes(), 0o644); err != nil {
-		return usageError(fmt.Errorf("--out %s: %w", outDir, err))
+		return usageError(check.Errorf("--out %s : %w", "--out %s: %w", outDir, err))
 	}
 	for _, w := range evidence.DSCheck(pdf.Bytes()) {
 		fmt.Fprintf(e.stderr, "%s %s: %s\n", t("attention :", "warning:"), pdfPath, w.In(lang))
 	}
 	v, err := evidence.VerifyDeliverable(bytes.NewReader(pdf.Bytes()), int64(pdf.Len()), evidence.VerifyOptions{})
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", pdfPath, err)
+		return check.Errorf("vérification de %s : %w", "verify %s: %w", pdfPath, err)
 	}
 	fmt.Fprintln(e.stdout)
 	if err := v.WriteText(e.stdout, lang); err != nil {

@@ -19,7 +19,7 @@ var englishWords = map[string]bool{
 	"when": true, "this": true, "that": true, "from": true, "into": true, "of": true, "to": true, "for": true,
 	"or": true, "by": true, "be": true, "it": true, "its": true, "your": true, "you": true, "every": true,
 	"each": true, "which": true, "only": true, "without": true, "default": true, "required": true,
-	"unknown": true, "given": true, "received": true, "accepts": true, "usage": true, "flag": true, "flags": true,
+	"unknown": true, "given": true, "received": true, "accepts": true, "flag": true, "flags": true,
 	"file": true, "files": true, "write": true, "show": true, "print": true, "run": true, "needs": true,
 	"missing": true, "invalid": true, "available": true, "commands": true,
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks"
 )
 
@@ -116,7 +117,7 @@ func (p mockPKIFlags) report(e *env, w io.Writer, op *mocks.Operator) error {
 	}
 	if p.PKIOut != "" {
 		if err := writePKI(p.PKIOut, info, op.CACertPEM()); err != nil {
-			return fmt.Errorf("--pki-out: %w", err)
+			return check.Errorf("--pki-out : %w", "--pki-out: %w", err)
 		}
 		fmt.Fprintf(w, "pki files in %s\n", p.PKIOut)
 	}
@@ -129,7 +130,7 @@ func (p mockPKIFlags) report(e *env, w io.Writer, op *mocks.Operator) error {
 	where := e.tr("secret : --psc-secret-out FICHIER", "secret: --psc-secret-out FILE")
 	if p.PSCSecretOut != "" {
 		if err := writeSecret(p.PSCSecretOut, psc.ClientSecret+"\n"); err != nil {
-			return fmt.Errorf("--psc-secret-out: %w", err)
+			return check.Errorf("--psc-secret-out : %w", "--psc-secret-out: %w", err)
 		}
 		where = e.tr("secret dans ", "secret in ") + p.PSCSecretOut
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -169,7 +168,7 @@ func verifyInputs(args []string) ([]string, error) {
 			return nil, err
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no .pdf, .asice or .zip file in this folder", a)
+			return nil, check.Errorf("%s : aucun fichier .pdf, .asice ou .zip dans ce dossier", "%s: no .pdf, .asice or .zip file in this folder", a)
 		}
 		sort.Strings(found)
 		files = append(files, found...)
@@ -233,7 +232,7 @@ func runVerify(e *env, files []string, single bool, vo verifyOpts) error {
 	wg.Wait()
 	prog.Done()
 	if single && rows[0].err != nil {
-		return usageError(fmt.Errorf("%s: %w", files[0], rows[0].err))
+		return usageError(check.Errorf("%s : %w", "%s: %w", files[0], rows[0].err))
 	}
 	flagSameRuns(rows)
 
@@ -281,7 +280,7 @@ func verifyFile(e *env, path string, vo verifyOpts) verifyRow {
 	defer f.Close()
 	head := make([]byte, 5)
 	if _, err := io.ReadFull(f, head); err != nil {
-		return fail(errors.New("neither a PDF nor a ZIP container (too short)"))
+		return fail(check.Errorf("ni un PDF ni un conteneur ZIP (trop court)", "neither a PDF nor a ZIP container (too short)"))
 	}
 	var v *evidence.Verification
 	switch {
@@ -292,7 +291,7 @@ func verifyFile(e *env, path string, vo verifyOpts) verifyRow {
 		row.Kind = "asice"
 		v, err = evidence.Verify(f, st.Size(), vo.opts)
 	default:
-		return fail(errors.New("neither a PDF deliverable nor an ASiC-E container"))
+		return fail(check.Errorf("ni un PDF livrable ni un conteneur ASiC-E", "neither a PDF deliverable nor an ASiC-E container"))
 	}
 	if err != nil {
 		return fail(err)
@@ -471,7 +470,7 @@ func (e *env) loadPool(flag, path string) (*x509.CertPool, error) {
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s %s: no PEM certificate found", flag, path)
+		return nil, check.Errorf("%s %s : aucun certificat PEM trouvé", "%s %s: no PEM certificate found", flag, path)
 	}
 	return pool, nil
 }

@@ -175,7 +175,7 @@ func TestVerifyBatch(t *testing.T) {
 		want string
 	}{
 		{[]string{"verify", filepath.Join(dir, "absent.pdf")}, exitUsage, "absent.pdf"},
-		{[]string{"verify", empty}, exitUsage, "no .pdf, .asice or .zip"},
+		{[]string{"verify", empty}, exitUsage, "aucun fichier .pdf, .asice ou .zip"},
 		{[]string{"verify", junk}, exitUsage, "junk.pdf"},
 		{[]string{"verify", junk, a}, exitFailed, ""},
 	} {
