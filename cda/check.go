@@ -86,6 +86,9 @@ func CheckBytes(name string, data []byte, opts Options) []Document {
 	if isZip(data) {
 		return checkXDM(name, data, o)
 	}
+	if strings.EqualFold(filepath.Ext(name), ".eml") {
+		return checkEML(name, data, o)
+	}
 	return []Document{checkXML(name, data)}
 }
 
@@ -110,7 +113,8 @@ func tooLarge(p string, size, limit int64) Document {
 //
 // The error is for usage and I/O problems only (a missing path, an
 // unreadable file or folder) and names the path; problems in documents are
-// findings.
+// findings. When ctx is cancelled (Ctrl-C), Check returns the report of
+// the inputs finished so far with ctx's error, so that they can be shown.
 func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done int)) (*Report, error) {
 	o := opts.withDefaults()
 	files, err := expand(inputs)
@@ -137,17 +141,18 @@ func Check(ctx context.Context, inputs []string, opts Options, onDoc func(done i
 			// reference to the bytes they were read from.
 			var buf bytes.Buffer
 			for i := range next {
-				results[i], errs[i] = checkInput(files[i], o, &buf)
-				if errs[i] != nil {
+				docs, err := checkInput(files[i], o, &buf)
+				if err != nil {
 					cancel()
 				}
-				if onDoc != nil {
-					mu.Lock()
-					if done++; !gone {
+				mu.Lock()
+				if !gone {
+					results[i], errs[i] = docs, err
+					if done++; onDoc != nil {
 						onDoc(done)
 					}
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -170,7 +175,7 @@ feed:
 		mu.Lock()
 		gone = true
 		mu.Unlock()
-		return nil, parent.Err()
+		return partialReport(results, o), parent.Err()
 	}
 	// The first failing input in input order, so the message is stable.
 	for _, err := range errs {
@@ -179,14 +184,9 @@ feed:
 		}
 	}
 	if err := parent.Err(); err != nil {
-		return nil, err
+		return partialReport(results, o), err
 	}
-	r := &Report{Schema: SchemaVersion}
-	for _, docs := range results {
-		r.Documents = append(r.Documents, docs...)
-	}
-	r.Summary = Summarize(r.Documents)
-	return r, nil
+	return partialReport(results, o), nil
 }
 
 // expand turns the inputs into the list of files to check.
@@ -228,7 +228,7 @@ func expand(inputs []string) ([]string, error) {
 				return err
 			}
 			ext := strings.ToLower(filepath.Ext(p))
-			if d.IsDir() || ext != ".xml" && ext != ".zip" {
+			if d.IsDir() || ext != ".xml" && ext != ".zip" && ext != ".eml" {
 				return nil
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
@@ -249,7 +249,7 @@ func expand(inputs []string) ([]string, error) {
 			return nil, err
 		}
 		if len(files) == n {
-			return nil, check.Errorf("%s : aucun fichier *.xml ou *.zip dans ce dossier", "%s: no *.xml or *.zip file in this folder", in)
+			return nil, check.Errorf("%s : aucun fichier *.xml, *.zip ou *.eml dans ce dossier", "%s: no *.xml, *.zip or *.eml file in this folder", in)
 		}
 	}
 	return files, nil
@@ -288,4 +288,43 @@ func checkInput(p string, o Options, buf *bytes.Buffer) ([]Document, error) {
 		return []Document{tooLarge(p, -1, o.MaxSize)}, nil
 	}
 	return CheckBytes(p, buf.Bytes(), o), nil
+}
+
+// refuseFictitious adds, under --production, an INS-012 error to every
+// document whose INS is a test or demo one, saying why it fails.
+func refuseFictitious(docs []Document) {
+	for i := range docs {
+		d := &docs[i]
+		if d.Status != StatusQualifiedTest || d.INS == nil {
+			continue
+		}
+		// The INS-011 warning becomes this error: same fact, now blocking.
+		loc := ""
+		kept := d.Findings[:0]
+		for _, f := range d.Findings {
+			if f.Rule == RuleFictitious.ID {
+				loc = f.Location
+				continue
+			}
+			kept = append(kept, f)
+		}
+		d.Findings = append(kept, RuleProductionOnly.Newf(loc,
+			"INS %s (OID %s) : identité fictive de test ou de démonstration, refusée avec --production ; un document envoyé pour un vrai patient porte un INS de production (OID .8 NIR ou .9 NIA)",
+			"INS %s (OID %s): a fictitious test or demo identity, refused with --production; a document sent for a real patient carries a production INS (OID .8 NIR or .9 NIA)",
+			d.INS.Value, d.INS.OID))
+	}
+}
+
+// partialReport gathers the documents of the inputs checked (all of them,
+// or those finished before an interruption), in input order.
+func partialReport(results [][]Document, o Options) *Report {
+	r := &Report{Schema: SchemaVersion}
+	for _, docs := range results {
+		r.Documents = append(r.Documents, docs...)
+	}
+	if o.Production {
+		refuseFictitious(r.Documents)
+	}
+	r.Summary = Summarize(r.Documents)
+	return r
 }

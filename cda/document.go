@@ -148,7 +148,15 @@ func checkTree(doc *Document, text, header []byte, nodes int) {
 		return
 	}
 	if cd == nil {
-		doc.Findings = append(doc.Findings, noCDFinding(root))
+		f := noCDFinding(root)
+		if root != nil && root.Tag != "ClinicalDocument" && !bytes.Contains(text, []byte("ClinicalDocument")) {
+			// Well-formed XML that is not a CDA at all: said so, and not
+			// counted as a broken CDA (research cda-ins.md: DS 4.1 counts
+			// CDA documents).
+			doc.Status = StatusNotCDA
+			f.Rule, f.Severity, f.Source = RuleNotCDA.ID, RuleNotCDA.Severity, RuleNotCDA.Source
+		}
+		doc.Findings = append(doc.Findings, f)
 		return
 	}
 	checkHeader(doc, cd)

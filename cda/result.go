@@ -18,6 +18,10 @@ const (
 	StatusNotQualified  Status = "not-qualified"  // INS present with an HDR-001 or INS-002..005 error
 	StatusQualifiedTest Status = "qualified-test" // OID .10/.11, none of those errors
 	StatusQualified     Status = "qualified"      // OID .8/.9, none of those errors
+	// StatusNotCDA is an XML file with no ClinicalDocument element at all
+	// (XDM METADATA.XML, an export's index, a stylesheet): listed apart,
+	// neither a failure nor part of the DS 4.1 share.
+	StatusNotCDA Status = "not-cda"
 )
 
 // INS is the patient's INS as read from the document.
@@ -67,6 +71,8 @@ type Meta struct {
 // finding.
 func (d *Document) Passed(production bool) bool {
 	switch d.Status {
+	case StatusNotCDA:
+		return true
 	case StatusQualified:
 	case StatusQualifiedTest:
 		if production {
@@ -78,7 +84,9 @@ func (d *Document) Passed(production bool) bool {
 	return check.Worst(d.Findings) != check.Error
 }
 
-// Summary counts documents per status.
+// Summary counts documents per status. Total and QualifiedShare count CDA
+// documents only: files that are not CDA documents (status not-cda) are
+// counted in ByStatus and left out of the DS 4.1 share.
 type Summary struct {
 	Total    int            `json:"total"`
 	ByStatus map[Status]int `json:"by_status"`
@@ -94,10 +102,16 @@ type Report struct {
 	Summary   Summary    `json:"summary"`
 }
 
-// Passed gives the exit-0 verdict of `cda check`: at least one document,
-// and every document passes (see Document.Passed).
+// Passed gives the exit-0 verdict of `cda check`: at least one CDA
+// document, and every document passes (see Document.Passed).
 func (r *Report) Passed(production bool) bool {
-	if len(r.Documents) == 0 {
+	cda := 0
+	for i := range r.Documents {
+		if r.Documents[i].Status != StatusNotCDA {
+			cda++
+		}
+	}
+	if cda == 0 {
 		return false
 	}
 	for i := range r.Documents {
@@ -109,18 +123,19 @@ func (r *Report) Passed(production bool) bool {
 }
 
 // Statuses lists every status, worst first, in the order reports print them.
-var Statuses = []Status{StatusInvalid, StatusNoINS, StatusNotQualified, StatusQualifiedTest, StatusQualified}
+var Statuses = []Status{StatusInvalid, StatusNoINS, StatusNotQualified, StatusQualifiedTest, StatusQualified, StatusNotCDA}
 
 // Summarize counts documents per status (every status present, zero or not,
 // so the JSON shape is stable).
 func Summarize(docs []Document) Summary {
-	s := Summary{Total: len(docs), ByStatus: make(map[Status]int, len(Statuses))}
+	s := Summary{ByStatus: make(map[Status]int, len(Statuses))}
 	for _, st := range Statuses {
 		s.ByStatus[st] = 0
 	}
 	for i := range docs {
 		s.ByStatus[docs[i].Status]++
 	}
+	s.Total = len(docs) - s.ByStatus[StatusNotCDA]
 	if s.Total > 0 {
 		s.QualifiedShare = float64(s.ByStatus[StatusQualified]+s.ByStatus[StatusQualifiedTest]) / float64(s.Total)
 	}
@@ -141,6 +156,9 @@ func MSSHeaders(docs []Document) (codeCDA, ins string) {
 	var codes []string
 	ins = "O"
 	for i := range docs {
+		if docs[i].Status == StatusNotCDA {
+			continue
+		}
 		if c := docs[i].Code; c != "" {
 			codes = append(codes, c)
 		}
@@ -157,6 +175,7 @@ var statusLabels = map[Status]check.Text{
 	StatusNotQualified:  {FR: "INS non qualifié", EN: "INS not qualified"},
 	StatusQualifiedTest: {FR: "INS qualifié (test)", EN: "qualified INS (test)"},
 	StatusQualified:     {FR: "INS qualifié", EN: "qualified INS"},
+	StatusNotCDA:        {FR: "pas un document CDA", EN: "not a CDA document"},
 }
 
 // Label words the status for people, in lang; an unknown status is shown raw.

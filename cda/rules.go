@@ -22,6 +22,11 @@ var (
 		Title: check.Text{FR: "DTD ou déclaration d'entité refusée", EN: "DTD or entity declaration refused"}}
 	RuleTooLarge = check.Rule{ID: "CDA-004", Severity: check.Error, Source: "msscprobe",
 		Title: check.Text{FR: "fichier plus grand que la limite", EN: "input larger than the limit"}}
+	// RuleNotCDA is an XML file without any ClinicalDocument: not a broken
+	// CDA but another kind of file, left out of the DS 4.1 share (the
+	// indicator counts CDA documents sent, research cda-ins.md).
+	RuleNotCDA = check.Rule{ID: "CDA-006", Severity: check.Info, Source: "HL7 CDA R2",
+		Title: check.Text{FR: "pas un document CDA (aucun ClinicalDocument) : hors part DS 4.1", EN: "not a CDA document (no ClinicalDocument): outside the DS 4.1 share"}}
 
 	RuleTreeTooLarge = check.Rule{ID: "CDA-005", Severity: check.Error, Source: "msscprobe (memory bound on hostile input)",
 		Title: check.Text{FR: "en-tête CDA trop volumineux (éléments et attributs)", EN: "CDA header too large (elements and attributes)"}}
@@ -55,6 +60,11 @@ var (
 		Title: check.Text{FR: "premier prénom différent du premier mot de la liste des prénoms", EN: "first given name is not the first word of the given-name list"}}
 	RuleFictitious = check.Rule{ID: "INS-011", Severity: check.Warning, Source: "research cda-ins.md §1 (OID .10 test, .11 démonstration)",
 		Title: check.Text{FR: "INS de test ou de démonstration : identité fictive", EN: "test or demo INS: a fictitious identity"}}
+	// RuleProductionOnly is INS-011 made blocking by --production: a
+	// document sent for real patients must carry a production INS (OID
+	// .8/.9, research cda-ins.md §1).
+	RuleProductionOnly = check.Rule{ID: "INS-012", Severity: check.Error, Source: "research cda-ins.md §1 (--production)",
+		Title: check.Text{FR: "INS de test ou de démonstration refusé avec --production", EN: "test or demo INS refused with --production"}}
 
 	RuleNotXDM = check.Rule{ID: "XDM-001", Severity: check.Error, Source: srcXDM,
 		Title: check.Text{FR: "pas une archive IHE XDM (METADATA.XML absent)", EN: "not an IHE XDM archive (no METADATA.XML)"}}
@@ -70,9 +80,9 @@ var (
 
 // Rules lists every rule of the CDA/INS checker, for documentation.
 var Rules = check.NewCatalog(
-	RuleNotWellFormed, RuleNoClinicalDocument, RuleDTD, RuleTooLarge, RuleTreeTooLarge,
+	RuleNotWellFormed, RuleNoClinicalDocument, RuleDTD, RuleTooLarge, RuleTreeTooLarge, RuleNotCDA,
 	RuleRecordTarget, RuleOneName, RuleQualifier,
 	RuleNoINS, RuleSeveralINS, RuleMatriculeFormat, RuleMatriculeKey, RuleTraits,
-	RuleBirthPrecision, RuleSexCoherence, RuleBirthCoherence, RulePlaceCoherence, RuleGivenCoherence, RuleFictitious,
+	RuleBirthPrecision, RuleSexCoherence, RuleBirthCoherence, RulePlaceCoherence, RuleGivenCoherence, RuleFictitious, RuleProductionOnly,
 	RuleNotXDM, RuleXDMMissing, RulePatientIDFormat, RulePatientIDMismatch, RuleUnsafeArchive,
 )

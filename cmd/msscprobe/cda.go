@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
@@ -86,19 +87,26 @@ interrupted (the results so far are printed).`),
 			}
 			rep, err := cda.Check(cmd.Context(), args, opts, func(done int) { prog.Update(false, "cda check: %s", plural(l, done, one, many)) })
 			prog.Done()
-			if err != nil {
+			interrupted := err != nil && cmd.Context().Err() != nil && rep != nil
+			if err != nil && !interrupted {
 				return inputError(cmd, err)
 			}
 			switch out.format {
 			case "json":
 				err = writeCDAJSON(e.stdout, rep)
 			case "junit":
-				err = cdaJUnit(rep, l, production).Write(e.stdout)
+				err = cdaJUnit(rep, l, production, args).Write(e.stdout)
 			default:
-				err = writeCDAText(e.stdout, rep, l)
+				err = writeCDAText(e.stdout, rep, l, production)
 			}
 			if err != nil {
 				return err
+			}
+			if interrupted {
+				// Ctrl-C: what was checked is printed above; say it is partial.
+				n := rep.Summary.Total
+				return &exitError{code: exitSignals, err: check.Errorf("interrompu : résultats partiels ci-dessus (%s)", "interrupted: partial results above (%s)",
+					check.Text{FR: plural(check.FR, n, "document CDA vérifié", "documents CDA vérifiés"), EN: plural(check.EN, n, "CDA document checked", "CDA documents checked")})}
 			}
 			if !rep.Passed(production) {
 				return failed()
@@ -145,11 +153,19 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
+func writeCDAText(w io.Writer, r *cda.Report, l check.Lang, production bool) error {
 	var b strings.Builder
 	sep := map[check.Lang]string{check.FR: " : ", check.EN: ": "}[l]
+	var notCDA []string
 	for _, d := range r.Documents {
+		if d.Status == cda.StatusNotCDA {
+			notCDA = append(notCDA, d.Path)
+			continue
+		}
 		line := d.Path + sep + d.Status.Label(l)
+		if production && d.Status == cda.StatusQualifiedTest {
+			line += map[check.Lang]string{check.FR: ", REFUSÉ avec --production", check.EN: ", REFUSED with --production"}[l]
+		}
 		if d.INS != nil {
 			line += fmt.Sprintf(" (INS %s, OID %s)", d.INS.Value, d.INS.OID)
 		}
@@ -163,6 +179,14 @@ func writeCDAText(w io.Writer, r *cda.Report, l check.Lang) error {
 				line += fmt.Sprintf(" [%s]", f.Location)
 			}
 			b.WriteString(oneLine(line+sep+f.Message.In(l)) + "\n")
+		}
+	}
+	if len(notCDA) > 0 {
+		// Listed apart: other XML files found in the folders (XDM
+		// METADATA.XML, indexes), outside the DS 4.1 share.
+		b.WriteString(map[check.Lang]string{check.FR: "Pas des documents CDA (hors part DS 4.1) :", check.EN: "Not CDA documents (outside the DS 4.1 share):"}[l] + "\n")
+		for _, p := range notCDA {
+			b.WriteString(oneLine("  "+p) + "\n")
 		}
 	}
 	b.WriteString(summaryLine(r.Summary, l) + "\n")
@@ -198,14 +222,22 @@ func summaryLine(s cda.Summary, l check.Lang) string {
 	var parts []string
 	for i := len(cda.Statuses) - 1; i >= 0; i-- {
 		st := cda.Statuses[i]
+		if st == cda.StatusNotCDA {
+			continue // not in the DS 4.1 count: said after it
+		}
 		parts = append(parts, fmt.Sprintf("%s%s%d", st.Label(l), sep, s.ByStatus[st]))
+	}
+	apart := ""
+	if n := s.ByStatus[cda.StatusNotCDA]; n > 0 {
+		apart = map[check.Lang]string{check.FR: fmt.Sprintf(" (et %s, hors part)", plural(l, n, "fichier qui n'est pas un document CDA", "fichiers qui ne sont pas des documents CDA")),
+			check.EN: fmt.Sprintf(" (and %s, outside the share)", plural(l, n, "file that is not a CDA document", "files that are not CDA documents"))}[l]
 	}
 	pct := fmt.Sprintf("%.1f", 100*s.QualifiedShare)
 	docs := plural(l, s.Total, "document", "documents")
 	if l == check.EN {
-		return fmt.Sprintf("%s — %s; qualified INS share: %s%%", docs, strings.Join(parts, ", "), pct)
+		return fmt.Sprintf("%s — %s; qualified INS share: %s%%%s", docs, strings.Join(parts, ", "), pct, apart)
 	}
-	return fmt.Sprintf("%s — %s ; part avec INS qualifié : %s %%", docs, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1))
+	return fmt.Sprintf("%s — %s ; part avec INS qualifié : %s %%%s", docs, strings.Join(parts, ", "), strings.Replace(pct, ".", ",", 1), apart)
 }
 
 func writeCDAJSON(w io.Writer, r *cda.Report) error {
@@ -216,13 +248,13 @@ func writeCDAJSON(w io.Writer, r *cda.Report) error {
 
 // cdaJUnit renders one test case per document, failing exactly when the
 // document makes the exit status 1.
-func cdaJUnit(r *cda.Report, l check.Lang, production bool) *check.JUnitSuites {
+func cdaJUnit(r *cda.Report, l check.Lang, production bool, args []string) *check.JUnitSuites {
 	su := check.JUnitSuite{Name: "msscprobe cda check", Properties: []check.JUnitProperty{
 		{Name: "qualified_share", Value: strconv.FormatFloat(r.Summary.QualifiedShare, 'f', 4, 64)},
 		{Name: "production", Value: strconv.FormatBool(production)},
 	}}
 	for _, d := range r.Documents {
-		c := check.JUnitCase{ClassName: "cda." + string(d.Status), Name: d.Path}
+		c := check.JUnitCase{ClassName: "cda." + string(d.Status), Name: junitName(d.Path, args)}
 		var body strings.Builder
 		for _, f := range d.Findings {
 			fmt.Fprintf(&body, "%s %s [%s] %s\n", f.Severity.Label(l), f.Rule, f.Location, f.Message.In(l))
@@ -242,4 +274,30 @@ func cdaJUnit(r *cda.Report, l check.Lang, production bool) *check.JUnitSuites {
 		su.Cases = append(su.Cases, c)
 	}
 	return &check.JUnitSuites{Name: "msscprobe", Suites: []check.JUnitSuite{su}}
+}
+
+// junitName names a test case by a path that does not depend on where the
+// check ran: relative to the argument it was found under, starting with
+// that argument's last element, with forward slashes (sortie/a.xml,
+// sortie/IHE_XDM.ZIP!IHE_XDM/SUBSET01/DOC0001.XML), so that CI tools can
+// follow one document from run to run in different checkout folders.
+func junitName(p string, args []string) string {
+	member := ""
+	if i := strings.Index(p, "!"); i >= 0 {
+		p, member = p[:i], p[i:]
+	}
+	for _, a := range args {
+		if a == "-" {
+			continue
+		}
+		c := filepath.Clean(a)
+		base := filepath.Base(c)
+		if p == c {
+			return filepath.ToSlash(base) + member
+		}
+		if rel, ok := strings.CutPrefix(p, c+string(filepath.Separator)); ok {
+			return filepath.ToSlash(filepath.Join(base, rel)) + member
+		}
+	}
+	return filepath.ToSlash(p) + member
 }
