@@ -332,6 +332,10 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 			}
 			continue
 		}
+		// Every message of the batch is classified before any verdict: a
+		// DSN or MDN fetched together with the reply, after it, still
+		// counts for RCV-005 and goes into the evidence (RFC 3464, RFC 8098).
+		var first *incoming // the reply or the bounce, whichever came first
 		for _, f := range news {
 			in := classify(f.raw, msg.messageID, r.res.Token)
 			if in.correlation == "" || in.messageID == msg.messageID {
@@ -339,17 +343,25 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 			}
 			r.res.Messages = append(r.res.Messages, Message{Kind: in.kind, MessageID: in.messageID, From: in.from, Subject: in.subject, Received: f.received, Raw: f.raw})
 			switch in.kind {
-			case KindBounce:
+			case KindDSN, KindMDN:
+				reports = append(reports, fmt.Sprintf("%s %s (%s)", strings.ToUpper(in.kind), in.detail, in.from))
+				continue
+			}
+			if first == nil {
+				first = &in
+				if in.kind != KindBounce {
+					r.res.ReplyLatency = time.Since(sent.at)
+				}
+			}
+		}
+		if in := first; in != nil {
+			if in.kind == KindBounce {
 				s.fail(RuleReply, check.Textf("Pas de réponse : un avis de non-remise est revenu à la place", "No reply: a non-delivery report came back instead"))
 				s.fail(RuleNoBounce, check.Textf("Avis de non-remise de %s : « %s » %s. Vérifiez l'adresse citoyenne et que la messagerie du patient est ouverte.",
 					"Non-delivery report from %s: %q %s. Check the citizen address and that the patient's messaging is open.", in.from, in.subject, in.detail))
 				r.reportsCheck(s, reports)
 				return
-			case KindDSN, KindMDN:
-				reports = append(reports, fmt.Sprintf("%s %s (%s)", strings.ToUpper(in.kind), in.detail, in.from))
-				continue
 			}
-			r.res.ReplyLatency = time.Since(sent.at)
 			s.pass(RuleReply, check.Textf("Réponse reçue de %s en %s : « %s »", "Reply received from %s in %s: %q", in.from, r.res.ReplyLatency.Round(time.Millisecond), in.subject))
 			if in.correlation == corrHeader {
 				s.pass(RuleCorrelation, check.Textf("In-Reply-To/References citent <%s>", "In-Reply-To/References name <%s>", msg.messageID))
