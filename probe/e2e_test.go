@@ -245,8 +245,9 @@ func TestMockFaults(t *testing.T) {
 		{"tls-legacy", RuleSMTPTLSVersion, Fail, "TLS 1.2 or later", false},
 		// One drop: one reconnect, the reply is still found (a warning).
 		{"imap-idle-drop#1", RuleIMAPReconnect, Warn, "lost while waiting (the server closed the connection); reconnected once, waiting on from UID", true},
-		// Every IDLE dropped: the reconnect is bounded to one.
-		{"imap-idle-drop", RuleReply, Fail, "IMAP connection lost again after reconnecting", false},
+		// Every IDLE dropped: after the second drop the probe polls (the
+		// mock drops only IDLE), with a warning.
+		{"imap-idle-drop", RuleIMAPReconnect, Warn, "lost twice while waiting in IDLE (the server closed the connection); reconnected, the probe now polls INBOX every", true},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			f, err := mocks.ParseFault(tc.fault)

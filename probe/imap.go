@@ -238,7 +238,9 @@ func (is *imapSession) wait(ctx context.Context, until time.Time) error {
 // reply delivered meanwhile is still found. Servers may close idle
 // sessions (RFC 9051 §5.4, after 30 minutes at least) and network devices
 // drop idle connections sooner, so one drop is a warning, not a failure.
-// It is done once per session, recorded as a warning on s; the new
+// It is done once per session, recorded as a warning on s; a second drop
+// reconnects once more and falls back to polling (warning too), a drop
+// while polling ends the wait; the new
 // connection's own checks are kept aside. It returns why the wait cannot
 // go on, nil when it can. A server's NO/BAD answer and the run's
 // cancellation are returned as is.
@@ -251,7 +253,7 @@ func (is *imapSession) reconnect(ctx context.Context, s *stepRec, cause error) e
 	// would only have it send the same thing again.
 	case ctx.Err() != nil, errors.As(cause, &ie), errors.As(cause, &es) && es.interrupted, errors.As(cause, &rf):
 		return cause
-	case is.reconnected:
+	case is.reconnected && !is.idle:
 		return &refusal{textf("connexion IMAP de nouveau coupée après la reconnexion (%s) : le serveur ou un équipement réseau coupe les connexions en attente ; voyez avec l'opérateur ou l'équipe réseau",
 			"IMAP connection lost again after reconnecting (%s): the server or a network device drops waiting connections; ask the operator or the network team", errText(cause))}
 	}
@@ -272,10 +274,24 @@ func (is *imapSession) reconnect(ctx context.Context, s *stepRec, cause error) e
 			"IMAP connection lost while waiting (%s), and reconnecting failed: %s", errText(cause), why)}
 	}
 	uidNext, sameBox := is.uidNext, n.uidValidity == is.uidValidity
+	again := is.reconnected
 	// The new session's new-mail handler signals n.newMail, which the copy
 	// shares.
 	*is = *n
 	is.reconnected = true
+	if again {
+		// IDLE dropped a second time: the server or a middlebox cuts
+		// connections that wait. Short poll commands (RFC 9051 §6.1.2
+		// NOOP/UID SEARCH) keep the connection busy, so the probe goes on
+		// polling instead of failing; a drop while polling ends the wait.
+		is.idle = false
+		if sameBox {
+			is.uidNext = uidNext
+		}
+		s.fail(RuleIMAPReconnect, textf("Connexion IMAP coupée deux fois pendant l'attente en IDLE (%s) ; reconnecté, la sonde interroge maintenant INBOX toutes les %s au lieu d'attendre en IDLE. Le serveur ou un équipement réseau coupe les connexions en attente : voyez avec l'opérateur ou l'équipe réseau.",
+			"IMAP connection lost twice while waiting in IDLE (%s); reconnected, the probe now polls INBOX every %s instead of waiting in IDLE. The server or a network device drops waiting connections: ask the operator or the network team.", errText(cause), pollInterval))
+		return nil
+	}
 	if !sameBox {
 		s.fail(RuleIMAPReconnect, textf("Connexion IMAP coupée pendant l'attente (%s) ; reconnecté, mais UIDVALIDITY a changé : une réponse arrivée pendant la coupure peut être manquée.",
 			"IMAP connection lost while waiting (%s); reconnected, but UIDVALIDITY changed: a reply delivered during the outage may be missed.", errText(cause)))

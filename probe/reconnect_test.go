@@ -64,11 +64,33 @@ func TestReconnectContinuesFromUIDNext(t *testing.T) {
 		t.Fatalf("scan after reconnect: %d messages, err %v", len(news), err)
 	}
 
-	// A second drop ends the wait, saying so.
+	// A second drop of IDLE: reconnected again, the probe polls instead,
+	// with a warning that says so, and still finds new mail.
+	is.raw.Close()
+	if err := is.reconnect(ctx, s, io.ErrUnexpectedEOF); err != nil {
+		t.Fatalf("second drop: %v", err)
+	}
+	if c, _ := checkStatus(&Result{Steps: []Step{*s.step}}, RuleIMAPReconnect); c.Status != Warn || !strings.Contains(c.Message.EN, "now polls INBOX every") || is.idle {
+		t.Errorf("second drop: %s %s %q, idle %v", RuleIMAPReconnect, c.Status, c.Message.EN, is.idle)
+	}
+	app = other.c.Append("INBOX", int64(len(msg)), nil)
+	io.WriteString(app, msg)
+	app.Close()
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := is.wait(ctx, time.Now().Add(50*time.Millisecond)); err != nil {
+		t.Fatalf("wait while polling: %v", err)
+	}
+	if news, err := is.scan(ctx); err != nil || len(news) != 1 {
+		t.Fatalf("scan while polling: %d messages, err %v", len(news), err)
+	}
+
+	// A drop while polling ends the wait, saying so.
 	is.raw.Close()
 	err = is.reconnect(ctx, s, io.ErrUnexpectedEOF)
 	if err == nil || !strings.Contains(errText(err).EN, "lost again after reconnecting") {
-		t.Errorf("second drop: %v", err)
+		t.Errorf("drop while polling: %v", err)
 	}
 	// A server's NO is not a lost connection.
 	fresh := openIMAP(t, te, &stepRec{step: &Step{}})
