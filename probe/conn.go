@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -222,9 +223,19 @@ func (cn *connector) open(ctx context.Context, s *stepRec, ep *Endpoint) (*dialR
 	rec := recConn{Conn: raw, t: cn.tr}
 	if cn.srv.TLS == TLSStartTLS {
 		var cmd string
-		err := bounded(ctx, cn.timeout, raw, func() error { return cn.startTLS(rec, s, &cmd) })
+		var heard, implicit atomic.Bool
+		done := make(chan struct{})
+		go cn.watchImplicitTLS(ctx, raw, &heard, &implicit, done)
+		err := bounded(ctx, cn.timeout, raw, func() error { return cn.startTLS(heardConn{rec, &heard}, s, &cmd) })
+		close(done)
 		if err != nil {
 			raw.Close()
+			if implicit.Load() {
+				s.fail(cn.rules.tcp, check.Textf("Le port %d ne dit rien en clair mais répond à une négociation TLS : il est en TLS implicite, pas en STARTTLS. Mettez %s.tls: implicit (ou utilisez le port STARTTLS %d).",
+					"Port %d says nothing in plaintext but answers a TLS handshake: it uses implicit TLS, not STARTTLS. Set %s.tls: implicit (or use the STARTTLS port %d).",
+					cn.srv.Port, cn.key, map[string]int{"SMTP": 587, "IMAP": 143}[cn.rules.name]))
+				return nil, false
+			}
 			cn.preambleFailed(s, cmd, err)
 			return nil, false
 		}
@@ -378,6 +389,65 @@ func (cn *connector) startTLS(c net.Conn, s *stepRec, cmd *string) error {
 		return cn.smtpStartTLS(c, s, cmd)
 	}
 	return cn.imapStartTLS(c, s, cmd)
+}
+
+// implicitTLSAfter is how long a STARTTLS port may stay silent before the
+// probe checks, on a second connection, whether it is an implicit-TLS port
+// (465, 993) configured as starttls: such a server waits for a TLS
+// ClientHello and would otherwise only time out at the step deadline.
+const implicitTLSAfter = 3 * time.Second
+
+// heardConn notes that the server sent something.
+type heardConn struct {
+	net.Conn
+	heard *atomic.Bool
+}
+
+func (c heardConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.heard.Store(true)
+	}
+	return n, err
+}
+
+// watchImplicitTLS waits implicitTLSAfter; if the server has sent nothing
+// by then and answers a TLS handshake on a second connection to the same
+// address, it marks the port implicit and closes the silent connection, so
+// that the step ends at once with the fix.
+func (cn *connector) watchImplicitTLS(ctx context.Context, raw net.Conn, heard, implicit *atomic.Bool, done <-chan struct{}) {
+	t := time.NewTimer(implicitTLSAfter)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+		return
+	case <-ctx.Done():
+		return
+	}
+	if heard.Load() {
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, implicitTLSAfter)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(hctx, "tcp", raw.RemoteAddr().String())
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	name := cn.srv.ServerName
+	if name == "" {
+		name = cn.srv.Host
+	}
+	// Only to learn whether TLS is spoken: nothing is sent after it.
+	tc := tls.Client(c, &tls.Config{ServerName: name, InsecureSkipVerify: true, MinVersion: tls.VersionTLS10})
+	err = tc.HandshakeContext(hctx)
+	// A TLS alert from the server ("remote error: tls: …") is TLS too.
+	if (err == nil || strings.Contains(err.Error(), "remote error: tls:")) && !heard.Load() {
+		cn.tr.note("no greeting after %s; a TLS handshake on %s succeeds: implicit-TLS port", implicitTLSAfter, raw.RemoteAddr())
+		implicit.Store(true)
+		raw.Close()
+	}
 }
 
 // preambleFailed records why the session ended before TLS: on the TCP
