@@ -78,7 +78,7 @@ func ErrorText(err error, lang Lang) string {
 		return err.Error()
 	}
 	var pe *fs.PathError
-	if errors.As(err, &pe) && err == error(pe) {
+	if errors.As(err, &pe) && err == error(pe) && lang == FR {
 		return pe.Path + sep(lang) + ErrorText(pe.Err, lang)
 	}
 	if lang == FR {

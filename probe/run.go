@@ -107,7 +107,7 @@ func (r *runner) preflightAttachment() (*attachmentPlan, error) {
 		return nil, cfg.keyError("attach", "%s porte un INS de production (OID %s, un vrai patient) et target est la boîte de réponse automatique de test %s : "+
 			"utilisez un document avec un INS de test (OID 1.2.250.1.213.1.4.10), ou, seulement si le patient est d'accord, --allow-production-ins-to-test-mailbox",
 			"%s carries a production INS (OID %s, a real patient) and target is the auto-reply test mailbox %s: "+
-			"use a document with a test INS (OID 1.2.250.1.213.1.4.10), or, only if the patient agreed, --allow-production-ins-to-test-mailbox", cfg.Attach, ins, DefaultTarget)
+				"use a document with a test INS (OID 1.2.250.1.213.1.4.10), or, only if the patient agreed, --allow-production-ins-to-test-mailbox", cfg.Attach, ins, DefaultTarget)
 	}
 	return plan, nil
 }

@@ -23,7 +23,7 @@ func loadWhitelist(path string) (*trust.Whitelist, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		return nil, check.Errorf("%s : pas un fichier ordinaire", "%s: not a regular file", path)
 	}
 	return trust.ParseWhitelist(f, path)
 }
