@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -171,7 +172,10 @@ type smtpSession struct {
 	mailOpts smtp.MailOptions
 	rcpts    []rcpt
 	held     int64 // in-flight budget taken by the message being received
-	prepaid  int64 // in-flight budget reserved by MAIL FROM SIZE=, not yet used
+	// prepaid is the in-flight budget reserved by MAIL FROM SIZE=, not yet
+	// used. Atomic: go-smtp's Server.Close calls Logout from another
+	// goroutine while DATA may be running.
+	prepaid atomic.Int64
 }
 
 func (o *Operator) newSMTPSession(name string, c *smtp.Conn) (smtp.Session, error) {
@@ -289,13 +293,12 @@ func (s *smtpSession) reserveSize(opts *smtp.MailOptions) error {
 	if !s.o.inflight.take(opts.Size) {
 		return errSMTPBusy(s.o.inflight.max)
 	}
-	s.prepaid = opts.Size
+	s.prepaid.Store(opts.Size)
 	return nil
 }
 
 func (s *smtpSession) releasePrepaid() {
-	s.o.inflight.give(s.prepaid)
-	s.prepaid = 0
+	s.o.inflight.give(s.prepaid.Swap(0))
 }
 
 func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
@@ -459,8 +462,7 @@ func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 		return nil, errors.New("mock fault drop-data: connection dropped during DATA")
 	}
 	// Held against the operator's in-flight budget until Data returns.
-	credit := s.prepaid
-	s.prepaid = 0
+	credit := s.prepaid.Swap(0)
 	data, held, err := s.o.inflight.readBudgeted(r, credit)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
