@@ -11,8 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
+	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
 type imapLog struct{ rec *recorder }
@@ -29,6 +29,7 @@ func (o *Operator) newIMAPServer() *imapserver.Server {
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {},
 			imap.CapUIDPlus: {}, imap.CapMove: {}, imap.CapNamespace: {}, imap.CapIdle: {},
+			imap.CapSpecialUse: {}, imap.CapChildren: {},
 		},
 		Logger: imapLog{o.rec},
 		// The gate under every connection does STARTTLS and refuses
@@ -42,7 +43,7 @@ func (o *Operator) newIMAPServer() *imapserver.Server {
 // imapmemserver session; every mutation goes through the user's store so
 // that it is journaled (see store).
 type imapSession struct {
-	*imapmemserver.UserSession // nil until authenticated
+	*imapmem.UserSession // nil until authenticated
 
 	o        *Operator
 	conn     *imapserver.Conn
@@ -88,7 +89,7 @@ func (s *imapSession) loginAs(addr, how string) error {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: err.Error()}
 	}
 	s.box = u
-	s.UserSession = imapmemserver.NewUserSession(u.mem)
+	s.UserSession = imapmem.NewUserSession(u.mem)
 	if g := gateOf(s.conn.NetConn()); g != nil {
 		g.authenticated()
 	}
@@ -346,7 +347,10 @@ func (s *imapSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, optio
 		if err := s.Store(nil, numSet, flags, nil); err != nil {
 			return err
 		}
+		// The \Seen just set is returned with the body (RFC 9051 §6.4.5):
+		// the silent STORE above told only the other sessions.
 		opts := *options
+		opts.Flags = true
 		opts.BodySection = make([]*imap.FetchItemBodySection, len(options.BodySection))
 		for i, bs := range options.BodySection {
 			peek := *bs

@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
 // Journal bounds: a record header is a line of JSON, a few hundred bytes
@@ -124,7 +124,7 @@ func (s *store) replay(path string) (*mailUser, error) {
 			if r.Op != opUser || r.Addr == "" {
 				return fmt.Errorf("%w: first record must name the user", errCorruptJournal)
 			}
-			u = &mailUser{addr: r.Addr, mem: imapmemserver.NewUser(r.Addr, "")}
+			u = &mailUser{addr: r.Addr, mem: imapmem.NewUser(r.Addr, "")}
 			return nil
 		}
 		if r.Op != opCreate || !isDefaultMailbox(r.Mbox) {

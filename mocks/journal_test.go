@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
 func journalLine(t testing.TB, r record) string {
@@ -147,7 +147,7 @@ func FuzzJournalReplay(f *testing.F) {
 				if r.Op != opUser {
 					return errCorruptJournal
 				}
-				u = &mailUser{addr: r.Addr, mem: imapmemserver.NewUser(r.Addr, "")}
+				u = &mailUser{addr: r.Addr, mem: imapmem.NewUser(r.Addr, "")}
 				return nil
 			}
 			return u.apply(r, body)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
 // store holds every mailbox. imapmemserver keeps the messages in memory and
@@ -46,7 +46,7 @@ type store struct {
 // records so that replay reproduces the live state exactly.
 type mailUser struct {
 	addr string
-	mem  *imapmemserver.User
+	mem  *imapmem.User
 
 	mu     sync.Mutex
 	j      *os.File
@@ -164,7 +164,7 @@ func (u *mailUser) apply(r record, body []byte) error {
 		_, err := u.mem.Append(r.Mbox, bytesLiteral(body), &imap.AppendOptions{Flags: r.Flags, Time: r.Time})
 		return err
 	}
-	sess := imapmemserver.NewUserSession(u.mem)
+	sess := imapmem.NewUserSession(u.mem)
 	defer sess.Close()
 	if _, err := sess.Select(r.Mbox, nil); err != nil {
 		return err
@@ -179,7 +179,7 @@ func (u *mailUser) apply(r record, body []byte) error {
 		return err
 	case opMove:
 		// MOVE = copy, then expunge the sources (RFC 6851 §3.3); the
-		// flags copied are those before \Deleted is set, as in imapmemserver.
+		// flags copied are those before \Deleted is set, as in imapmem.
 		if _, err := sess.Copy(r.UIDs, r.To); err != nil {
 			return err
 		}
@@ -254,7 +254,7 @@ func (s *store) user(addr string, create bool) (*mailUser, error) {
 	if s.closed {
 		return nil, errStoreClosed
 	}
-	u = &mailUser{addr: addr, mem: imapmemserver.NewUser(addr, "")}
+	u = &mailUser{addr: addr, mem: imapmem.NewUser(addr, "")}
 	if s.dir != "" {
 		f, err := os.OpenFile(filepath.Join(s.dir, journalName(addr)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {

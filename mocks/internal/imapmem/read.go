@@ -1,0 +1,72 @@
+package imapmem
+
+import (
+	"sort"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// MessageInfo describes a stored message for readers outside IMAP.
+type MessageInfo struct {
+	UID   imap.UID
+	Flags []imap.Flag
+	Time  time.Time
+	Size  int64
+}
+
+// Mailboxes returns the names of the user's mailboxes, sorted.
+func (u *User) Mailboxes() []string {
+	u.mutex.Lock()
+	defer u.mutex.Unlock()
+	out := make([]string, 0, len(u.mailboxes))
+	for name := range u.mailboxes {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Messages lists the messages of mailbox name in UID order, at most limit
+// of them after UID after (limit <= 0: all).
+func (u *User) Messages(name string, after imap.UID, limit int) ([]MessageInfo, error) {
+	mbox, err := u.mailbox(name)
+	if err != nil {
+		return nil, err
+	}
+	mbox.mutex.Lock()
+	defer mbox.mutex.Unlock()
+	var out []MessageInfo
+	for _, msg := range mbox.l {
+		if msg.uid <= after {
+			continue
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, msg.info())
+	}
+	return out, nil
+}
+
+// Message returns one message and its raw bytes, which the caller must not
+// modify (stored messages are immutable). ok is false when there is no
+// such UID.
+func (u *User) Message(name string, uid imap.UID) (info MessageInfo, raw []byte, ok bool, err error) {
+	mbox, err := u.mailbox(name)
+	if err != nil {
+		return MessageInfo{}, nil, false, err
+	}
+	mbox.mutex.Lock()
+	defer mbox.mutex.Unlock()
+	for _, msg := range mbox.l {
+		if msg.uid == uid {
+			return msg.info(), msg.buf, true, nil
+		}
+	}
+	return MessageInfo{}, nil, false, nil
+}
+
+func (msg *message) info() MessageInfo {
+	return MessageInfo{UID: msg.uid, Flags: msg.flagList(), Time: msg.t, Size: int64(len(msg.buf))}
+}
