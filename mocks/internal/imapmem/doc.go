@@ -13,5 +13,6 @@
 //   - LIST gives \HasChildren/\HasNoChildren, lists missing parents as
 //     \Noselect, and always shows special-use attributes (\Sent); \Subscribed
 //     only when asked (RFC 9051 §6.3.9, RFC 6154 §2);
+//   - CREATE keeps the special-use attribute it is given (RFC 6154 §5.2);
 //   - read accessors (Mailboxes, Messages, Message) for the mock's HTTP API.
 package imapmem

@@ -153,7 +153,12 @@ func (u *User) Create(name string, options *imap.CreateOptions) error {
 	// UIDVALIDITY must change if a mailbox is deleted and re-created with the
 	// same name.
 	u.prevUidValidity++
-	u.mailboxes[name] = NewMailbox(name, u.prevUidValidity)
+	mbox := NewMailbox(name, u.prevUidValidity)
+	if options != nil {
+		// Upstream dropped CREATE's USE attributes (RFC 6154 §5.2).
+		mbox.specialUse = append([]imap.MailboxAttr(nil), options.SpecialUse...)
+	}
+	u.mailboxes[name] = mbox
 	return nil
 }
 
