@@ -56,8 +56,9 @@ type Config struct {
 	// MaxMessageBytes.
 	MaxInFlightBytes int64
 	Faults           []Fault
-	StoreDir         string    // "" = in memory
-	Log              io.Writer // JSON lines event log, nil = none
+	RateLimits       []RateLimit // token buckets per client or account, see ParseRateLimit
+	StoreDir         string      // "" = in memory
+	Log              io.Writer   // JSON lines event log, nil = none
 }
 
 // Account is a mailbox that can log in. Password enables AUTH PLAIN/LOGIN

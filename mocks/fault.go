@@ -1,8 +1,10 @@
 package mocks
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/mail"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,14 +51,39 @@ const (
 // faults (and bounce); Probability in (0,1] makes the fault random (0 means
 // always); Delay is the sleep of delay-* faults; Count bounds how many
 // times the fault fires (0 = unlimited), except for greylist where it is the
-// number of refused tries per sender/recipient pair.
+// number of refused tries per sender/recipient pair. To and From, when set,
+// select the transactions the fault applies to: only that recipient (one
+// of the message's recipients for data, bounce, drop-data and delay-data),
+// only that envelope sender.
 type Fault struct {
 	Name        string
 	Code        int
 	Probability float64
 	Delay       time.Duration
 	Count       int
+	To          string
+	From        string
 }
+
+// Faults that may select by recipient (to=) and by sender (from=): those
+// that happen once the envelope is known.
+var (
+	toSelectable = map[string]bool{FaultRcpt: true, FaultData: true, FaultGreylist: true, FaultBounce: true,
+		FaultDelayRcpt: true, FaultDelayData: true, FaultDropData: true}
+	fromSelectable = map[string]bool{FaultMail: true, FaultRcpt: true, FaultData: true, FaultGreylist: true, FaultBounce: true,
+		FaultDelayMail: true, FaultDelayRcpt: true, FaultDelayData: true, FaultDropData: true}
+)
+
+// startOnlyFaults shape the listeners when the mock starts (certificate,
+// STARTTLS offer, TLS versions); they cannot be set or cleared at run time.
+var startOnlyFaults = map[string]bool{FaultStartTLSMissing: true, FaultTLSExpired: true, FaultTLSSelfSigned: true,
+	FaultTLSWrongHost: true, FaultTLSLegacy: true}
+
+// maxFaultSpec bounds a fault specification (flag, YAML or HTTP API).
+const maxFaultSpec = 600
+
+// ErrFaultSpec is wrapped by every ParseFault error.
+var ErrFaultSpec = errors.New("bad fault specification")
 
 var phaseFaults = map[string]bool{FaultConnect: true, FaultAuth: true, FaultMail: true, FaultRcpt: true, FaultData: true}
 
@@ -73,13 +100,43 @@ var delayFaults = map[string]bool{
 
 // ParseFault parses the --fault syntax:
 //
-//	NAME[=VALUE][@PROBABILITY][#COUNT]
+//	NAME[=VALUE][@PROBABILITY][#COUNT][,to=ADDRESS][,from=ADDRESS]
 //
 // e.g. "rcpt=550", "rcpt=550@0.3", "auth=535#1", "greylist=2",
-// "delay-mail=2s", "bounce=550", "no-reply", "tls-expired".
+// "delay-mail=2s", "bounce=550", "no-reply", "tls-expired",
+// "rcpt=550,to=279035121518989@patient.mssante.fr". Errors wrap
+// ErrFaultSpec.
 func ParseFault(s string) (Fault, error) {
-	spec := strings.TrimSpace(s)
+	f, err := parseFault(s)
+	if err != nil {
+		return Fault{}, fmt.Errorf("%w: %w", ErrFaultSpec, err)
+	}
+	return f, nil
+}
+
+func parseFault(s string) (Fault, error) {
+	if len(s) > maxFaultSpec {
+		return Fault{}, fmt.Errorf("fault of %d bytes: at most %d", len(s), maxFaultSpec)
+	}
+	spec, selectors, _ := strings.Cut(strings.TrimSpace(s), ",")
 	var f Fault
+	if selectors != "" {
+		for _, sel := range strings.Split(selectors, ",") {
+			key, addr, _ := strings.Cut(strings.TrimSpace(sel), "=")
+			addr = strings.ToLower(strings.TrimSpace(addr))
+			if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || !strings.Contains(addr, "@") {
+				return Fault{}, fmt.Errorf("fault %q: selector %q: want to=ADDRESS or from=ADDRESS with a mail address", s, sel)
+			}
+			switch strings.ToLower(key) {
+			case "to":
+				f.To = addr
+			case "from":
+				f.From = addr
+			default:
+				return Fault{}, fmt.Errorf("fault %q: unknown selector %q (want to= or from=)", s, key)
+			}
+		}
+	}
 	if i := strings.LastIndexByte(spec, '#'); i >= 0 {
 		n, err := strconv.Atoi(spec[i+1:])
 		if err != nil || n < 1 {
@@ -128,6 +185,12 @@ func ParseFault(s string) (Fault, error) {
 	default:
 		return Fault{}, check.Errorf("panne %q : nom de panne inconnu %q (voir msscprobe mock serve --help)", "fault %q: unknown fault name %q (see msscprobe mock serve --help)", s, f.Name)
 	}
+	if f.To != "" && !toSelectable[f.Name] {
+		return Fault{}, fmt.Errorf("fault %q: %s cannot select a recipient (to= applies to rcpt, data, greylist, bounce, drop-data, delay-rcpt, delay-data)", s, f.Name)
+	}
+	if f.From != "" && !fromSelectable[f.Name] {
+		return Fault{}, fmt.Errorf("fault %q: %s cannot select a sender (from= applies to mail, rcpt, data, greylist, bounce, drop-data, delay-mail, delay-rcpt, delay-data)", s, f.Name)
+	}
 	return f, nil
 }
 
@@ -148,6 +211,12 @@ func (f Fault) String() string {
 	}
 	if f.Count > 0 && f.Name != FaultGreylist {
 		fmt.Fprintf(&b, "#%d", f.Count)
+	}
+	if f.To != "" {
+		b.WriteString(",to=" + f.To)
+	}
+	if f.From != "" {
+		b.WriteString(",from=" + f.From)
 	}
 	return b.String()
 }
@@ -175,12 +244,18 @@ func newFaults(list []Fault) (*faults, error) {
 }
 
 // fire reports whether the fault named name triggers now, and returns it.
-// Probability and Count are honoured; each trigger counts once.
-func (fs *faults) fire(name string) (Fault, bool) {
+// Probability and Count are honoured; each trigger counts once. Faults
+// with a selector never fire here: see fireFor.
+func (fs *faults) fire(name string) (Fault, bool) { return fs.fireFor(name, "", nil) }
+
+// fireFor is fire for a transaction of sender from to recipients to: a
+// fault with To fires when one of to is that address, with From when from
+// is.
+func (fs *faults) fireFor(name, from string, to []string) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for i, f := range fs.list {
-		if f.Name != name {
+		if f.Name != name || !f.selects(from, to) {
 			continue
 		}
 		if f.Count > 0 && fs.fired[i] >= f.Count {
@@ -195,9 +270,26 @@ func (fs *faults) fire(name string) (Fault, bool) {
 	return Fault{}, false
 }
 
+func (f Fault) selects(from string, to []string) bool {
+	if f.From != "" && !strings.EqualFold(f.From, from) {
+		return false
+	}
+	if f.To == "" {
+		return true
+	}
+	for _, t := range to {
+		if strings.EqualFold(f.To, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // configured reports whether a fault named name is in the list; it is for
 // faults fixed at start (TLS certificate, STARTTLS offer).
 func (fs *faults) configured(name string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	for _, f := range fs.list {
 		if f.Name == name {
 			return true
@@ -211,7 +303,7 @@ func (fs *faults) greylisted(from, to string) bool {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, f := range fs.list {
-		if f.Name != FaultGreylist {
+		if f.Name != FaultGreylist || !f.selects(from, []string{to}) {
 			continue
 		}
 		key := strings.ToLower(from) + "\x00" + strings.ToLower(to)

@@ -74,7 +74,7 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 	}
 	o.recordVerdict(v, d.messageID, true)
 	d.stored = slices.Concat([]byte("Return-Path: <"+from+">\r\n"+received+conformanceLine(v)+extra), raw)
-	if f, ok := o.faults.fire(FaultBounce); ok {
+	if f, ok := o.faults.fireFor(FaultBounce, from, rcptAddrs(d.delivered)); ok {
 		o.rec.add(Event{Proto: "mail", Kind: KindFault, Fault: f.String(), MessageID: d.messageID})
 		for _, r := range d.delivered {
 			d.failed = append(d.failed, failure{r, smtpErr(f.Code, smtp.EnhancedCode{5, 1, 1}, "mock fault bounce: delivery to <%s> failed after acceptance", r.addr)})

@@ -27,6 +27,7 @@ type Operator struct {
 	pscWeb   *web // HTTP: Pro Santé Connect issuer
 	tlsConf  *tls.Config
 	faults   *faults
+	limits   *limiters
 	rec      *recorder
 	store    *store
 	threads  *threads
@@ -73,6 +74,9 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		inflight: &inFlight{max: c.MaxInFlightBytes}}
 	if o.faults, err = newFaults(c.Faults); err != nil {
 		return nil, check.Errorf("configuration du mock : %w", "mock configuration: %w", err)
+	}
+	if o.limits, err = newLimiters(c.RateLimits); err != nil {
+		return nil, fmt.Errorf("mock configuration: %w", err)
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
 		o.accounts[a.Address] = a

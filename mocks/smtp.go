@@ -203,16 +203,22 @@ func (s *smtpSession) event(e Event) {
 }
 
 // delay applies a delay-* fault.
-func (s *smtpSession) delay(name string) {
-	if f, ok := s.o.faults.fire(name); ok {
+func (s *smtpSession) delay(name string) { s.delayFor(name, "", nil) }
+
+// delayFor applies a delay-* fault that may select the envelope.
+func (s *smtpSession) delayFor(name, from string, to []string) {
+	if f, ok := s.o.faults.fireFor(name, from, to); ok {
 		s.event(Event{Kind: KindFault, Fault: f.String()})
 		s.o.sleep(f.Delay)
 	}
 }
 
 // phaseFault applies a phase-code fault.
-func (s *smtpSession) phaseFault(name string) error {
-	if f, ok := s.o.faults.fire(name); ok {
+func (s *smtpSession) phaseFault(name string) error { return s.phaseFaultFor(name, "", nil) }
+
+// phaseFaultFor applies a phase-code fault that may select the envelope.
+func (s *smtpSession) phaseFaultFor(name, from string, to []string) error {
+	if f, ok := s.o.faults.fireFor(name, from, to); ok {
 		s.event(Event{Kind: KindFault, Fault: f.String(), Code: f.Code})
 		return faultErr(f, name)
 	}
@@ -302,7 +308,7 @@ func (s *smtpSession) releasePrepaid() {
 }
 
 func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
-	s.delay(FaultDelayMail)
+	s.delayFor(FaultDelayMail, from, nil)
 	err := s.mail(from, opts)
 	if err == nil {
 		if err = s.reserveSize(opts); err != nil {
@@ -325,11 +331,14 @@ func (s *smtpSession) mail(from string, opts *smtp.MailOptions) error {
 	if s.user == "" {
 		return smtpErr(530, smtp.EnhancedCode{5, 7, 0}, "Authentication required")
 	}
-	if err := s.phaseFault(FaultMail); err != nil {
+	if err := s.phaseFaultFor(FaultMail, from, nil); err != nil {
 		return err
 	}
 	if !strings.EqualFold(from, s.user) {
 		return smtpErr(553, smtp.EnhancedCode{5, 7, 1}, "[%s] sender <%s> is not the authenticated mailbox %s", RuleSender, from, s.user)
+	}
+	if err := s.rateLimited(); err != nil {
+		return err
 	}
 	s.from = strings.ToLower(from)
 	if opts != nil {
@@ -339,8 +348,8 @@ func (s *smtpSession) mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
-	s.delay(FaultDelayRcpt)
 	to = strings.ToLower(strings.TrimSpace(to))
+	s.delayFor(FaultDelayRcpt, s.from, []string{to})
 	err := s.rcpt(to)
 	e := Event{Kind: "rcpt", From: s.from, To: []string{to}, Code: 250}
 	var se *smtp.SMTPError
@@ -379,7 +388,7 @@ func (s *smtpSession) rcpt(to string) error {
 	if s.from == "" {
 		return smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "MAIL first")
 	}
-	if err := s.phaseFault(FaultRcpt); err != nil {
+	if err := s.phaseFaultFor(FaultRcpt, s.from, []string{to}); err != nil {
 		return err
 	}
 	if s.o.faults.greylisted(s.from, to) {
@@ -419,10 +428,10 @@ func (o *Operator) route(from, to string) error {
 
 func (s *smtpSession) Data(r io.Reader) error {
 	defer func() { s.o.inflight.give(s.held); s.held = 0 }()
-	s.delay(FaultDelayData)
+	s.delayFor(FaultDelayData, s.from, rcptAddrs(s.rcpts))
 	raw, err := s.readData(r)
 	if err == nil {
-		err = s.phaseFault(FaultData)
+		err = s.phaseFaultFor(FaultData, s.from, rcptAddrs(s.rcpts))
 	}
 	var res *delivery
 	if err == nil {
@@ -455,7 +464,7 @@ func rcptAddrs(rs []rcpt) []string {
 
 func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
-	if _, ok := s.o.faults.fire(FaultDropData); ok {
+	if _, ok := s.o.faults.fireFor(FaultDropData, s.from, rcptAddrs(s.rcpts)); ok {
 		s.event(Event{Kind: KindFault, Fault: FaultDropData})
 		io.CopyN(&buf, r, 512)
 		s.conn.Close()
