@@ -26,6 +26,9 @@ type Config struct {
 	CitizenAccounts []Account
 	// Listen addresses, default "127.0.0.1:0" each; "off" disables one.
 	ListenSMTP, ListenSMTPS, ListenIMAP, ListenIMAPS string
+	// ListenHTTP is the loopback address of the HTTP API and page
+	// ("127.0.0.1:0" = any free port); "" or "off" disables it.
+	ListenHTTP string
 	// CertFile and KeyFile give the server certificate; a CA and a
 	// certificate are generated otherwise.
 	CertFile, KeyFile string
@@ -120,6 +123,11 @@ func (cfg Config) normalize() (Config, error) {
 	for _, p := range []*string{&c.ListenSMTP, &c.ListenSMTPS, &c.ListenIMAP, &c.ListenIMAPS, &c.ListenPKI, &c.ListenPSC} {
 		if *p == "" {
 			*p = "127.0.0.1:0"
+		}
+	}
+	if c.ListenHTTP != "" && !strings.EqualFold(c.ListenHTTP, "off") {
+		if err := checkLoopback(c.ListenHTTP); err != nil {
+			return c, err
 		}
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {

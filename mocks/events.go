@@ -48,7 +48,10 @@ type recorder struct {
 	mu     sync.Mutex
 	events []Event
 	start  int
-	log    *json.Encoder
+	// dropped counts the events dropped from the front since the last
+	// clear, so that event number n is events[start+n-dropped].
+	dropped int
+	log     *json.Encoder
 }
 
 func newRecorder(w io.Writer) *recorder {
@@ -67,6 +70,7 @@ func (r *recorder) add(e Event) {
 	defer r.mu.Unlock()
 	if len(r.events)-r.start >= maxEvents {
 		r.start++
+		r.dropped++
 		if r.start > maxEvents {
 			r.events = append([]Event(nil), r.events[r.start:]...)
 			r.start = 0
@@ -88,3 +92,25 @@ func (r *recorder) snapshot() []Event {
 
 // Events returns the recorded transactions, oldest first.
 func (o *Operator) Events() []Event { return o.rec.snapshot() }
+
+// since returns at most limit events numbered from n (the first event
+// recorded is 0), and the number of the next one; events already dropped
+// are skipped.
+func (r *recorder) since(n, limit int) ([]Event, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n = max(n, r.dropped)
+	i := r.start + n - r.dropped
+	j := min(len(r.events), i+limit)
+	if i >= j {
+		return []Event{}, min(n, r.dropped+len(r.events)-r.start)
+	}
+	return append([]Event(nil), r.events[i:j]...), n + j - i
+}
+
+// clear forgets every event (the JSON log keeps them).
+func (r *recorder) clear() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events, r.start, r.dropped = nil, 0, 0
+}

@@ -26,6 +26,10 @@ type delivery struct {
 	messageID string
 	delivered []rcpt
 	failed    []failure
+	// conformance is the verdict of the MSSanté message rules, nil when
+	// the message was not checked; it is kept with the stored message
+	// (Operator.receipts) for the HTTP API and the report.
+	conformance *Conformance
 }
 
 type failure struct {
@@ -95,6 +99,7 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 	if len(ok) == 0 {
 		return nil, d.failed[0].err
 	}
+	o.receipts.add(d.stored, &receipt{At: time.Now().UTC(), From: from, To: rcptAddrs(ok), MessageID: d.messageID, Conformance: d.conformance})
 	return d, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type Operator struct {
 	store    *store
 	threads  *threads
 	verdicts verdicts
+	receipts receiptIndex
 	accounts map[string]Account
 	inflight *inFlight // memory of messages being received
 
@@ -41,6 +43,7 @@ type Operator struct {
 	// the Serve goroutine starts would leave Accept blocked forever.
 	listeners  []net.Listener
 	imapServer *imapserver.Server
+	httpSrv    *http.Server
 	addrs      map[string]string // listener name -> address
 
 	serving sync.WaitGroup
@@ -111,6 +114,10 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		return nil, err
 	}
 	if err := o.listen(); err != nil {
+		o.shutdown()
+		return nil, err
+	}
+	if err := o.listenHTTP(); err != nil {
 		o.shutdown()
 		return nil, err
 	}
@@ -369,6 +376,9 @@ func (o *Operator) shutdown() error {
 	errs := []error{o.stopWeb()}
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
+	}
+	if o.httpSrv != nil {
+		errs = append(errs, o.httpSrv.Close())
 	}
 	for _, l := range o.listeners {
 		errs = append(errs, l.Close())

@@ -3,6 +3,8 @@ package mocks
 import (
 	"errors"
 	"fmt"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // Run-time control of a running operator (Go API, and the HTTP API of
@@ -69,4 +71,87 @@ func (o *Operator) SetRateLimits(list []RateLimit) error {
 	}
 	o.rec.add(Event{Proto: "mock", Kind: "rate-limits", Detail: fmt.Sprintf("%d rate limits set at run time", len(list))})
 	return nil
+}
+
+// Reset empties every mailbox (journaled, so a restart with StoreDir
+// keeps them empty; UIDVALIDITY stays and UIDs keep growing, so clients'
+// caches stay valid), drops the auto-replies still waiting, the thread
+// state, the receipts and the events, and puts the faults and rate limits
+// back as configured at start.
+func (o *Operator) Reset() error {
+	o.pending.cancel()
+	o.store.mu.RLock()
+	users := make([]*mailUser, 0, len(o.store.users))
+	for _, u := range o.store.users {
+		users = append(users, u)
+	}
+	o.store.mu.RUnlock()
+	var errs []error
+	for _, u := range users {
+		errs = append(errs, u.empty())
+	}
+	o.threads.mu.Lock()
+	o.threads.pairs = map[string]*thread{}
+	o.threads.mu.Unlock()
+	o.receipts.clear()
+	fs := o.faults
+	fs.mu.Lock()
+	fs.list = append([]Fault(nil), o.cfg.Faults...)
+	fs.fired = make([]int, len(fs.list))
+	fs.greylist = map[string]int{}
+	fs.mu.Unlock()
+	errs = append(errs, o.limits.set(o.cfg.RateLimits))
+	o.rec.clear()
+	o.rec.add(Event{Proto: "mock", Kind: "reset"})
+	return errors.Join(errs...)
+}
+
+// empty deletes the user's own mailboxes and expunges INBOX and Sent,
+// through journaled records.
+func (u *mailUser) empty() error {
+	for _, name := range u.mem.Mailboxes() {
+		keep := false
+		for _, m := range defaultMailboxes {
+			keep = keep || m.name == name
+		}
+		if !keep {
+			if err := u.do(record{Op: opDelete, Mbox: name}, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		msgs, err := u.mem.Messages(name, 0, 0)
+		if err != nil || len(msgs) == 0 {
+			continue
+		}
+		var uids imap.UIDSet
+		for _, m := range msgs {
+			uids.AddNum(m.UID)
+		}
+		if err := u.do(record{Op: opStore, Mbox: name, Store: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, UIDs: uids}, nil); err != nil {
+			return err
+		}
+		if err := u.do(record{Op: opExpunge, Mbox: name, UIDs: uids}, nil); err != nil {
+			return err
+		}
+	}
+	for _, m := range defaultMailboxes {
+		if _, err := u.mem.Status(m.name, &imap.StatusOptions{}); err != nil {
+			if err := u.do(record{Op: opCreate, Mbox: m.name, Attr: m.attr}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cancel drops the deliveries still waiting (Reset); those running finish.
+func (p *pendingMail) cancel() {
+	p.mu.Lock()
+	for t := range p.timers {
+		t.Stop()
+		delete(p.timers, t)
+	}
+	p.mu.Unlock()
+	p.inflight.Wait()
 }
