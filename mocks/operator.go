@@ -79,7 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		return nil, check.Errorf("configuration du mock : %w", "mock configuration: %w", err)
 	}
 	if o.limits, err = newLimiters(c.RateLimits); err != nil {
-		return nil, fmt.Errorf("mock configuration: %w", err)
+		return nil, check.Errorf("configuration du mock : %w", "mock configuration: %w", err)
 	}
 	for _, a := range append(append([]Account(nil), c.Accounts...), c.CitizenAccounts...) {
 		o.accounts[a.Address] = a

@@ -37,6 +37,7 @@ type mockFile struct {
 	ListenSMTPS          string        `yaml:"listen_smtps"`
 	ListenIMAP           string        `yaml:"listen_imap"`
 	ListenIMAPS          string        `yaml:"listen_imaps"`
+	ListenHTTP           string        `yaml:"listen_http"`
 	EstablishmentDomains []string      `yaml:"establishment_domains"`
 	CitizenDomain        string        `yaml:"citizen_domain"`
 	Accounts             string        `yaml:"accounts"`
@@ -53,6 +54,7 @@ type mockFile struct {
 	MaxMessageBytes      int64         `yaml:"max_message_bytes"`
 	MaxInFlightBytes     int64         `yaml:"max_inflight_bytes"`
 	Faults               []string      `yaml:"faults"`
+	RateLimits           []string      `yaml:"rate_limits"`
 	Store                string        `yaml:"store"`
 	Conformance          string        `yaml:"conformance"`
 	Report               string        `yaml:"report"`
@@ -95,7 +97,23 @@ Pannes (--fault, répétable ; NOM[=VALEUR][@PROBABILITÉ][#NOMBRE]) :
   tls-revoked         certificat serveur révoqué (la CRL et OCSP le disent)
   ocsp-down crl-down  le répondeur OCSP / le point de distribution de CRL répondent 503
   tls-legacy          TLS 1.0/1.1 seulement
-  imap-idle-drop      connexion IMAP coupée au début d'IDLE`, `Run a mock MSSanté operator (SMTP submission + IMAP) with the MSS citoyenne side
+  imap-idle-drop      connexion IMAP coupée au début d'IDLE
+
+Les pannes qui surviennent une fois l'enveloppe connue acceptent des
+sélecteurs : « ,to=ADRESSE » (rcpt data greylist bounce drop-data delay-rcpt
+delay-data) et « ,from=ADRESSE » (les mêmes, plus mail delay-mail), par exemple
+rcpt=550,to=ADRESSE.
+
+Limites de débit (--rate-limit, répétable ; PORTÉE=N/UNITÉ[,burst=B][,code=421|451]) :
+un seau à jetons par adresse IP cliente (client) ou par compte authentifié
+(account), un jeton par message ; seau vide, MAIL FROM reçoit 451 4.7.0, ou
+421 4.7.0 et la connexion est fermée. Par exemple client=5/s,
+account=100/h,burst=10,code=421.
+
+--listen-http ADRESSE sert une API HTTP (messages avec leur verdict de
+conformité, événements, pannes et limites modifiables en cours de route,
+remise à zéro ; OpenAPI sur /api/v1/openapi.json) et une page sur /
+(boucle locale uniquement : aucune authentification).`, `Run a mock MSSanté operator (SMTP submission + IMAP) with the MSS citoyenne side
 (patient.mssante.fr, auto-reply mailbox reponse.automatique-test@), on loopback.
 It prints where it listens and the accounts it serves, then a line "ready".
 
@@ -120,7 +138,20 @@ Faults (--fault, repeatable; NAME[=VALUE][@PROBABILITY][#COUNT]):
   tls-legacy          TLS 1.0/1.1 only
   imap-idle-drop      IMAP connection dropped when IDLE starts
 
-At least one listener must stay on ("off" disables one).`),
+At least one listener must stay on ("off" disables one).
+
+Faults that happen once the envelope is known take selectors: ",to=ADDRESS"
+(rcpt data greylist bounce drop-data delay-rcpt delay-data) and
+",from=ADDRESS" (the same and mail delay-mail), e.g. rcpt=550,to=ADDRESS.
+
+Rate limits (--rate-limit, repeatable; SCOPE=N/UNIT[,burst=B][,code=421|451]):
+a token bucket per client IP (client) or per authenticated account (account),
+one token per message; empty, MAIL FROM gets 451 4.7.0, or 421 4.7.0 and the
+connection is closed. E.g. client=5/s, account=100/h,burst=10,code=421.
+
+--listen-http ADDR serves an HTTP API (messages with their conformance verdict,
+events, faults and rate limits at run time, reset; OpenAPI at
+/api/v1/openapi.json) and a page at / (loopback only: no authentication).`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {
@@ -137,6 +168,8 @@ At least one listener must stay on ("off" disables one).`),
 	fl.StringVar(&f.ListenSMTPS, "listen-smtps", "127.0.0.1:0", e.tr("écoute de soumission en TLS implicite", "submission listener with implicit TLS"))
 	fl.StringVar(&f.ListenIMAP, "listen-imap", "127.0.0.1:0", e.tr("écoute IMAP avec STARTTLS", "IMAP listener with STARTTLS"))
 	fl.StringVar(&f.ListenIMAPS, "listen-imaps", "127.0.0.1:0", e.tr("écoute IMAP en TLS implicite", "IMAP listener with implicit TLS"))
+	fl.StringVar(&f.ListenHTTP, "listen-http", "", e.tr("API HTTP et page web, sur la boucle locale uniquement (ex. 127.0.0.1:8025 ; vide = aucune)",
+		"HTTP API and web page, loopback only (e.g. 127.0.0.1:8025; empty = none)"))
 	fl.StringSliceVar(&f.EstablishmentDomains, "establishment-domain", nil, e.tr("domaine de messagerie de l'établissement (répétable ; par défaut hopital.test.mssante.fr)", "establishment mail domain (repeatable; default hopital.test.mssante.fr)"))
 	fl.StringVar(&f.CitizenDomain, "citizen-domain", "", e.tr("domaine citoyen (par défaut patient.mssante.fr)", "citizen domain (default patient.mssante.fr)"))
 	fl.StringVar(&f.Accounts, "accounts", "", e.tr("fichier des comptes de l'établissement", "establishment accounts file"))
@@ -154,6 +187,8 @@ At least one listener must stay on ("off" disables one).`),
 	fl.Int64Var(&f.MaxInFlightBytes, "max-inflight-bytes", 0, e.tr("mémoire pour les messages en cours de réception, DATA et APPEND ensemble (par défaut 128 Mio) ; au-delà 452 / NO [LIMIT]",
 		"memory for messages being received, DATA and APPEND together (default 128 MiB); past it 452 / NO [LIMIT]"))
 	fl.StringArrayVar(&f.Faults, "fault", nil, e.tr("injecter une panne (répétable, voir plus haut)", "inject a fault (repeatable, see above)"))
+	fl.StringArrayVar(&f.RateLimits, "rate-limit", nil, e.tr("limite de débit par client ou par compte (répétable, voir plus haut)",
+		"rate limit per client or per account (repeatable, see above)"))
 	fl.StringVar(&f.Store, "store", "", e.tr("garder les boîtes dans ce dossier (un redémarrage ne perd rien)", "keep mailboxes in this directory (a restart loses nothing)"))
 	fl.StringVar(&f.Conformance, "conformance", mocks.ConformanceWarn, e.tr(
 		"règles MSSanté sur chaque message reçu : warn (verdict enregistré), refuse (550 [MSS-xxx] si non conforme) ou off",
@@ -188,6 +223,7 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	set("listen-smtps", &f.ListenSMTPS, y.ListenSMTPS)
 	set("listen-imap", &f.ListenIMAP, y.ListenIMAP)
 	set("listen-imaps", &f.ListenIMAPS, y.ListenIMAPS)
+	set("listen-http", &f.ListenHTTP, y.ListenHTTP)
 	set("citizen-domain", &f.CitizenDomain, y.CitizenDomain)
 	set("accounts", &f.Accounts, y.Accounts)
 	set("citizen-accounts", &f.CitizenAccounts, y.CitizenAccounts)
@@ -220,14 +256,18 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if !cmd.Flags().Changed("max-inflight-bytes") && y.MaxInFlightBytes != 0 {
 		f.MaxInFlightBytes = y.MaxInFlightBytes
 	}
-	// Faults add up: the file's, then the command line's.
+	// Faults and rate limits add up: the file's, then the command line's.
 	f.Faults = append(y.Faults, f.Faults...)
+	f.RateLimits = append(y.RateLimits, f.RateLimits...)
 	return nil
 }
 
+// maxMockRateLimits bounds the rate limits of one mock (flags and YAML).
+const maxMockRateLimits = 100
+
 func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	cfg := mocks.Config{
-		ListenSMTP: f.ListenSMTP, ListenSMTPS: f.ListenSMTPS, ListenIMAP: f.ListenIMAP, ListenIMAPS: f.ListenIMAPS,
+		ListenSMTP: f.ListenSMTP, ListenSMTPS: f.ListenSMTPS, ListenIMAP: f.ListenIMAP, ListenIMAPS: f.ListenIMAPS, ListenHTTP: f.ListenHTTP,
 		EstablishmentDomains: f.EstablishmentDomains, CitizenDomain: f.CitizenDomain,
 		CertFile: f.Cert, KeyFile: f.Key, AutoReplyDelay: f.AutoReplyDelay, AutoReplyCitizens: f.AutoReplyCitizens,
 		TrustedDomains: f.TrustedDomains, NILMode: f.NILMode, MaxMessageBytes: f.MaxMessageBytes, StoreDir: f.Store,
@@ -253,6 +293,16 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 			return cfg, closeLog, check.Errorf("--fault : %w", "--fault: %w", err)
 		}
 		cfg.Faults = append(cfg.Faults, ft)
+	}
+	if len(f.RateLimits) > maxMockRateLimits {
+		return cfg, closeLog, fmt.Errorf(e.tr("--rate-limit : %d limites, au plus %d", "--rate-limit: %d limits, at most %d"), len(f.RateLimits), maxMockRateLimits)
+	}
+	for _, s := range f.RateLimits {
+		rl, err := mocks.ParseRateLimit(s)
+		if err != nil {
+			return cfg, closeLog, fmt.Errorf("--rate-limit: %w", err)
+		}
+		cfg.RateLimits = append(cfg.RateLimits, rl)
 	}
 	if f.Accounts != "" {
 		if cfg.Accounts, err = readAccounts(f.Accounts); err != nil {
@@ -359,6 +409,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	for _, l := range []struct{ name, addr, how string }{
 		{"smtp", op.SMTPAddr(), "submission, STARTTLS"}, {"smtps", op.SMTPSAddr(), "submission, implicit TLS"},
 		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), "implicit TLS"},
+		{"http", op.HTTPAddr(), "API http://" + op.HTTPAddr() + "/api/v1, page http://" + op.HTTPAddr() + "/"},
 	} {
 		if l.addr != "" {
 			fmt.Fprintf(w, "listen %-5s %s (%s)\n", l.name, l.addr, l.how)
@@ -399,6 +450,9 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	fmt.Fprintf(w, "auto-reply %s@%s (delay %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, cfg.AutoReplyDelay)
 	for _, ft := range cfg.Faults {
 		fmt.Fprintf(w, "fault %s\n", ft)
+	}
+	for _, rl := range cfg.RateLimits {
+		fmt.Fprintf(w, "rate-limit %s\n", rl)
 	}
 	if cfg.StoreDir != "" {
 		fmt.Fprintf(w, "store %s\n", cfg.StoreDir)
