@@ -28,7 +28,7 @@
 //	type Config, Account, Fault, Event, Operator
 //	func ParseFault(s string) (Fault, error)
 //	func Start(ctx, Config) (*Operator, error)
-//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr() string
+//	func (o *Operator) SMTPAddr, SMTPSAddr, IMAPAddr, IMAPSAddr, HTTPAddr() string
 //	func (o *Operator) CACertPEM() []byte
 //	func (o *Operator) Accounts() []Account
 //	func (o *Operator) IssueClientCert(address string) (tls.Certificate, error)
@@ -41,6 +41,10 @@
 //	func (o *Operator) PSCToken(address string, ttl time.Duration) (string, error)
 //	func (o *Operator) Events() []Event
 //	func (o *Operator) Verdicts() ([]Verdict, int)          // conformance verdicts, oldest dropped
+//	func (o *Operator) Faults() []FaultState; SetFaults([]Fault) error
+//	func (o *Operator) RateLimits() []RateLimit; SetRateLimits([]RateLimit) error
+//	func (o *Operator) Reset() error                  // empty mailboxes, events, back to the start faults
+//	func ParseRateLimit(s string) (RateLimit, error)
 //	func (o *Operator) Close() error
 //	func LoadWhitelist(io.Reader) ([]string, error)   // ANS listeblanchemssante.xml -> TrustedDomains
 //
@@ -98,6 +102,15 @@
 // reported as warn events); a corrupt record is a start error naming the
 // file and offset.
 //
-// Faults (ParseFault syntax NAME[=VALUE][@PROBABILITY][#COUNT]) are listed
-// with the Fault* constants; docs/mock.md describes each one.
+// Faults (ParseFault syntax NAME[=VALUE][@PROBABILITY][#COUNT][,to=ADDR]
+// [,from=ADDR]) are listed with the Fault* constants; docs/mock.md
+// describes each one. Rate limits are token buckets per client or account
+// answering 451 or 421 at MAIL FROM.
+//
+// With Config.ListenHTTP, an HTTP API on loopback (openapi.json, also
+// docs/mock-openapi.json) lists the messages of each mailbox with their
+// envelope and conformance verdict, the events, and sets faults and rate
+// limits or resets the mock at run time; / is a page in French. IMAP
+// mailboxes are kept by internal/imapmem, a copy of go-imap's
+// imapmemserver fixed for real sync clients (see its doc).
 package mocks
