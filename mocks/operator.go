@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/mocks/internal/smtpd"
 )
 
 // Operator is a running mock MSSanté operator. All methods are safe for
@@ -37,7 +38,7 @@ type Operator struct {
 	accounts map[string]Account
 	inflight *inFlight // memory of messages being received
 
-	smtpServers []*smtp.Server
+	smtpServers []*smtpd.Server
 	// listeners are closed by shutdown itself: go-smtp's Server.Close only
 	// closes the listeners Serve has registered, so a Close that runs before
 	// the Serve goroutine starts would leave Accept blocked forever.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/msscprobe/msscprobe/mocks/internal/smtpd"
 )
 
 // smtpLog records go-smtp's internal errors (TLS handshakes of broken
@@ -36,8 +38,8 @@ func (l smtpLog) Println(v ...any) {
 // handshake; a variable so tests can shorten it.
 var smtpReadTimeout = 5 * time.Minute
 
-func (o *Operator) newSMTPServer(name string, starttls *tls.Config) *smtp.Server {
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return o.newSMTPSession(name, c) }))
+func (o *Operator) newSMTPServer(name string, starttls *tls.Config) *smtpd.Server {
+	s := smtpd.NewServer(smtpd.BackendFunc(func(c *smtpd.Conn) (smtp.Session, error) { return o.newSMTPSession(name, c) }))
 	s.Domain = "localhost"
 	s.TLSConfig = starttls
 	// AUTH before TLS must get 530 (RFC 4954 §6), which go-smtp cannot
@@ -163,7 +165,7 @@ type rcpt struct {
 
 type smtpSession struct {
 	o        *Operator
-	conn     *smtp.Conn
+	conn     *smtpd.Conn
 	listener string
 	remote   string
 	tls      bool
@@ -178,7 +180,7 @@ type smtpSession struct {
 	prepaid atomic.Int64
 }
 
-func (o *Operator) newSMTPSession(name string, c *smtp.Conn) (smtp.Session, error) {
+func (o *Operator) newSMTPSession(name string, c *smtpd.Conn) (smtp.Session, error) {
 	s := &smtpSession{o: o, conn: c, listener: name, remote: c.Conn().RemoteAddr().String()}
 	s.delay(FaultDelayEHLO)
 	st, ok := c.TLSConnectionState()

@@ -1,0 +1,17 @@
+// Package smtpd is the SMTP server of the mock operator: a copy of
+// go-smtp v0.25.1's server side (conn.go, server.go, parse.go, the DATA
+// reader; MIT, see LICENSE), with go-smtp's own types (aliases.go), so that
+// the mock can answer as RFC 5321 and RFC 4954 say where go-smtp does not.
+//
+// Changes from upstream:
+//   - commands out of sequence get 503 5.5.1 (RFC 5321 §4.2.4, §4.3.2):
+//     MAIL/RCPT/DATA/BDAT/AUTH before EHLO, RCPT before MAIL, DATA or BDAT
+//     before RCPT, MAIL/RCPT/DATA during a BDAT transfer, STARTTLS twice
+//     (upstream 502);
+//   - syntax errors get 501 5.5.2/5.5.4: AUTH without a mechanism, SASL
+//     data that is not base64 (RFC 4954 §4; upstream 502 and 454),
+//     STARTTLS with an argument (RFC 3207 §4; upstream started TLS);
+//   - an oversize BDAT chunk is read and discarded before the 552 is sent,
+//     as the DATA block is, so the reply comes once the client has sent
+//     all it meant to send.
+package smtpd
