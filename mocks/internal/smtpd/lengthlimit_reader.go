@@ -19,29 +19,31 @@ type lineLimitReader struct {
 }
 
 func (r *lineLimitReader) Read(b []byte) (int, error) {
-	if r.curLineLength > r.LineLimit && r.LineLimit > 0 {
+	if r.LineLimit > 0 && r.curLineLength > r.LineLimit {
 		return 0, ErrTooLongLine
 	}
-
+	// The bytes read are always returned, even past the limit: the next
+	// Read fails instead. Upstream dropped the whole read, which lost the
+	// start of a BDAT chunk sent with its command when the chunk held a
+	// long line. A line still cannot grow beyond the limit plus one read.
 	n, err := r.R.Read(b)
-	if err != nil {
-		return n, err
-	}
-
-	if r.LineLimit == 0 {
-		return n, nil
-	}
-
 	for _, chr := range b[:n] {
 		if chr == '\n' {
 			r.curLineLength = 0
-		}
-		r.curLineLength++
-
-		if r.curLineLength > r.LineLimit {
-			return 0, ErrTooLongLine
+		} else {
+			r.curLineLength++
 		}
 	}
+	return n, err
+}
 
-	return n, nil
+// binary lifts the limit for chunk data; the returned function restores
+// it for the next command line.
+func (r *lineLimitReader) binary() (restore func()) {
+	limit := r.LineLimit
+	r.LineLimit = 0
+	return func() {
+		r.LineLimit = limit
+		r.curLineLength = 0
+	}
 }

@@ -21,7 +21,13 @@ func parseCmd(line string) (cmd string, arg string, err error) {
 	l := len(line)
 	switch {
 	case strings.HasPrefix(strings.ToUpper(line), "STARTTLS"):
-		return "STARTTLS", "", nil
+		// The argument is kept so that STARTTLS with one is refused
+		// (RFC 3207 §4); "STARTTLSX" is no STARTTLS at all.
+		rest := line[len("STARTTLS"):]
+		if rest != "" && rest[0] != ' ' {
+			return "", "", fmt.Errorf("mangled command: %q", line)
+		}
+		return "STARTTLS", strings.TrimSpace(rest), nil
 	case l == 0:
 		return "", "", nil
 	case l < 4:

@@ -12,7 +12,6 @@ import (
 	"time"
 )
 
-
 // Logger interface is used by Server to report unexpected internal errors.
 
 // A SMTP server.
