@@ -13,5 +13,9 @@
 //     STARTTLS with an argument (RFC 3207 §4; upstream started TLS);
 //   - an oversize BDAT chunk is read and discarded before the 552 is sent,
 //     as the DATA block is, so the reply comes once the client has sent
-//     all it meant to send.
+//     all it meant to send;
+//   - chunk data is exempt from the command line limit even when it was
+//     read ahead with its BDAT command (upstream dropped the whole read
+//     when it held a line over the limit, and took the rest of the chunk
+//     for commands).
 package smtpd

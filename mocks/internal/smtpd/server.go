@@ -12,8 +12,6 @@ import (
 	"time"
 )
 
-// Logger interface is used by Server to report unexpected internal errors.
-
 // A SMTP server.
 type Server struct {
 	// The type of network, "tcp" or "unix".
