@@ -477,16 +477,9 @@ func (o *Operator) handlePutFaults(w http.ResponseWriter, r *http.Request) error
 	if body.RateLimits != nil {
 		return badRequest("invalid_json", "rate_limits belong to PUT %s/rate-limits", apiPrefix)
 	}
-	if len(body.Faults) > maxAPIListItems {
-		return badRequest("too_many", "%d faults: at most %d", len(body.Faults), maxAPIListItems)
-	}
-	var list []Fault
-	for _, s := range body.Faults {
-		f, err := ParseFault(s)
-		if err != nil {
-			return badRequest("bad_fault", "%v", err)
-		}
-		list = append(list, f)
+	list, err := parseSpecs(body.Faults, "faults", "bad_fault", ParseFault)
+	if err != nil {
+		return err
 	}
 	if err := o.SetFaults(list); err != nil {
 		if errors.Is(err, ErrStartOnlyFault) {
@@ -495,6 +488,22 @@ func (o *Operator) handlePutFaults(w http.ResponseWriter, r *http.Request) error
 		return badRequest("bad_fault", "%v", err)
 	}
 	return o.handleFaults(w, r)
+}
+
+// parseSpecs parses a bounded list of fault or rate-limit specifications.
+func parseSpecs[T any](specs []string, what, code string, parse func(string) (T, error)) ([]T, error) {
+	if len(specs) > maxAPIListItems {
+		return nil, badRequest("too_many", "%d %s: at most %d", len(specs), what, maxAPIListItems)
+	}
+	var out []T
+	for _, s := range specs {
+		v, err := parse(s)
+		if err != nil {
+			return nil, badRequest(code, "%v", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func (o *Operator) handleDeleteFaults(w http.ResponseWriter, r *http.Request) error {
@@ -521,16 +530,9 @@ func (o *Operator) handlePutRateLimits(w http.ResponseWriter, r *http.Request) e
 	if body.Faults != nil {
 		return badRequest("invalid_json", "faults belong to PUT %s/faults", apiPrefix)
 	}
-	if len(body.RateLimits) > maxAPIListItems {
-		return badRequest("too_many", "%d rate limits: at most %d", len(body.RateLimits), maxAPIListItems)
-	}
-	var list []RateLimit
-	for _, s := range body.RateLimits {
-		rl, err := ParseRateLimit(s)
-		if err != nil {
-			return badRequest("bad_rate_limit", "%v", err)
-		}
-		list = append(list, rl)
+	list, err := parseSpecs(body.RateLimits, "rate limits", "bad_rate_limit", ParseRateLimit)
+	if err != nil {
+		return err
 	}
 	if err := o.SetRateLimits(list); err != nil {
 		return badRequest("bad_rate_limit", "%v", err)

@@ -33,21 +33,7 @@ func smtpDialogue(t *testing.T, c net.Conn, lines ...string) []string {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
-	read := func() string {
-		var first string
-		for {
-			l, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if first == "" {
-				first = strings.TrimSpace(l)
-			}
-			if len(l) < 4 || l[3] != '-' {
-				return first
-			}
-		}
-	}
+	read := func() string { return smtpReply(t, br) }
 	out := []string{read()}
 	for _, l := range lines {
 		fmt.Fprintf(c, "%s\r\n", l)

@@ -73,22 +73,7 @@ func TestOversizeBDATReadBeforeRefusal(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	br := bufio.NewReader(c)
-	reply := func() string {
-		t.Helper()
-		var first string
-		for {
-			l, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if first == "" {
-				first = strings.TrimSpace(l)
-			}
-			if len(l) < 4 || l[3] != '-' {
-				return first
-			}
-		}
-	}
+	reply := func() string { return smtpReply(t, br) }
 	reply()
 	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + doctor + "\x00" + pw))
 	for _, l := range []string{"EHLO client.test", "AUTH PLAIN " + auth, "MAIL FROM:<" + doctor + ">", "RCPT TO:<" + nurse + ">"} {
@@ -118,5 +103,24 @@ func TestOversizeBDATReadBeforeRefusal(t *testing.T) {
 	}
 	if n := countMailbox(t, op, nurse, "INBOX"); n != 0 {
 		t.Errorf("%d messages delivered", n)
+	}
+}
+
+// smtpReply reads one SMTP reply, multi-line or not, and returns its
+// first line.
+func smtpReply(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var first string
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if first == "" {
+			first = strings.TrimSpace(l)
+		}
+		if len(l) < 4 || l[3] != '-' {
+			return first
+		}
 	}
 }
