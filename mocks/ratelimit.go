@@ -252,9 +252,8 @@ func evict(bs map[string]*bucket, r RateLimit, now time.Time) {
 	}
 }
 
-// rateLimited applies the rate limits at MAIL FROM. A 451 is returned as
-// the reply; a 421 is written here and the connection closed, since
-// go-smtp keeps a session open whatever the code.
+// rateLimited applies the rate limits at MAIL FROM; the server closes the
+// connection after a 421.
 func (s *smtpSession) rateLimited() error {
 	host, _, err := net.SplitHostPort(s.remote)
 	if err != nil {
@@ -266,11 +265,5 @@ func (s *smtpSession) rateLimited() error {
 	}
 	msg := fmt.Sprintf("[%s] rate limit %s reached, try again later", RuleRateLimit, r)
 	s.event(Event{Kind: KindFault, Fault: "rate-limit " + r.String(), Code: r.Code, Rule: RuleRateLimit})
-	if r.Code == 421 {
-		c := s.conn.Conn()
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(c, "421 4.7.0 %s, closing connection\r\n", msg)
-		s.conn.Close()
-	}
 	return smtpErr(r.Code, smtp.EnhancedCode{4, 7, 0}, "%s", msg)
 }

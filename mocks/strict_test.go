@@ -124,3 +124,23 @@ func smtpReply(t *testing.T, br *bufio.Reader) string {
 		}
 	}
 }
+
+// TestReply421Closes: a 421, from a fault or a rate limit, closes the
+// connection (RFC 5321 §3.8); other codes keep the session.
+func TestReply421Closes(t *testing.T) {
+	op := faultOp(t, "mail=421#1,from="+doctor, "mail=451#1,from="+nurse)
+	n := mustSMTP(t, op, nurse)
+	if err := send(n, nurse, []string{patientA}, msg(nurse, patientA, "<c1@test>", "c", ""), nil); smtpCode(err) != 451 {
+		t.Fatalf("first message of %s: %v, want 451", nurse, err)
+	}
+	if err := n.Noop(); err != nil {
+		t.Errorf("the session should go on after 451: %v", err)
+	}
+	c := mustSMTP(t, op, doctor)
+	if err := send(c, doctor, []string{patientA}, msg(doctor, patientA, "<c2@test>", "c", ""), nil); smtpCode(err) != 421 {
+		t.Fatalf("first message of %s: %v, want 421", doctor, err)
+	}
+	if err := c.Noop(); err == nil {
+		t.Error("connection still open after 421")
+	}
+}

@@ -36,6 +36,7 @@ type Conn struct {
 	binarymime bool
 
 	lineLimitReader *lineLimitReader
+	closing         bool // a 421 was sent: close once the command is done
 	bdatPipe        *io.PipeWriter
 	bdatStatus      *statusCollector // used for BDAT on LMTP
 	dataResult      chan error
@@ -1290,6 +1291,10 @@ func (c *Conn) greet() {
 }
 
 func (c *Conn) writeResponse(code int, enhCode EnhancedCode, text ...string) {
+	if code == 421 {
+		// 421 means the service is closing the channel (RFC 5321 §3.8).
+		c.closing = true
+	}
 	// TODO: error handling
 	if c.server.WriteTimeout != 0 {
 		c.conn.SetWriteDeadline(time.Now().Add(c.server.WriteTimeout))

@@ -177,6 +177,9 @@ func (s *Server) handleConn(c *Conn) error {
 			}
 
 			c.handle(cmd, arg)
+			if c.closing {
+				return nil
+			}
 		} else {
 			if err == io.EOF || errors.Is(err, net.ErrClosed) {
 				return nil
