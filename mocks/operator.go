@@ -114,11 +114,13 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		o.store.close()
 		return nil, err
 	}
-	if err := o.listen(); err != nil {
+	// The HTTP API binds first: o.addrs is written only before any
+	// listener serves.
+	if err := o.listenHTTP(); err != nil {
 		o.shutdown()
 		return nil, err
 	}
-	if err := o.listenHTTP(); err != nil {
+	if err := o.listen(); err != nil {
 		o.shutdown()
 		return nil, err
 	}
