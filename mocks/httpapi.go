@@ -103,7 +103,11 @@ func (o *Operator) httpHandler() http.Handler {
 		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.Header().Set("Cache-Control", "no-store")
-			if err := h(w, r); err != nil {
+			err := checkOrigin(r)
+			if err == nil {
+				err = h(w, r)
+			}
+			if err != nil {
 				var ae *apiError
 				if !errors.As(err, &ae) {
 					ae = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
@@ -165,6 +169,27 @@ func checkLoopback(addr string) error {
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("%w %q: only a loopback address (127.0.0.1, ::1, localhost) is allowed, the API has no authentication", ErrHTTPListen, addr)
+	}
+	return nil
+}
+
+// checkOrigin refuses what a web page could make a browser send: a Host
+// that is not a loopback name (DNS rebinding would let a remote page read
+// the mailboxes), and a POST, PUT or DELETE from another origin (a
+// cross-site form could reset the mock).
+func checkOrigin(r *http.Request) error {
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	host = strings.Trim(host, "[]")
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden_host", Message: fmt.Sprintf("Host %q: only loopback names are served", r.Host)}
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+			return &apiError{Status: http.StatusForbidden, Code: "cross_origin", Message: fmt.Sprintf("Origin %q: requests that change the mock must come from its own pages or from a non-browser client", origin)}
+		}
 	}
 	return nil
 }

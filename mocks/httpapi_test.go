@@ -156,6 +156,36 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("next went back: %d then %d", evs.Next, evs2.Next)
 	}
 
+	// What a web page could make a browser send is refused.
+	for _, tc := range []struct {
+		method, host, origin, want string
+	}{
+		{"GET", "evil.example:8025", "", "forbidden_host"},
+		{"POST", op.HTTPAddr(), "http://evil.example", "cross_origin"},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), tc.method, "http://"+op.HTTPAddr()+"/api/v1/reset", nil)
+		if tc.method == "GET" {
+			req.URL.Path = "/api/v1/mailboxes"
+		}
+		req.Host = tc.host
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb errBody
+		json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || eb.Error.Code != tc.want {
+			t.Errorf("%s Host %s Origin %q: %d %+v, want 403 %s", tc.method, tc.host, tc.origin, resp.StatusCode, eb, tc.want)
+		}
+	}
+	if n := countMailbox(t, op, patientA, "INBOX"); n != 1 {
+		t.Fatalf("a refused request changed the mock: %d messages", n)
+	}
+
 	// Faults at run time.
 	var fl struct{ Faults []apiFault }
 	if code := api(t, op, "PUT", "/api/v1/faults", `{"faults":["rcpt=550,to=`+patientB+`"]}`, &fl); code != 200 || len(fl.Faults) != 1 || fl.Faults[0].Spec != "rcpt=550,to="+patientB {
