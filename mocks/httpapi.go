@@ -356,45 +356,43 @@ func (o *Operator) handleMessages(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := make([]apiMessage, 0, len(infos))
 	for _, info := range infos {
-		_, raw, ok, _ := u.mem.Message(folder, info.UID)
-		if ok {
-			out = append(out, o.apiMessage(u.addr, folder, info, raw))
-		}
+		out = append(out, o.apiMessage(u.addr, folder, info))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"mailbox": u.addr, "folder": folder, "messages": out})
 	return nil
 }
 
-func (o *Operator) messageParams(r *http.Request) (*mailUser, string, imapmem.MessageInfo, []byte, error) {
+func (o *Operator) messageParams(r *http.Request) (*mailUser, string, imapmem.MessageInfo, error) {
 	u, folder, err := o.mailboxParams(r)
 	if err != nil {
-		return nil, "", imapmem.MessageInfo{}, nil, err
+		return nil, "", imapmem.MessageInfo{}, err
 	}
 	uid, err := strconv.ParseUint(r.PathValue("uid"), 10, 32)
 	if err != nil || uid == 0 {
-		return nil, "", imapmem.MessageInfo{}, nil, badRequest("bad_parameter", "uid %q: want a positive integer", r.PathValue("uid"))
+		return nil, "", imapmem.MessageInfo{}, badRequest("bad_parameter", "uid %q: want a positive integer", r.PathValue("uid"))
 	}
-	info, raw, ok, err := u.mem.Message(folder, imap.UID(uid))
+	info, ok, err := u.mem.Message(folder, imap.UID(uid))
 	if err != nil || !ok {
-		return nil, "", imapmem.MessageInfo{}, nil, notFound("unknown_message", "no message UID %d in %s of %s", uid, folder, u.addr)
+		return nil, "", imapmem.MessageInfo{}, notFound("unknown_message", "no message UID %d in %s of %s", uid, folder, u.addr)
 	}
-	return u, folder, info, raw, nil
+	return u, folder, info, nil
 }
 
 func (o *Operator) handleMessage(w http.ResponseWriter, r *http.Request) error {
-	u, folder, info, raw, err := o.messageParams(r)
+	u, folder, info, err := o.messageParams(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, o.apiMessage(u.addr, folder, info, raw))
+	writeJSON(w, http.StatusOK, o.apiMessage(u.addr, folder, info))
 	return nil
 }
 
 func (o *Operator) handleRaw(w http.ResponseWriter, r *http.Request) error {
-	_, _, _, raw, err := o.messageParams(r)
+	_, _, info, err := o.messageParams(r)
 	if err != nil {
 		return err
 	}
+	raw := info.Raw
 	w.Header().Set("Content-Type", "message/rfc822")
 	w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
 	_, _ = w.Write(raw)
@@ -403,7 +401,8 @@ func (o *Operator) handleRaw(w http.ResponseWriter, r *http.Request) error {
 
 // apiMessage describes a stored message: header fields decoded, the
 // envelope and verdict recorded when the mock received it over SMTP.
-func (o *Operator) apiMessage(owner, folder string, info imapmem.MessageInfo, raw []byte) apiMessage {
+func (o *Operator) apiMessage(owner, folder string, info imapmem.MessageInfo) apiMessage {
+	raw := info.Raw
 	m := apiMessage{
 		Mailbox: owner, Folder: folder, UID: uint32(info.UID), Size: info.Size, Flags: []string{},
 		InternalDate: info.Time.UTC(), From: []string{}, To: []string{},

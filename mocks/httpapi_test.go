@@ -302,10 +302,11 @@ var nonConforming = &Conformance{Conforms: false, Findings: []check.Finding{{
 func setVerdict(t *testing.T, op *Operator, addr string, c *Conformance) {
 	t.Helper()
 	u, _ := op.store.user(addr, false)
-	_, raw, ok, err := u.mem.Message("INBOX", 1)
+	info, ok, err := u.mem.Message("INBOX", 1)
 	if !ok || err != nil {
 		t.Fatalf("no message 1 for %s: %v", addr, err)
 	}
+	raw := info.Raw
 	r := op.receipts.get(raw)
 	if r == nil {
 		t.Fatal("no receipt recorded on delivery")

@@ -102,9 +102,7 @@ func (o *Operator) handlePage(w http.ResponseWriter, r *http.Request) error {
 			pf := pageFolder{Address: addr, Folder: name, Total: len(infos)}
 			// The most recent first, a bounded number of them.
 			for i := len(infos) - 1; i >= 0 && len(pf.Messages) < pageFolderShown; i-- {
-				if _, raw, ok, _ := u.mem.Message(name, infos[i].UID); ok {
-					pf.Messages = append(pf.Messages, o.apiMessage(addr, name, infos[i], raw))
-				}
+				pf.Messages = append(pf.Messages, o.apiMessage(addr, name, infos[i]))
 			}
 			folders = append(folders, pf)
 		}

@@ -7,12 +7,15 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// MessageInfo describes a stored message for readers outside IMAP.
+// MessageInfo describes a stored message for readers outside IMAP. Raw is
+// the stored message itself, shared: callers must not modify it (stored
+// messages are immutable).
 type MessageInfo struct {
 	UID   imap.UID
 	Flags []imap.Flag
 	Time  time.Time
 	Size  int64
+	Raw   []byte
 }
 
 // Mailboxes returns the names of the user's mailboxes, sorted.
@@ -37,10 +40,8 @@ func (u *User) Messages(name string, after imap.UID, limit int) ([]MessageInfo, 
 	mbox.mutex.Lock()
 	defer mbox.mutex.Unlock()
 	var out []MessageInfo
-	for _, msg := range mbox.l {
-		if msg.uid <= after {
-			continue
-		}
+	i := sort.Search(len(mbox.l), func(i int) bool { return mbox.l[i].uid > after })
+	for _, msg := range mbox.l[i:] {
 		if limit > 0 && len(out) >= limit {
 			break
 		}
@@ -49,24 +50,22 @@ func (u *User) Messages(name string, after imap.UID, limit int) ([]MessageInfo, 
 	return out, nil
 }
 
-// Message returns one message and its raw bytes, which the caller must not
-// modify (stored messages are immutable). ok is false when there is no
-// such UID.
-func (u *User) Message(name string, uid imap.UID) (info MessageInfo, raw []byte, ok bool, err error) {
+// Message returns one message; ok is false when there is no such UID.
+func (u *User) Message(name string, uid imap.UID) (info MessageInfo, ok bool, err error) {
 	mbox, err := u.mailbox(name)
 	if err != nil {
-		return MessageInfo{}, nil, false, err
+		return MessageInfo{}, false, err
 	}
 	mbox.mutex.Lock()
 	defer mbox.mutex.Unlock()
-	for _, msg := range mbox.l {
-		if msg.uid == uid {
-			return msg.info(), msg.buf, true, nil
-		}
+	// UIDs grow along the list (RFC 9051 §2.3.1.1).
+	i := sort.Search(len(mbox.l), func(i int) bool { return mbox.l[i].uid >= uid })
+	if i < len(mbox.l) && mbox.l[i].uid == uid {
+		return mbox.l[i].info(), true, nil
 	}
-	return MessageInfo{}, nil, false, nil
+	return MessageInfo{}, false, nil
 }
 
 func (msg *message) info() MessageInfo {
-	return MessageInfo{UID: msg.uid, Flags: msg.flagList(), Time: msg.t, Size: int64(len(msg.buf))}
+	return MessageInfo{UID: msg.uid, Flags: msg.flagList(), Time: msg.t, Size: int64(len(msg.buf)), Raw: msg.buf}
 }
