@@ -394,6 +394,9 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		fh.Close()
 	}
 	op, err := mocks.Start(ctx, cfg)
+	if errors.Is(err, mocks.ErrHTTPListen) {
+		return usageError(fmt.Errorf("--listen-http: %w", err))
+	}
 	if err != nil {
 		return usageError(err)
 	}

@@ -218,7 +218,7 @@ func TestMockServeBadInput(t *testing.T) {
 		{[]string{"extra-argument"}, "extra-argument"},
 		{[]string{"--rate-limit", "client=5/fortnight"}, "--rate-limit"},
 		{[]string{"--rate-limit", "client=5/s,code=550"}, "code 550"},
-		{[]string{"--listen-http", "0.0.0.0:8025"}, "loopback"},
+		{[]string{"--listen-http", "0.0.0.0:8025"}, "--listen-http: "},
 		{[]string{"--listen-http", "8025"}, "HOST:PORT"},
 		{[]string{"--fault", "connect=421,to=279035121518989@patient.mssante.fr"}, "cannot select a recipient"},
 	} {
