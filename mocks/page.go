@@ -12,6 +12,11 @@ import (
 // messages of every mailbox with their conformance verdict and findings,
 // in French (the people reading it run French health software).
 
+type pageData struct {
+	Folders                         []pageFolder
+	Shown, NonConforming, Unchecked int
+}
+
 type pageFolder struct {
 	Address, Folder string
 	Total           int
@@ -62,10 +67,12 @@ code { font-size: 0.95em; }
 <body>
 <h1>Opérateur MSSanté simulé (msscprobe) — messages reçus</h1>
 <p class="note">Usage de test uniquement. Données : <a href="/api/v1/mailboxes">API JSON</a>, <a href="/api/v1/openapi.json">description OpenAPI</a>.</p>
-{{- if not .}}
+{{- if not .Folders}}
 <p>Aucun message reçu pour l’instant.</p>
+{{- else}}
+<p id="resume">{{.Shown}} message{{if gt .Shown 1}}s{{end}} affiché{{if gt .Shown 1}}s{{end}} : <span class="non-conforming">{{.NonConforming}} non conforme{{if gt .NonConforming 1}}s{{end}}</span>, {{.Unchecked}} non vérifié{{if gt .Unchecked 1}}s{{end}}.</p>
 {{- end}}
-{{- range .}}
+{{- range .Folders}}
 <h2>{{.Address}} — {{folder .Folder}} ({{.Total}} message{{if gt .Total 1}}s{{end}})</h2>
 <table>
 <thead><tr><th>Reçu le</th><th>De</th><th>À</th><th>Objet</th><th>Verdict</th><th>Constats</th></tr></thead>
@@ -88,7 +95,7 @@ code { font-size: 0.95em; }
 `))
 
 func (o *Operator) handlePage(w http.ResponseWriter, r *http.Request) error {
-	var folders []pageFolder
+	var data pageData
 	for _, addr := range o.Mailboxes() {
 		u, _ := o.store.user(addr, false)
 		if u == nil {
@@ -102,12 +109,20 @@ func (o *Operator) handlePage(w http.ResponseWriter, r *http.Request) error {
 			pf := pageFolder{Address: addr, Folder: name, Total: len(infos)}
 			// The most recent first, a bounded number of them.
 			for i := len(infos) - 1; i >= 0 && len(pf.Messages) < pageFolderShown; i-- {
-				pf.Messages = append(pf.Messages, o.apiMessage(addr, name, infos[i]))
+				m := o.apiMessage(addr, name, infos[i])
+				pf.Messages = append(pf.Messages, m)
+				data.Shown++
+				switch m.Conformance.Status {
+				case StatusNonConforming:
+					data.NonConforming++
+				case StatusUnchecked:
+					data.Unchecked++
+				}
 			}
-			folders = append(folders, pf)
+			data.Folders = append(data.Folders, pf)
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	return pageTmpl.Execute(w, folders)
+	return pageTmpl.Execute(w, data)
 }

@@ -61,7 +61,7 @@ func TestPageInChromium(t *testing.T) {
 	url := "http://" + op.HTTPAddr() + "/"
 	dom := string(run("--dump-dom", url))
 	for _, want := range []string{
-		"Opérateur MSSanté simulé", patientA, patientB, "Compte rendu d’hospitalisation",
+		"Opérateur MSSanté simulé", "2 messages affichés : <span class=\"non-conforming\">1 non conforme</span>, 0 non vérifié.", patientA, patientB, "Compte rendu d’hospitalisation",
 		">non conforme<", ">conforme<", "MSG-NIL-001", "erreur : En-tête X-MSS-NIL absent", "Ref#2 v1.0.1 ECO.2.4.3",
 	} {
 		if !strings.Contains(dom, want) {
