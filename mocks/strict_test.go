@@ -49,6 +49,23 @@ func TestSMTPSequenceAndSyntax(t *testing.T) {
 			}
 		})
 	}
+	// AUTH within a transaction opened by a client certificate login.
+	cert, err := op.IssueClientCert(nurse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := clientTLS(op)
+	conf.Certificates = []tls.Certificate{cert}
+	cc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.SMTPSAddr(), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := smtpDialogue(t, cc, "EHLO client.test", "MAIL FROM:<"+nurse+">", "AUTH PLAIN "+auth, "RSET", "AUTH PLAIN "+auth)
+	for i, want := range []string{"220", "250", "250", "503 5.5.1", "250", "235"} {
+		if !strings.HasPrefix(got[i], want) {
+			t.Errorf("AUTH in a transaction: reply %d = %q, want %s", i, got[i], want)
+		}
+	}
 	// STARTTLS with an argument is a syntax error, and the session stays
 	// in clear (upstream go-smtp started TLS).
 	r := rawSMTP(t, op.SMTPAddr(), "EHLO client.test", "STARTTLS now", "NOOP")

@@ -825,6 +825,11 @@ func (c *Conn) handleAuth(arg string) {
 		c.writeResponse(503, EnhancedCode{5, 5, 1}, "Already authenticated")
 		return
 	}
+	if c.fromReceived {
+		// RFC 4954 §4: AUTH is not permitted during a mail transaction.
+		c.writeResponse(503, EnhancedCode{5, 5, 1}, "Bad sequence of commands: AUTH not permitted during a mail transaction")
+		return
+	}
 
 	parts := strings.Fields(arg)
 	if len(parts) == 0 {

@@ -7,7 +7,8 @@
 //   - commands out of sequence get 503 5.5.1 (RFC 5321 §4.2.4, §4.3.2):
 //     MAIL/RCPT/DATA/BDAT/AUTH before EHLO, RCPT before MAIL, DATA or BDAT
 //     before RCPT, MAIL/RCPT/DATA during a BDAT transfer, STARTTLS twice
-//     (upstream 502);
+//     (upstream 502), AUTH during a mail transaction (RFC 4954 §4;
+//     upstream ran it);
 //   - syntax errors get 501 5.5.2/5.5.4: AUTH without a mechanism, SASL
 //     data that is not base64 (RFC 4954 §4; upstream 502 and 454),
 //     STARTTLS with an argument (RFC 3207 §4; upstream started TLS);
