@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,16 +38,15 @@ const apiPrefix = "/api/v1"
 
 // Bounds of the HTTP inputs.
 const (
-	maxAPIBody        = 64 << 10
-	maxAPIListItems   = 100 // faults or rate limits in one PUT
-	maxPageMessages   = 1000
-	defPageMessages   = 100
-	maxPageEvents     = 10000
-	defPageEvents     = 1000
-	maxFolderName     = 200
-	maxAddressLen     = 254
-	pageFolderShown   = 200 // messages per folder on the HTML page
-	httpHeaderTimeout = 10 * time.Second
+	maxAPIBody      = 64 << 10
+	maxAPIListItems = 100 // faults or rate limits in one PUT
+	maxPageMessages = 1000
+	defPageMessages = 100
+	maxPageEvents   = 10000
+	defPageEvents   = 1000
+	maxFolderName   = 200
+	maxAddressLen   = 254
+	pageFolderShown = 200 // messages per folder on the HTML page
 )
 
 // ErrHTTPListen is wrapped by the errors of a bad ListenHTTP address.
@@ -128,30 +126,16 @@ func (o *Operator) listenHTTP() error {
 	if err := checkLoopback(o.cfg.ListenHTTP); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.cfg.ListenHTTP)
+	w, _, err := o.bindWeb(lnHTTP, o.cfg.ListenHTTP)
 	if err != nil {
-		return fmt.Errorf("%w %s: %w", ErrHTTPListen, o.cfg.ListenHTTP, err)
+		return fmt.Errorf("%w: %w", ErrHTTPListen, err)
 	}
-	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
-		ln.Close()
+	if a, ok := w.ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		w.stop()
 		return fmt.Errorf("%w %s: not a loopback address (the API has no authentication)", ErrHTTPListen, o.cfg.ListenHTTP)
 	}
-	o.addrs[lnHTTP] = ln.Addr().String()
-	o.httpSrv = &http.Server{
-		Handler:           o.httpHandler(),
-		ReadHeaderTimeout: httpHeaderTimeout,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          log.New(httpLog{o.rec}, "", 0),
-	}
-	o.serve(func() error {
-		if err := o.httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
+	o.apiWeb = w
+	w.serve(o.httpHandler(), o.rec, lnHTTP)
 	return nil
 }
 
@@ -192,14 +176,6 @@ func checkOrigin(r *http.Request) error {
 		}
 	}
 	return nil
-}
-
-// httpLog records net/http's own errors as events.
-type httpLog struct{ rec *recorder }
-
-func (l httpLog) Write(p []byte) (int, error) {
-	l.rec.add(Event{Proto: "http", Kind: "error", Detail: strings.TrimSpace(string(p))})
-	return len(p), nil
 }
 
 // HTTPAddr is the address of the HTTP API, "" when disabled.

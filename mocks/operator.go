@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ type Operator struct {
 	psc      *pscIssuer
 	pkiWeb   *web // HTTP: CRLs, OCSP, CA certificates (web.go)
 	pscWeb   *web // HTTP: Pro Santé Connect issuer
+	apiWeb   *web // HTTP API and page (httpapi.go)
 	tlsConf  *tls.Config
 	faults   *faults
 	limits   *limiters
@@ -44,7 +44,6 @@ type Operator struct {
 	// the Serve goroutine starts would leave Accept blocked forever.
 	listeners  []net.Listener
 	imapServer *imapserver.Server
-	httpSrv    *http.Server
 	addrs      map[string]string // listener name -> address
 
 	serving sync.WaitGroup
@@ -379,9 +378,6 @@ func (o *Operator) shutdown() error {
 	errs := []error{o.stopWeb()}
 	for _, s := range o.smtpServers {
 		errs = append(errs, s.Close())
-	}
-	if o.httpSrv != nil {
-		errs = append(errs, o.httpSrv.Close())
 	}
 	for _, l := range o.listeners {
 		errs = append(errs, l.Close())

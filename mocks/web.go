@@ -122,7 +122,7 @@ func (o *Operator) startPKI() error {
 	return nil
 }
 
-// stopWeb closes both HTTP listeners.
+// stopWeb closes the HTTP listeners.
 func (o *Operator) stopWeb() error {
-	return errors.Join(o.pkiWeb.stop(), o.pscWeb.stop())
+	return errors.Join(o.pkiWeb.stop(), o.pscWeb.stop(), o.apiWeb.stop())
 }
