@@ -40,7 +40,7 @@ func (o *Operator) newIMAPServer() *imapserver.Server {
 }
 
 // imapSession serves one IMAP connection. Reads go straight to the
-// imapmemserver session; every mutation goes through the user's store so
+// imapmem session; every mutation goes through the user's store so
 // that it is journaled (see store).
 type imapSession struct {
 	*imapmem.UserSession // nil until authenticated
@@ -50,7 +50,7 @@ type imapSession struct {
 	listener string
 	remote   string
 	box      *mailUser
-	// selectedName is the selected mailbox: imapmemserver does not expose
+	// selectedName is the selected mailbox: imapmem does not expose
 	// it and journal records need it.
 	selectedName string
 }
