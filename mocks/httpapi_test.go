@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/message"
 )
 
 func httpOp(t *testing.T) *Operator {
@@ -102,7 +103,7 @@ func TestHTTPAPI(t *testing.T) {
 	m := list.Messages[0]
 	if m.Subject != "Compte rendu écrit" || m.MessageID != "<api1@test>" || !slices.Equal(m.From, []string{doctor}) ||
 		m.Envelope == nil || m.Envelope.MailFrom != doctor || !slices.Equal(m.Envelope.RcptTo, []string{patientA}) ||
-		m.Conformance.Status != StatusUnchecked || m.Conformance.Findings == nil || m.UID != 1 {
+		m.Conformance.Status != StatusConforming || m.Conformance.Findings == nil || m.UID != 1 {
 		t.Errorf("message %+v", m)
 	}
 	var one apiMessage
@@ -267,6 +268,38 @@ func TestHTTPAPI(t *testing.T) {
 	api(t, op, "GET", "/api/v1/mailboxes/"+patientA+"/messages", "", &list)
 	if len(list.Messages) != 1 || list.Messages[0].UID <= m.UID {
 		t.Errorf("after reset a new message gets a fresh UID: %+v", list.Messages)
+	}
+}
+
+// TestHTTPConformanceVerdict: the verdict the mock gives a message it
+// receives (package message) is the one the API and the page show, with
+// its findings; a reset drops the verdicts.
+func TestHTTPConformanceVerdict(t *testing.T) {
+	op := httpOp(t)
+	c := mustSMTP(t, op, doctor)
+	if err := send(c, doctor, []string{nurse}, msg(doctor, nurse, "<fin@test>", "s", "X-MSS-MES: fin\r\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var m apiMessage
+	api(t, op, "GET", "/api/v1/mailboxes/"+nurse+"/messages/1", "", &m)
+	if m.Conformance.Status != StatusNonConforming || !slices.ContainsFunc(m.Conformance.Findings, func(f check.Finding) bool {
+		return f.Rule == message.RuleMES.ID && f.Severity == check.Error && f.Source != "" && f.Message.FR != ""
+	}) {
+		t.Errorf("conformance %+v, want non-conforming with %s", m.Conformance, message.RuleMES.ID)
+	}
+	if page := getPage(t, op); !strings.Contains(page, message.RuleMES.ID) || !strings.Contains(page, ">non conforme<") {
+		t.Errorf("the page lacks the verdict of the message")
+	}
+	var evs struct{ Events []Event }
+	api(t, op, "GET", "/api/v1/events", "", &evs)
+	if !slices.ContainsFunc(evs.Events, func(e Event) bool {
+		return e.Kind == KindConformance && e.Verdict == "fail" && e.Rule == message.RuleMES.ID
+	}) {
+		t.Errorf("no conformance event over HTTP: %+v", evs.Events)
+	}
+	api(t, op, "POST", "/api/v1/reset", "", nil)
+	if vs, _ := op.Verdicts(); len(vs) != 0 {
+		t.Errorf("verdicts after reset: %d", len(vs))
 	}
 }
 

@@ -26,9 +26,9 @@ type delivery struct {
 	messageID string
 	delivered []rcpt
 	failed    []failure
-	// conformance is the verdict of the MSSanté message rules, nil when
-	// the message was not checked; it is kept with the stored message
-	// (Operator.receipts) for the HTTP API and the report.
+	// conformance is the verdict of the MSSanté message rules (conform),
+	// nil when the message was not checked; it is kept with the stored
+	// message (Operator.receipts) for the HTTP API.
 	conformance *Conformance
 }
 
@@ -77,6 +77,7 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 		return nil, d.failed[0].err
 	}
 	o.recordVerdict(v, d.messageID, true)
+	d.conformance = conformanceOf(v)
 	d.stored = slices.Concat([]byte("Return-Path: <"+from+">\r\n"+received+conformanceLine(v)+extra), raw)
 	if f, ok := o.faults.fireFor(FaultBounce, from, rcptAddrs(d.delivered)); ok {
 		o.rec.add(Event{Proto: "mail", Kind: KindFault, Fault: f.String(), MessageID: d.messageID})

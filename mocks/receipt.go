@@ -66,3 +66,11 @@ func (x *receiptIndex) clear() {
 	defer x.mu.Unlock()
 	x.m, x.order = nil, nil
 }
+
+// conformanceOf is what the HTTP API shows of a verdict (nil: unchecked).
+func conformanceOf(v *Verdict) *Conformance {
+	if v == nil {
+		return nil
+	}
+	return &Conformance{Conforms: v.Result.Passed, Findings: v.Result.Findings}
+}

@@ -76,7 +76,7 @@ func (o *Operator) SetRateLimits(list []RateLimit) error {
 // Reset empties every mailbox (journaled, so a restart with StoreDir
 // keeps them empty; UIDVALIDITY stays and UIDs keep growing, so clients'
 // caches stay valid), drops the auto-replies still waiting, the thread
-// state, the receipts and the events, and puts the faults and rate limits
+// state, the receipts, the conformance verdicts and the events, and puts the faults and rate limits
 // back as configured at start.
 func (o *Operator) Reset() error {
 	o.pending.cancel()
@@ -94,6 +94,9 @@ func (o *Operator) Reset() error {
 	o.threads.pairs = map[string]*thread{}
 	o.threads.mu.Unlock()
 	o.receipts.clear()
+	o.verdicts.mu.Lock()
+	o.verdicts.list, o.verdicts.dropped = nil, 0
+	o.verdicts.mu.Unlock()
 	fs := o.faults
 	fs.mu.Lock()
 	fs.list = append([]Fault(nil), o.cfg.Faults...)
