@@ -109,14 +109,14 @@ var delayFaults = map[string]bool{
 func ParseFault(s string) (Fault, error) {
 	f, err := parseFault(s)
 	if err != nil {
-		return Fault{}, fmt.Errorf("%w: %w", ErrFaultSpec, err)
+		return Fault{}, tagged{err, ErrFaultSpec}
 	}
 	return f, nil
 }
 
 func parseFault(s string) (Fault, error) {
 	if len(s) > maxFaultSpec {
-		return Fault{}, fmt.Errorf("fault of %d bytes: at most %d", len(s), maxFaultSpec)
+		return Fault{}, check.Errorf("panne de %d octets : au plus %d", "fault of %d bytes: at most %d", len(s), maxFaultSpec)
 	}
 	spec, selectors, _ := strings.Cut(strings.TrimSpace(s), ",")
 	var f Fault
@@ -125,7 +125,8 @@ func parseFault(s string) (Fault, error) {
 			key, addr, _ := strings.Cut(strings.TrimSpace(sel), "=")
 			addr = strings.ToLower(strings.TrimSpace(addr))
 			if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || !strings.Contains(addr, "@") {
-				return Fault{}, fmt.Errorf("fault %q: selector %q: want to=ADDRESS or from=ADDRESS with a mail address", s, sel)
+				return Fault{}, check.Errorf("panne %q : sélecteur %q : to=ADRESSE ou from=ADRESSE attendu, avec une adresse de messagerie",
+					"fault %q: selector %q: want to=ADDRESS or from=ADDRESS with a mail address", s, sel)
 			}
 			switch strings.ToLower(key) {
 			case "to":
@@ -133,7 +134,7 @@ func parseFault(s string) (Fault, error) {
 			case "from":
 				f.From = addr
 			default:
-				return Fault{}, fmt.Errorf("fault %q: unknown selector %q (want to= or from=)", s, key)
+				return Fault{}, check.Errorf("panne %q : sélecteur %q inconnu (to= ou from= attendu)", "fault %q: unknown selector %q (want to= or from=)", s, key)
 			}
 		}
 	}
@@ -186,10 +187,12 @@ func parseFault(s string) (Fault, error) {
 		return Fault{}, check.Errorf("panne %q : nom de panne inconnu %q (voir msscprobe mock serve --help)", "fault %q: unknown fault name %q (see msscprobe mock serve --help)", s, f.Name)
 	}
 	if f.To != "" && !toSelectable[f.Name] {
-		return Fault{}, fmt.Errorf("fault %q: %s cannot select a recipient (to= applies to rcpt, data, greylist, bounce, drop-data, delay-rcpt, delay-data)", s, f.Name)
+		return Fault{}, check.Errorf("panne %q : %s ne peut pas choisir un destinataire (to= vaut pour rcpt, data, greylist, bounce, drop-data, delay-rcpt, delay-data)",
+			"fault %q: %s cannot select a recipient (to= applies to rcpt, data, greylist, bounce, drop-data, delay-rcpt, delay-data)", s, f.Name)
 	}
 	if f.From != "" && !fromSelectable[f.Name] {
-		return Fault{}, fmt.Errorf("fault %q: %s cannot select a sender (from= applies to mail, rcpt, data, greylist, bounce, drop-data, delay-mail, delay-rcpt, delay-data)", s, f.Name)
+		return Fault{}, check.Errorf("panne %q : %s ne peut pas choisir un expéditeur (from= vaut pour mail, rcpt, data, greylist, bounce, drop-data, delay-mail, delay-rcpt, delay-data)",
+			"fault %q: %s cannot select a sender (from= applies to mail, rcpt, data, greylist, bounce, drop-data, delay-mail, delay-rcpt, delay-data)", s, f.Name)
 	}
 	return f, nil
 }
@@ -314,3 +317,12 @@ func (fs *faults) greylisted(from, to string) bool {
 	}
 	return false
 }
+
+// tagged makes errors.Is(err, tag) hold for err without changing its text
+// in either language: the sentinel names the kind of error, the text says
+// what is wrong.
+type tagged struct{ err, tag error }
+
+func (t tagged) Error() string                  { return t.err.Error() }
+func (t tagged) ErrorIn(lang check.Lang) string { return check.ErrorText(t.err, lang) }
+func (t tagged) Unwrap() []error                { return []error{t.err, t.tag} }

@@ -128,11 +128,11 @@ func (o *Operator) listenHTTP() error {
 	}
 	w, _, err := o.bindWeb(lnHTTP, o.cfg.ListenHTTP)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrHTTPListen, err)
+		return tagged{err, ErrHTTPListen}
 	}
 	if a, ok := w.ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
 		w.stop()
-		return fmt.Errorf("%w %s: not a loopback address (the API has no authentication)", ErrHTTPListen, o.cfg.ListenHTTP)
+		return tagged{check.Errorf("adresse d'écoute HTTP %s : pas une adresse de boucle locale (l'API n'a pas d'authentification)", "HTTP listen address %s: not a loopback address (the API has no authentication)", o.cfg.ListenHTTP), ErrHTTPListen}
 	}
 	o.apiWeb = w
 	w.serve(o.httpHandler(), o.rec, lnHTTP)
@@ -146,13 +146,13 @@ const lnHTTP = "http"
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%w %q: want HOST:PORT, e.g. 127.0.0.1:8025: %w", ErrHTTPListen, addr, err)
+		return tagged{check.Errorf("adresse d'écoute HTTP %q : HÔTE:PORT attendu, par exemple 127.0.0.1:8025", "HTTP listen address %q: want HOST:PORT, e.g. 127.0.0.1:8025", addr), ErrHTTPListen}
 	}
 	if strings.EqualFold(host, "localhost") {
 		return nil
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("%w %q: only a loopback address (127.0.0.1, ::1, localhost) is allowed, the API has no authentication", ErrHTTPListen, addr)
+		return tagged{check.Errorf("adresse d'écoute HTTP %q : seule une adresse de boucle locale (127.0.0.1, ::1, localhost) est permise, l'API n'a pas d'authentification", "HTTP listen address %q: only a loopback address (127.0.0.1, ::1, localhost) is allowed, the API has no authentication", addr), ErrHTTPListen}
 	}
 	return nil
 }

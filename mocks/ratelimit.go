@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // RateLimit is a token bucket on messages (one token per MAIL FROM), per
@@ -58,28 +60,28 @@ const (
 func ParseRateLimit(s string) (RateLimit, error) {
 	r, err := parseRateLimit(s)
 	if err != nil {
-		return RateLimit{}, fmt.Errorf("%w: rate limit %q: %w", ErrRateLimitSpec, s, err)
+		return RateLimit{}, tagged{check.Errorf("limite de débit %q : %w", "rate limit %q: %w", s, err), ErrRateLimitSpec}
 	}
 	return r, nil
 }
 
 func parseRateLimit(s string) (RateLimit, error) {
 	if len(s) > maxRateSpec {
-		return RateLimit{}, fmt.Errorf("%d bytes, at most %d", len(s), maxRateSpec)
+		return RateLimit{}, check.Errorf("%d octets, au plus %d", "%d bytes, at most %d", len(s), maxRateSpec)
 	}
 	parts := strings.Split(strings.TrimSpace(s), ",")
 	scope, rate, ok := strings.Cut(parts[0], "=")
 	if !ok {
-		return RateLimit{}, errors.New("want SCOPE=N/UNIT, e.g. client=5/s")
+		return RateLimit{}, check.Errorf("PORTÉE=N/UNITÉ attendu, par exemple client=5/s", "want SCOPE=N/UNIT, e.g. client=5/s")
 	}
 	r := RateLimit{Scope: strings.ToLower(strings.TrimSpace(scope)), Code: 451}
 	n, unit, ok := strings.Cut(rate, "/")
 	if !ok {
-		return RateLimit{}, errors.New("want N/UNIT after =, e.g. 5/s")
+		return RateLimit{}, check.Errorf("N/UNITÉ attendu après =, par exemple 5/s", "want N/UNIT after =, e.g. 5/s")
 	}
 	var err error
 	if r.Messages, err = strconv.Atoi(strings.TrimSpace(n)); err != nil {
-		return RateLimit{}, fmt.Errorf("message count %q is not an integer", n)
+		return RateLimit{}, check.Errorf("nombre de messages %q : pas un entier", "message count %q is not an integer", n)
 	}
 	switch u := strings.TrimSpace(unit); u {
 	case "s":
@@ -90,7 +92,7 @@ func parseRateLimit(s string) (RateLimit, error) {
 		r.Per = time.Hour
 	default:
 		if r.Per, err = time.ParseDuration(u); err != nil {
-			return RateLimit{}, fmt.Errorf("unit %q: want s, m, h or a duration such as 10s", u)
+			return RateLimit{}, check.Errorf("unité %q : s, m, h ou une durée comme 10s attendu", "unit %q: want s, m, h or a duration such as 10s", u)
 		}
 	}
 	for _, p := range parts[1:] {
@@ -98,14 +100,14 @@ func parseRateLimit(s string) (RateLimit, error) {
 		switch strings.ToLower(k) {
 		case "burst":
 			if r.Burst, err = strconv.Atoi(v); err != nil {
-				return RateLimit{}, fmt.Errorf("burst %q is not an integer", v)
+				return RateLimit{}, check.Errorf("burst %q : pas un entier", "burst %q is not an integer", v)
 			}
 		case "code":
 			if r.Code, err = strconv.Atoi(v); err != nil {
-				return RateLimit{}, fmt.Errorf("code %q is not an integer", v)
+				return RateLimit{}, check.Errorf("code %q : pas un entier", "code %q is not an integer", v)
 			}
 		default:
-			return RateLimit{}, fmt.Errorf("unknown option %q (want burst= or code=)", k)
+			return RateLimit{}, check.Errorf("option %q inconnue (burst= ou code= attendu)", "unknown option %q (want burst= or code=)", k)
 		}
 	}
 	if err := r.validate(); err != nil {
@@ -117,15 +119,15 @@ func parseRateLimit(s string) (RateLimit, error) {
 func (r RateLimit) validate() error {
 	switch {
 	case r.Scope != RateClient && r.Scope != RateAccount:
-		return fmt.Errorf("scope %q: want %s or %s", r.Scope, RateClient, RateAccount)
+		return check.Errorf("portée %q : %s ou %s attendu", "scope %q: want %s or %s", r.Scope, RateClient, RateAccount)
 	case r.Messages < 1 || r.Messages > maxRateMessages:
-		return fmt.Errorf("%d messages: want 1 to %d", r.Messages, maxRateMessages)
+		return check.Errorf("%d messages : de 1 à %d attendu", "%d messages: want 1 to %d", r.Messages, maxRateMessages)
 	case r.Per <= 0 || r.Per > maxRatePer:
-		return fmt.Errorf("period %s: want more than 0 and at most %s", r.Per, maxRatePer)
+		return check.Errorf("période %s : plus de 0 et au plus %s attendu", "period %s: want more than 0 and at most %s", r.Per, maxRatePer)
 	case r.Burst < 0 || r.Burst > maxRateMessages:
-		return fmt.Errorf("burst %d: want 0 (= the message count) to %d", r.Burst, maxRateMessages)
+		return check.Errorf("burst %d : de 0 (= le nombre de messages) à %d attendu", "burst %d: want 0 (= the message count) to %d", r.Burst, maxRateMessages)
 	case r.Code != 421 && r.Code != 451:
-		return fmt.Errorf("code %d: want 421 (close the connection) or 451 (refuse this message)", r.Code)
+		return check.Errorf("code %d : 421 (fermer la connexion) ou 451 (refuser ce message) attendu", "code %d: want 421 (close the connection) or 451 (refuse this message)", r.Code)
 	}
 	return nil
 }
@@ -184,7 +186,7 @@ func (l *limiters) set(list []RateLimit) error {
 			list[i].Code = 451
 		}
 		if err := list[i].validate(); err != nil {
-			return fmt.Errorf("%w: rate limit %s: %w", ErrRateLimitSpec, list[i], err)
+			return tagged{check.Errorf("limite de débit %s : %w", "rate limit %s: %w", list[i], err), ErrRateLimitSpec}
 		}
 	}
 	l.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Run-time control of a running operator (Go API, and the HTTP API of
@@ -44,7 +46,7 @@ func (o *Operator) SetFaults(list []Fault) error {
 			return err
 		}
 		if startOnlyFaults[f.Name] {
-			return fmt.Errorf("%w: %s changes the listeners and can only be given when the mock starts", ErrStartOnlyFault, f.Name)
+			return tagged{check.Errorf("%s change les écouteurs : seulement au démarrage du mock", "%s changes the listeners and can only be given when the mock starts", f.Name), ErrStartOnlyFault}
 		}
 	}
 	fs.mu.Lock()

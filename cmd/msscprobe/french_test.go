@@ -108,6 +108,8 @@ func TestFrenchByDefault(t *testing.T) {
 		{"cda", "check", "--max-size", "huge", "x.xml"}, {"cda", "check", filepath.Join(dir, "missing.xml")}, {"cda", "check", dir},
 		{"mock", "serve", "--auto-reply-delay", "soon"}, {"mock", "serve", "--fault", "explode"},
 		{"mock", "serve", "--listen-smtp", "off", "--listen-smtps", "off", "--listen-imap", "off", "--listen-imaps", "off"},
+		{"mock", "serve", "--rate-limit", "client=5/fortnight"}, {"mock", "serve", "--listen-http", "0.0.0.0:8025"},
+		{"mock", "serve", "--fault", "rcpt=550,cc=x@y.fr"},
 		{"probe"}, {"probe", "--config", filepath.Join(dir, "missing.yaml")}, {"probe", "--config", notUTF8},
 		{"probe", "--config", notUTF8, "--sign-p12", pem}, {"verify", filepath.Join(dir, "missing.zip")}, {"verify", dir},
 		{"cda"}, {"cda", "chek"}, {"mock", "start"}, {"help", "nothing"}, {"--lang", "de", "version"},

@@ -295,12 +295,12 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 		cfg.Faults = append(cfg.Faults, ft)
 	}
 	if len(f.RateLimits) > maxMockRateLimits {
-		return cfg, closeLog, fmt.Errorf(e.tr("--rate-limit : %d limites, au plus %d", "--rate-limit: %d limits, at most %d"), len(f.RateLimits), maxMockRateLimits)
+		return cfg, closeLog, check.Errorf("--rate-limit : %d limites, au plus %d", "--rate-limit: %d limits, at most %d", len(f.RateLimits), maxMockRateLimits)
 	}
 	for _, s := range f.RateLimits {
 		rl, err := mocks.ParseRateLimit(s)
 		if err != nil {
-			return cfg, closeLog, fmt.Errorf("--rate-limit: %w", err)
+			return cfg, closeLog, check.Errorf("--rate-limit : %w", "--rate-limit: %w", err)
 		}
 		cfg.RateLimits = append(cfg.RateLimits, rl)
 	}
@@ -395,7 +395,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	}
 	op, err := mocks.Start(ctx, cfg)
 	if errors.Is(err, mocks.ErrHTTPListen) {
-		return usageError(fmt.Errorf("--listen-http: %w", err))
+		return usageError(check.Errorf("--listen-http : %w", "--listen-http: %w", err))
 	}
 	if err != nil {
 		return usageError(err)

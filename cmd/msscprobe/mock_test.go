@@ -216,11 +216,11 @@ func TestMockServeBadInput(t *testing.T) {
 		{[]string{"--ca-out", filepath.Join(missing, "ca.pem")}, "--ca-out"},
 		{[]string{"--password-out", filepath.Join(missing, "pw")}, "--password-out"},
 		{[]string{"extra-argument"}, "extra-argument"},
-		{[]string{"--rate-limit", "client=5/fortnight"}, "--rate-limit"},
+		{[]string{"--rate-limit", "client=5/fortnight"}, `--rate-limit : limite de débit "client=5/fortnight" : unité "fortnight"`},
 		{[]string{"--rate-limit", "client=5/s,code=550"}, "code 550"},
-		{[]string{"--listen-http", "0.0.0.0:8025"}, "--listen-http: "},
-		{[]string{"--listen-http", "8025"}, "HOST:PORT"},
-		{[]string{"--fault", "connect=421,to=279035121518989@patient.mssante.fr"}, "cannot select a recipient"},
+		{[]string{"--listen-http", "0.0.0.0:8025"}, "--listen-http : configuration du mock : adresse d'écoute HTTP \"0.0.0.0:8025\" : seule une adresse de boucle locale"},
+		{[]string{"--listen-http", "8025"}, "HÔTE:PORT"},
+		{[]string{"--fault", "connect=421,to=279035121518989@patient.mssante.fr"}, "ne peut pas choisir un destinataire"},
 	} {
 		code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) {
