@@ -77,7 +77,7 @@ var (
 // startOnlyFaults shape the listeners when the mock starts (certificate,
 // STARTTLS offer, TLS versions); they cannot be set or cleared at run time.
 var startOnlyFaults = map[string]bool{FaultStartTLSMissing: true, FaultTLSExpired: true, FaultTLSSelfSigned: true,
-	FaultTLSWrongHost: true, FaultTLSLegacy: true}
+	FaultTLSWrongHost: true, FaultTLSLegacy: true, FaultTLSRevoked: true}
 
 // maxFaultSpec bounds a fault specification (flag, YAML or HTTP API).
 const maxFaultSpec = 600

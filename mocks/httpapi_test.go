@@ -209,6 +209,7 @@ func TestHTTPAPI(t *testing.T) {
 	}{
 		{"PUT", "/api/v1/faults", `{"faults":["explode"]}`, 400, "bad_fault"},
 		{"PUT", "/api/v1/faults", `{"faults":["tls-expired"]}`, 409, "start_only_fault"},
+		{"PUT", "/api/v1/faults", `{"faults":["tls-revoked"]}`, 409, "start_only_fault"},
 		{"PUT", "/api/v1/faults", `{"faults":["rcpt=550"],"extra":1}`, 400, "invalid_json"},
 		{"PUT", "/api/v1/faults", `{"faults":["rcpt=550"]}{}`, 400, "invalid_json"},
 		{"PUT", "/api/v1/faults", `{"faults":` + strings.Repeat(" ", 70<<10) + `[]}`, 413, "body_too_large"},
