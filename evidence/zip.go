@@ -190,6 +190,7 @@ const (
 	creatorUnix    = 3
 	forbiddenModes = fs.ModeType | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 	msdosForbidden = 0xde // all but read-only (0x01) and archive (0x20)
+	unixRegular    = 0o100000
 )
 
 // forbiddenFields refuses, by name, the central-directory fields the
@@ -215,6 +216,14 @@ func forbiddenFields(f *zip.File) (Problem, bool) {
 		return bad("attributs MS-DOS 0x%02x (caché, système, volume ou dossier) interdits", "MS-DOS attributes 0x%02x (hidden, system, volume or directory) forbidden", f.ExternalAttrs&0xff)
 	case f.Mode()&forbiddenModes != 0:
 		p := problem(CodeUnsafeEntry, f.Name, "mode %s : seul un fichier ordinaire, sans setuid, setgid ni sticky, est permis", "mode %s: only a plain file, without setuid, setgid or sticky, is allowed", f.Mode())
+		return p, false
+	case (host == creatorUnix || f.ExternalAttrs>>16 != 0) && f.ExternalAttrs>>16&^0o777 != unixRegular:
+		// f.Mode ignores the Unix bits of an MS-DOS entry and reads a Unix
+		// entry without file type as a plain file, but Info-ZIP's unzip
+		// honours the Unix bits of an MS-DOS entry (a symlink or setuid
+		// when they agree with the read-only bit) and lists a typeless
+		// entry as '?': only a plain file's bits are allowed.
+		p := problem(CodeUnsafeEntry, f.Name, "mode Unix %06o : seul un fichier ordinaire (0100xxx) est permis", "Unix mode %06o: only a plain file (0100xxx) is allowed", f.ExternalAttrs>>16)
 		return p, false
 	}
 	return Problem{}, true
