@@ -92,7 +92,7 @@ func TestScriptAndVerifyAgree(t *testing.T) {
 		// with its read-only bit: it extracts a symlink or a setuid file.
 		{name: "symlink bits on an MS-DOS entry", code: CodeUnsafeEntry, b: signed(with("junit.xml", func(e *rawEntry) { e.extAttrs = 0o120644 << 16 }))},
 		{name: "setuid bits on an MS-DOS entry", code: CodeUnsafeEntry, b: signed(with("junit.xml", func(e *rawEntry) { e.extAttrs = 0o104644 << 16 }))},
-		{name: "Unix entry without file type", code: CodeUnsafeEntry, b: signed(with("junit.xml", func(e *rawEntry) { e.creator, e.extAttrs = unixHost, 0o644 << 16 }))},
+		{name: "Unix entry without file type", code: CodeUnsafeEntry, b: signed(with("junit.xml", func(e *rawEntry) { e.creator, e.extAttrs = unixHost, 0o644<<16 }))},
 		{name: "NTFS creator", code: CodeZipField, b: signed(with("junit.xml", func(e *rawEntry) { e.creator = 11 << 8 }))},
 		{name: "genuine, MS-DOS entry with Unix file bits", b: signed(with("junit.xml", func(e *rawEntry) { e.extAttrs = unixFile })), valid: true},
 		{name: "central extra field", code: CodeZipField, b: signed(with("junit.xml", func(e *rawEntry) { e.cdXtra = []byte{0xfe, 0xca, 4, 0, 'h', 'i', 'd', 'e'} }))},
