@@ -6,10 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +244,69 @@ func TestVerifyHonoursContext(t *testing.T) {
 	cancel()
 	if _, err := Verify(bytes.NewReader(b), int64(len(b)), VerifyOptions{Context: ctx}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// A central directory of half a million one-letter records (25 MB, under
+// the 512 MiB file cap) is refused from its count before archive/zip builds
+// a record for each, with or without a zip64 end record.
+func TestVerifyCountsDirectoryFirst(t *testing.T) {
+	const n = 1 << 19
+	le := binary.LittleEndian
+	mimetype := []byte("application/vnd.etsi.asic-e+zip")
+	local := make([]byte, 30, 30+8+len(mimetype))
+	le.PutUint32(local[0:], 0x04034b50)
+	le.PutUint16(local[4:], 20)
+	le.PutUint32(local[14:], crc32.ChecksumIEEE(mimetype))
+	le.PutUint32(local[18:], uint32(len(mimetype)))
+	le.PutUint32(local[22:], uint32(len(mimetype)))
+	le.PutUint16(local[26:], 8)
+	local = append(append(local, "mimetype"...), mimetype...)
+	record := make([]byte, 47)
+	le.PutUint32(record[0:], 0x02014b50)
+	le.PutUint16(record[4:], 20)
+	le.PutUint16(record[6:], 20)
+	le.PutUint16(record[28:], 1)
+	record[46] = 'a'
+	dir := bytes.Repeat(record, n)
+	end := func(records uint16, offset uint32) []byte {
+		e := make([]byte, 22)
+		le.PutUint32(e[0:], 0x06054b50)
+		le.PutUint16(e[8:], records)
+		le.PutUint16(e[10:], records)
+		le.PutUint32(e[12:], uint32(len(dir)))
+		le.PutUint32(e[16:], offset)
+		return e
+	}
+	plain := slices.Concat(local, dir, end(n&0xffff, uint32(len(local))))
+	z64 := make([]byte, 56+20)
+	le.PutUint32(z64[0:], 0x06064b50)
+	le.PutUint64(z64[4:], 44)
+	le.PutUint16(z64[12:], 45)
+	le.PutUint16(z64[14:], 45)
+	le.PutUint64(z64[24:], n)
+	le.PutUint64(z64[32:], n)
+	le.PutUint64(z64[40:], uint64(len(dir)))
+	le.PutUint64(z64[48:], uint64(len(local)))
+	le.PutUint32(z64[56:], 0x07064b50)
+	le.PutUint64(z64[64:], uint64(len(local)+len(dir)))
+	le.PutUint32(z64[72:], 1)
+	zip64 := slices.Concat(local, dir, z64, end(0xffff, 0xffffffff))
+	dir = nil
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{{"end record", plain}, {"zip64 end record", zip64}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v *Verification
+			d, alloc := measure(func() { v = verifyBytes(t, tc.b, VerifyOptions{}) })
+			if got := codes(v); !slices.Contains(got, CodeTooManyEntries) {
+				t.Errorf("problems %v, want %s", got, CodeTooManyEntries)
+			}
+			if d > timeBound(cmsTimeBound) || alloc > cmsAllocBound {
+				t.Errorf("%d-byte archive: %v and %d MB allocated", len(tc.b), d, alloc>>20)
+			}
+			t.Logf("%d-byte archive: %v, %d KB allocated", len(tc.b), d, alloc>>10)
+		})
 	}
 }
