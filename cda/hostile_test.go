@@ -192,3 +192,25 @@ func TestXDMMetadataBounded(t *testing.T) {
 		t.Errorf("%d MB allocated", alloc>>20)
 	}
 }
+
+// An archive of half a million one-letter directory records (25 MB, under
+// the default --max-size) is refused from its count before archive/zip
+// builds a record for each (XDM-005).
+func TestXDMDirectoryCountedFirst(t *testing.T) {
+	const n = 1 << 19
+	record := make([]byte, 47)
+	copy(record, "PK\x01\x02\x14\x00\x14\x00")
+	record[28], record[46] = 1, 'a'
+	local := []byte("PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00b")
+	end := []byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x1f\x00\x00\x00\x00\x00")
+	z := append(append(local, bytes.Repeat(record, n)...), end...)
+	var docs []Document
+	alloc := allocated(func() { docs = CheckBytes("x.zip", z, Options{}) })
+	if len(docs) != 1 || !strings.Contains(strings.Join(rulesOf(docs[0]), " "), "XDM-005") {
+		t.Fatalf("docs %+v, want XDM-005", docs)
+	}
+	if alloc > 50<<20 {
+		t.Errorf("%d-byte archive: %d MB allocated", len(z), alloc>>20)
+	}
+	t.Logf("%d-byte archive: %d KB allocated: %s", len(z), alloc>>10, docs[0].Findings[0].Message.EN)
+}

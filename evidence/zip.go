@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/msscprobe/msscprobe/check"
+	"github.com/msscprobe/msscprobe/internal/zipdir"
 )
 
 // Limits applied to bundles before anything is decompressed. A genuine
@@ -111,7 +112,9 @@ func readBundle(ctx context.Context, r io.ReaderAt, size int64) (members []membe
 	if size > maxBundleSize {
 		return nil, nil, []Problem{problem(CodeEntryTooLarge, "", "le fichier fait %d octets, au-delà de la limite de %d", "the file is %d bytes, over the %d limit", size, maxBundleSize)}, nil
 	}
-	if n := directoryRecords(r, size); n > maxEntries {
+	// archive/zip builds every directory record before its entries could be
+	// counted: 1 M one-letter records (49 MB) took 240 MB.
+	if n := zipdir.Records(r, size, maxEntries); n > maxEntries {
 		return nil, nil, []Problem{problem(CodeTooManyEntries, "", "plus de %d entrées, au-delà de la limite de %d", "over %d entries, over the %d limit", n-1, maxEntries)}, nil
 	}
 	zr, err := zip.NewReader(r, size)
@@ -183,49 +186,6 @@ func readBundle(ctx context.Context, r io.ReaderAt, size int64) (members []membe
 		first = zr.File[0]
 	}
 	return members, first, nil, nil
-}
-
-// directoryRecords counts the central directory records from the offset
-// the end record gives, the way archive/zip reads them, stopping after
-// maxEntries+1; 0 when there is no end record. archive/zip reads records
-// until one is not a record, whatever the end record declares (it compares
-// the count modulo 65,536), and builds every one before Verify could count
-// them: 1 M one-letter records (49 MB) took 240 MB, and the 512 MiB file
-// cap would allow 11 M.
-func directoryRecords(r io.ReaderAt, size int64) int {
-	le16, le32 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32
-	tail := make([]byte, min(size, 22+0xffff))
-	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil {
-		return 0
-	}
-	// The last end record whose comment fits in the file, as archive/zip.
-	i := len(tail) - 22
-	for ; i >= 0; i-- {
-		if le32(tail[i:]) == 0x06054b50 && i+22+int(le16(tail[i+20:])) <= len(tail) {
-			break
-		}
-	}
-	if i < 0 {
-		return 0
-	}
-	pos, n := int64(le32(tail[i+16:])), 0
-	if pos == 0xffffffff && i >= 20 && le32(tail[i-20:]) == 0x07064b50 {
-		// zip64: the locator before the end record gives the zip64 end
-		// record, which gives the directory offset (APPNOTE 4.3.14-15).
-		var z [56]byte
-		if _, err := r.ReadAt(z[:], int64(binary.LittleEndian.Uint64(tail[i-12:]))); err != nil || le32(z[:]) != 0x06064b50 {
-			return 0
-		}
-		pos = int64(binary.LittleEndian.Uint64(z[48:]))
-	}
-	var h [46]byte
-	for ; n <= maxEntries; n++ {
-		if _, err := r.ReadAt(h[:], pos); err != nil || le32(h[:]) != 0x02014b50 {
-			break
-		}
-		pos += 46 + int64(le16(h[28:])) + int64(le16(h[30:])) + int64(le16(h[32:]))
-	}
-	return n
 }
 
 // Zip fields a bundle may carry: what writeZip (archive/zip) writes.
