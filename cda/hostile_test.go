@@ -49,6 +49,8 @@ func TestHeaderTreeBounded(t *testing.T) {
 		{"30 MiB of elements in recordTarget", inject(t, "recordTarget", bytes.Repeat([]byte("<x/>"), 30<<20/4)), "CDA-005", 50 << 20},
 		{"attributes in recordTarget", inject(t, "patientRole", []byte("<x "+attrs(0, maxRecordTargetNodes)+"/>")), "CDA-005", 50 << 20},
 		{"elements in the title", inject(t, "title", bytes.Repeat([]byte("<b/>"), maxHeaderNodes)), "CDA-005", 50 << 20},
+		{"30 MiB of text in recordTarget", inject(t, "recordTarget", append(append([]byte("<x>"), bytes.Repeat([]byte("A"), 30<<20)...), "</x>"...)), "CDA-005", 50 << 20},
+		{"30 MiB attribute value in the title", inject(t, "title", append(append([]byte(`<b a="`), bytes.Repeat([]byte("A"), 30<<20)...), `"/>`...)), "CDA-005", 50 << 20},
 		{"just under the recordTarget bound", inject(t, "patientRole", bytes.Repeat([]byte("<x/>"), maxRecordTargetNodes-200)), "", 50 << 20},
 		// The body is cut before the tree is built: any size passes.
 		{"elements in the body", inject(t, "component", bytes.Repeat([]byte("<x/>"), 4<<20)), "", 50 << 20},

@@ -29,7 +29,7 @@ var (
 		Title: check.Text{FR: "pas un document CDA (aucun ClinicalDocument) : hors part DS 4.1", EN: "not a CDA document (no ClinicalDocument): outside the DS 4.1 share"}}
 
 	RuleTreeTooLarge = check.Rule{ID: "CDA-005", Severity: check.Error, Source: "msscprobe (memory bound on hostile input)",
-		Title: check.Text{FR: "en-tête CDA trop volumineux (éléments et attributs)", EN: "CDA header too large (elements and attributes)"}}
+		Title: check.Text{FR: "en-tête CDA trop volumineux (éléments, attributs ou octets)", EN: "CDA header too large (elements, attributes or bytes)"}}
 
 	RuleRecordTarget = check.Rule{ID: "HDR-001", Severity: check.Error, Source: srcHeader,
 		Title: check.Text{FR: "il faut exactement un recordTarget, un patientRole et un patient", EN: "exactly one recordTarget, patientRole and patient required"}}

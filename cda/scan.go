@@ -57,6 +57,10 @@ type scanner struct {
 const (
 	maxRecordTargetNodes = 2000
 	maxHeaderNodes       = 10000
+	// maxHeaderBytes bounds the text and attribute values of the kept
+	// header, which etree copies several times: 30 MiB of text inside
+	// recordTarget took 175 MB. A real header is a few kilobytes.
+	maxHeaderBytes = 1 << 20
 )
 
 // headerKept are the ClinicalDocument children the rules and Meta read; the
@@ -84,11 +88,7 @@ func (s *scanner) header() []byte {
 	if !s.cdDone || len(s.cuts) == 0 && len(s.closers) == 0 && s.cdEnd == len(s.b) {
 		return s.b
 	}
-	n := s.cdEnd + len(s.closers)
-	for _, c := range s.cuts {
-		n -= c[1] - c[0]
-	}
-	h := make([]byte, 0, n)
+	h := make([]byte, 0, s.headerLen())
 	prev := 0
 	for _, c := range s.cuts {
 		h = append(h, s.b[prev:c[0]]...)
@@ -96,6 +96,16 @@ func (s *scanner) header() []byte {
 	}
 	h = append(h, s.b[prev:s.cdEnd]...)
 	return append(h, s.closers...)
+}
+
+// headerLen is the length of what header returns for a document with a
+// ClinicalDocument.
+func (s *scanner) headerLen() int {
+	n := s.cdEnd + len(s.closers)
+	for _, c := range s.cuts {
+		n -= c[1] - c[0]
+	}
+	return n
 }
 
 // scanError is a well-formedness failure at byte offset off. dtd marks a
@@ -164,6 +174,10 @@ func (s *scanner) treeBounds() *scanError {
 		return &scanError{off: 0, tree: true,
 			fr: fmt.Sprintf("l'en-tête compte %d éléments et attributs, plus que la limite de %d", s.headerNodes, maxHeaderNodes),
 			en: fmt.Sprintf("the header holds %d elements and attributes, more than the limit of %d", s.headerNodes, maxHeaderNodes)}
+	case s.headerLen() > maxHeaderBytes:
+		return &scanError{off: 0, tree: true,
+			fr: fmt.Sprintf("l'en-tête lu (identifiants, titre, dates, recordTarget) fait %d octets, plus que la limite de %d", s.headerLen(), maxHeaderBytes),
+			en: fmt.Sprintf("the header read (ids, title, dates, recordTarget) is %d bytes, more than the limit of %d", s.headerLen(), maxHeaderBytes)}
 	}
 	return nil
 }
