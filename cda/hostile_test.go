@@ -3,9 +3,11 @@ package cda
 import (
 	"archive/zip"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +84,41 @@ func TestMaxSizeCapped(t *testing.T) {
 		t.Errorf("/dev/zero: %v", err)
 	}
 }
+
+// A stream (standard input, a named pipe) over --max-size is read once, in
+// chunks, up to the bound: bytes.Buffer doubling to MaxSize+1 took four
+// times MaxSize (1 GB of RSS at 256 MiB). Within the bound it is read whole.
+func TestStreamReadWithinMaxSize(t *testing.T) {
+	const max = 64 << 20
+	zeros := func(n int64) io.Reader { return io.LimitReader(zeroReader{}, n) }
+	var rep *Report
+	alloc := allocated(func() {
+		var err error
+		rep, err = Check(t.Context(), []string{"-"}, Options{MaxSize: max, Stdin: zeros(max + 10<<20)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(rep.Documents) != 1 || !slices.Contains(rulesOf(rep.Documents[0]), "CDA-004") {
+		t.Fatalf("documents %+v, want CDA-004", rep.Documents)
+	}
+	if alloc > max+max/4 {
+		t.Errorf("a stream over %d MiB read with %d MB allocated", max>>20, alloc>>20)
+	}
+	t.Logf("%d MB allocated", alloc>>20)
+	doc, err := os.ReadFile(filepath.Join(fixtures, "qualified.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Check(t.Context(), []string{"-"}, Options{MaxSize: int64(len(doc)), Stdin: bytes.NewReader(doc)}, nil)
+	if err != nil || len(rep.Documents) != 1 || rep.Documents[0].INS == nil {
+		t.Errorf("a stream of exactly --max-size: %v %+v", err, rep)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // rawXDM rewrites xdm-ok.zip member by member, letting each member's name
 // in the local header and in the central directory differ.
