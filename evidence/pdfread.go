@@ -33,7 +33,12 @@ const (
 	// 33 MB), and 32 MB of small dictionaries in a signed catalog took 8 s
 	// and 1.7 GB. A deliverable's catalog, form, signature and file
 	// specifications hold a few hundred.
-	pdfMaxValues    = 100000
+	pdfMaxValues = 100000
+	// pdfMaxStrings bounds the bytes of all strings decoded in one
+	// verification: the signature's /Contents is at most 1 MiB of CMS
+	// (2 MiB of hex), the other strings are names and dates; 60 MB of
+	// strings in a signed catalog took 317 MB of RSS.
+	pdfMaxStrings   = 8 << 20
 	pdfMaxDecoded   = 64 << 20 // decompressed bytes of all embedded files
 	pdfMaxEmbedded  = 256      // embedded files
 	pdfMaxTreeDepth = 8        // levels of the EmbeddedFiles name tree
@@ -63,6 +68,7 @@ type pdfReader struct {
 	trailer  pdfDict
 	resolves int
 	values   int // parsed by object, against pdfMaxValues
+	strings  int // bytes of decoded strings, against pdfMaxStrings
 }
 
 func pdfErr(format string, args ...any) error { return fmt.Errorf(format, args...) }
@@ -227,7 +233,10 @@ func (r *pdfReader) hexString(p int) (any, int, error) {
 		return nil, p, pdfErr("unterminated hex string at byte %d", p)
 	}
 	end += p
-	var digits []byte
+	if r.strings += (end - p) / 2; r.strings > pdfMaxStrings {
+		return nil, p, pdfErr("strings of more than %d bytes in all at byte %d", pdfMaxStrings, p)
+	}
+	digits := make([]byte, 0, end-p)
 	for _, c := range r.b[p+1 : end] {
 		switch {
 		case isPDFSpace(c):
@@ -297,6 +306,9 @@ func (r *pdfReader) literal(p int) (any, int, error) {
 					c = e
 				}
 			}
+		}
+		if r.strings++; r.strings > pdfMaxStrings {
+			return nil, p, pdfErr("strings of more than %d bytes in all at byte %d", pdfMaxStrings, start)
 		}
 		out = append(out, c)
 	}

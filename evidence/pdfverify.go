@@ -167,9 +167,15 @@ func (v *Verification) checkSignedBytes(b []byte) (rng [4]int, ok bool) {
 	if err != nil {
 		return bad(CodePDFSignatureInvalid, "valeur de signature : %v", "signature value: %v", err)
 	}
-	signed := make([]byte, 0, rng[1]+rng[3])
-	signed = append(append(signed, b[:rng[1]]...), b[rng[2]:]...)
-	cert, err := verifyDetachedCMS(der, signed)
+	// The signed bytes are the file without its signature value: moved
+	// over the value and back rather than copied, so a 64 MiB deliverable
+	// is not held twice (a signed one with a 64 MiB container peaked at
+	// 206 MB of RSS).
+	hole := bytes.Clone(b[rng[1]:rng[2]])
+	copy(b[rng[1]:], b[rng[2]:])
+	cert, err := verifyDetachedCMS(der, b[:rng[1]+rng[3]])
+	copy(b[rng[2]:], b[rng[1]:rng[1]+rng[3]])
+	copy(b[rng[1]:], hole)
 	if err != nil {
 		return bad(CodePDFSignatureInvalid, "fichier modifié après sa signature, ou signature d'un autre fichier : %v", "file modified after it was signed, or a signature of another file: %v",
 			cmsMismatch(err, "les octets signés n'ont plus l'empreinte SHA-256 que la signature atteste", "the signed bytes no longer have the SHA-256 digest the signature attests"))
