@@ -325,6 +325,13 @@ func (c *Conn) handleMail(arg string) {
 		c.writeResponse(503, EnhancedCode{5, 5, 1}, "Bad sequence of commands: MAIL not allowed during message transfer")
 		return
 	}
+	if c.fromReceived {
+		// RFC 5321 §4.1.4: a transaction ends with DATA, RSET, EHLO or
+		// QUIT; a second MAIL within one is out of sequence (upstream
+		// accepted it and kept the first transaction's recipients).
+		c.writeResponse(503, EnhancedCode{5, 5, 1}, "Bad sequence of commands: nested MAIL command, send RSET first")
+		return
+	}
 
 	arg, ok := cutPrefixFold(arg, "FROM:")
 	if !ok {

@@ -6,7 +6,8 @@
 // Changes from upstream:
 //   - commands out of sequence get 503 5.5.1 (RFC 5321 §4.2.4, §4.3.2):
 //     MAIL/RCPT/DATA/BDAT/AUTH before EHLO, RCPT before MAIL, DATA or BDAT
-//     before RCPT, MAIL/RCPT/DATA during a BDAT transfer, STARTTLS twice
+//     before RCPT, MAIL within a transaction (nested MAIL; upstream 250),
+//     MAIL/RCPT/DATA during a BDAT transfer, STARTTLS twice
 //     (upstream 502), AUTH during a mail transaction (RFC 4954 §4;
 //     upstream ran it);
 //   - syntax errors get 501 5.5.2/5.5.4: AUTH without a mechanism, SASL
