@@ -20,22 +20,27 @@ func TestMessageCheck(t *testing.T) {
 	good := filepath.Join(messagesDir, "good-citizen-xdm.eml")
 	bad := filepath.Join(messagesDir, "bad-no-nil.eml")
 	goodRaw, _ := os.ReadFile(good)
+	emptyDir := t.TempDir()
 	for _, tc := range []struct {
 		name  string
 		stdin string
 		args  []string
 		code  int
 		want  []string
+		errs  []string // on stderr: input errors in French by default, naming the input once
 	}{
-		{"good", "", []string{good}, 0, []string{"conforme", "1 message(s) : 1 conforme(s), 0 non conforme(s)"}},
-		{"bad", "", []string{bad, good}, 1, []string{"non conforme", "MSS-002", "Ref#2 v1.0.1 ECO.2.4.3"}},
-		{"english", "", []string{"--lang", "en", bad}, 1, []string{"not conforming", "X-MSS-NIL header missing"}},
-		{"stdin", string(goodRaw), []string{"-"}, 0, []string{"- : conforme"}},
-		{"folder", "", []string{messagesDir}, 1, []string{"bad-hash.eml : non conforme", "good-text.eml : conforme"}},
-		{"missing", "", []string{filepath.Join(messagesDir, "nope.eml")}, 2, nil},
-		{"format", "", []string{"--format", "pdf", good}, 2, nil},
-		{"max-size", "", []string{"--max-size", "lots", good}, 2, nil},
-		{"no args", "", nil, 2, nil},
+		{"good", "", []string{good}, 0, []string{"conforme", "1 message(s) : 1 conforme(s), 0 non conforme(s)"}, nil},
+		{"bad", "", []string{bad, good}, 1, []string{"non conforme", "MSS-002", "Ref#2 v1.0.1 ECO.2.4.3"}, nil},
+		{"english", "", []string{"--lang", "en", bad}, 1, []string{"not conforming", "X-MSS-NIL header missing"}, nil},
+		{"stdin", string(goodRaw), []string{"-"}, 0, []string{"- : conforme"}, nil},
+		{"folder", "", []string{messagesDir}, 1, []string{"bad-hash.eml : non conforme", "good-text.eml : conforme"}, nil},
+		{"missing", "", []string{filepath.Join(messagesDir, "nope.eml")}, 2, nil, []string{"msscprobe: " + filepath.Join(messagesDir, "nope.eml") + " : fichier ou dossier introuvable"}},
+		{"empty stdin", "", []string{"-"}, 2, nil, []string{"- : entrée vide, aucun message"}},
+		{"empty stdin english", "", []string{"--lang", "en", "-"}, 2, nil, []string{"-: empty input, no message"}},
+		{"empty folder", "", []string{emptyDir}, 2, nil, []string{emptyDir + " : aucun fichier *.eml ou *.mbox dans ce dossier"}},
+		{"format", "", []string{"--format", "pdf", good}, 2, nil, nil},
+		{"max-size", "", []string{"--max-size", "lots", good}, 2, nil, nil},
+		{"no args", "", nil, 2, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errs := runCLI(t, tc.stdin, nil, append([]string{"message", "check"}, tc.args...)...)
@@ -45,6 +50,11 @@ func TestMessageCheck(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.errs {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
 				}
 			}
 			if tc.code == 2 && errs == "" {
