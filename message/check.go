@@ -113,7 +113,9 @@ func (c *checker) run(raw []byte) {
 	}
 	m, err := Parse(raw, o.MaxParts, o.MaxDepth)
 	if m == nil {
-		c.add(RuleUnreadable.Newf("", "en-tête illisible : %s", "unreadable header: %s", oneLine(err.Error())))
+		// The parser's error quotes the bad line with its line end, which
+		// oneLine would show as two U+FFFD.
+		c.add(RuleUnreadable.Newf("", "en-tête illisible : %s", "unreadable header: %s", oneLine(strings.TrimSpace(err.Error()))))
 		return
 	}
 	c.msg = m

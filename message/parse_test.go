@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestParseLimits: a hostile message stops the walk with a named error
@@ -134,6 +135,20 @@ func TestQuotedValuesBounded(t *testing.T) {
 	}
 	if !strings.HasSuffix(r.Subject, "…") {
 		t.Errorf("clipped subject does not say so: %q", r.Subject[len(r.Subject)-10:])
+	}
+}
+
+// TestUnreadableHeaderText: the MSS-001 text quotes the bad header line
+// without its line end, not as replacement characters.
+func TestUnreadableHeaderText(t *testing.T) {
+	for _, raw := range []string{"garbage no headers\r\n", "garbage no headers\n"} {
+		r := CheckBytes("bad.eml", []byte(raw), Options{})
+		if len(r.Findings) != 1 || r.Findings[0].Rule != RuleUnreadable.ID {
+			t.Fatalf("%q: findings %+v, want one MSS-001", raw, r.Findings)
+		}
+		if en := r.Findings[0].Message.EN; strings.ContainsRune(en, utf8.RuneError) || !strings.HasSuffix(en, "garbage no headers") {
+			t.Errorf("%q: MSS-001 text %q", raw, en)
+		}
 	}
 }
 
