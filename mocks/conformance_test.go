@@ -66,6 +66,16 @@ func TestConformanceRefuse(t *testing.T) {
 	if smtpCode(err) != 550 || !strings.Contains(err.Error(), "["+message.RuleInvisiblePatient.ID+"]") {
 		t.Fatalf("non-conforming message: %v, want 550 [%s]", err, message.RuleInvisiblePatient.ID)
 	}
+	// The rule's source is French ("ANS IG « Transmission … », règles de
+	// gestion MSSanté"): the reply carries it in US-ASCII (RFC 5321 §4.2).
+	for _, r := range err.Error() {
+		if r >= 0x80 {
+			t.Fatalf("550 reply text not US-ASCII (%q): %v", r, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "en HL7v2 \", regles de gestion MSSante (visibilite patient)") {
+		t.Errorf("550 reply lost the rule's source: %v", err)
+	}
 	if n := countMailbox(t, op, patientA, "INBOX"); n != 0 {
 		t.Fatalf("%d messages stored after a refusal", n)
 	}

@@ -12,11 +12,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/msscprobe/msscprobe/mocks/internal/smtpd"
+	"golang.org/x/text/unicode/norm"
 )
 
 // smtpLog records go-smtp's internal errors (TLS handshakes of broken
@@ -150,8 +153,45 @@ func faultCode(f Fault) smtp.EnhancedCode {
 	return smtp.EnhancedCode{class, 3, 0}
 }
 
+// smtpErr builds a reply whose text is US-ASCII, as RFC 5321 §4.2 has it
+// (textstring: HT and 32-126): rule texts and sources quoted in it
+// ("MSSanté", "§", « ») are transliterated, so a strict client does not
+// reject the reply.
 func smtpErr(code int, ec smtp.EnhancedCode, format string, args ...any) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: fmt.Sprintf(format, args...)}
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: asciiText(fmt.Sprintf(format, args...))}
+}
+
+// asciiText drops accents (é → e) and replaces the other non-ASCII
+// characters with an ASCII look-alike or "?".
+func asciiText(s string) string {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case unicode.Is(unicode.Mn, r):
+		case r == '«' || r == '»' || r == '“' || r == '”':
+			b.WriteByte('"')
+		case r == '‘' || r == '’':
+			b.WriteByte('\'')
+		case r == '§':
+			b.WriteString("sec.")
+		case r == '…':
+			b.WriteString("...")
+		case unicode.IsSpace(r):
+			b.WriteByte(' ')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 func faultErr(f Fault, phase string) *smtp.SMTPError {
