@@ -250,6 +250,8 @@ const (
 type apiConformance struct {
 	Status   string          `json:"status"`
 	Findings []check.Finding `json:"findings"`
+	// Count says how many findings there were: a verdict keeps the first 5.
+	Count int `json:"finding_count"`
 }
 
 type apiMessage struct {
@@ -411,6 +413,7 @@ func (o *Operator) apiMessage(owner, folder string, info imapmem.MessageInfo) ap
 			if c.Findings != nil {
 				m.Conformance.Findings = c.Findings
 			}
+			m.Conformance.Count = max(c.Count, len(m.Conformance.Findings))
 		}
 	}
 	return m

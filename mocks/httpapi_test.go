@@ -326,6 +326,29 @@ func TestHTTPVerdict(t *testing.T) {
 	}
 }
 
+// TestHTTPFindingCount: a verdict keeps its first findings; the API says
+// how many there were and the page that some are not shown.
+func TestHTTPFindingCount(t *testing.T) {
+	op := httpOp(t)
+	c := mustSMTP(t, op, doctor)
+	// No X-MSS-NIL, Message-ID, Date, From; malformed In-Reply-To,
+	// References, Disposition-Notification-To; X-MSS-MES not FIN.
+	raw := "To: <" + patientA + ">\r\nSubject: many\r\nX-MSS-MES: OUI\r\nIn-Reply-To: bad\r\nReferences: bad\r\n" +
+		"Disposition-Notification-To: nope\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
+	if err := send(c, doctor, []string{patientA}, raw, nil); err != nil {
+		t.Fatal(err)
+	}
+	var m apiMessage
+	api(t, op, "GET", "/api/v1/mailboxes/"+patientA+"/messages/1", "", &m)
+	if m.Conformance.Status != StatusNonConforming || len(m.Conformance.Findings) != maxVerdictFindings || m.Conformance.Count < 8 {
+		t.Fatalf("conformance: status %s, %d findings, finding_count %d", m.Conformance.Status, len(m.Conformance.Findings), m.Conformance.Count)
+	}
+	want := fmt.Sprintf("et %d autres constats", m.Conformance.Count-maxVerdictFindings)
+	if page := getPage(t, op); !strings.Contains(page, want) {
+		t.Errorf("page lacks %q", want)
+	}
+}
+
 var nonConforming = &Conformance{Conforms: false, Findings: []check.Finding{{
 	Rule: "MSG-NIL-001", Severity: check.Error, Source: "Ref#2 v1.0.1 ECO.2.4.3",
 	Message: check.Text{FR: "En-tête X-MSS-NIL absent <script>alert(1)</script>", EN: "X-MSS-NIL header missing"},

@@ -24,6 +24,8 @@ type pageFolder struct {
 }
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	// more is how many findings the verdict did not keep.
+	"more": func(c apiConformance) int { return max(c.Count-len(c.Findings), 0) },
 	"verdict": func(status string) string {
 		switch status {
 		case StatusConforming:
@@ -84,7 +86,7 @@ code { font-size: 0.95em; }
 <td>{{range $i, $a := .To}}{{if $i}}, {{end}}{{$a}}{{end}}</td>
 <td><a href="{{.RawURL}}">{{if .Subject}}{{.Subject}}{{else}}(sans objet){{end}}</a></td>
 <td class="{{.Conformance.Status}}">{{verdict .Conformance.Status}}</td>
-<td>{{if .Conformance.Findings}}<ul>{{range .Conformance.Findings}}<li><code>{{.Rule}}</code> {{severity .Severity}} : {{.Message.FR}}{{if .Source}} ({{.Source}}){{end}}</li>{{end}}</ul>{{else}}—{{end}}</td>
+<td>{{if .Conformance.Findings}}<ul>{{range .Conformance.Findings}}<li><code>{{.Rule}}</code> {{severity .Severity}} : {{.Message.FR}}{{if .Source}} ({{.Source}}){{end}}</li>{{end}}</ul>{{with more .Conformance}}<p class="note">et {{.}} autre{{if gt . 1}}s{{end}} constat{{if gt . 1}}s{{end}} (msscprobe message check les donne tous)</p>{{end}}{{else}}—{{end}}</td>
 </tr>
 {{- end}}
 </tbody>

@@ -12,7 +12,9 @@ import (
 // mock received: Conforms is false when a finding has error severity.
 type Conformance struct {
 	Conforms bool            `json:"conforms"`
-	Findings []check.Finding `json:"findings"`
+	Findings []check.Finding `json:"findings"` // the first ones, errors first
+	// Count is how many findings the check gave (Findings keeps 5).
+	Count int `json:"finding_count"`
 }
 
 // receipt is what the mock knows of a message it accepted over SMTP
@@ -72,5 +74,5 @@ func conformanceOf(v *Verdict) *Conformance {
 	if v == nil {
 		return nil
 	}
-	return &Conformance{Conforms: v.Result.Passed, Findings: v.Result.Findings}
+	return &Conformance{Conforms: v.Result.Passed, Findings: v.Result.Findings, Count: v.FindingCount}
 }
