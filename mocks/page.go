@@ -57,6 +57,14 @@ h1 { font-size: 1.4em; }
 h2 { font-size: 1.1em; margin-top: 1.6em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #bbb; padding: 0.35em 0.5em; text-align: left; vertical-align: top; }
+/* Fixed columns: long addresses, OIDs and hashes wrap inside them instead
+   of pushing the findings off the right edge. */
+table { table-layout: fixed; }
+th:nth-child(1) { width: 6.5em; }
+th:nth-child(2), th:nth-child(3) { width: 12%; }
+th:nth-child(4) { width: 14%; }
+th:nth-child(5) { width: 7.5em; }
+td { overflow-wrap: anywhere; }
 th { background: #eee; }
 .conforming { color: #0a6b1f; font-weight: bold; }
 .non-conforming { color: #b00020; font-weight: bold; }
@@ -72,7 +80,7 @@ code { font-size: 0.95em; }
 {{- if not .Folders}}
 <p>Aucun message reçu pour l’instant.</p>
 {{- else}}
-<p id="resume">{{.Shown}} message{{if gt .Shown 1}}s{{end}} affiché{{if gt .Shown 1}}s{{end}} : <span class="non-conforming">{{.NonConforming}} non conforme{{if gt .NonConforming 1}}s{{end}}</span>, {{.Unchecked}} non vérifié{{if gt .Unchecked 1}}s{{end}}.</p>
+<p id="resume">{{.Shown}} message{{if gt .Shown 1}}s{{end}} affiché{{if gt .Shown 1}}s{{end}} : <span{{if .NonConforming}} class="non-conforming"{{end}}>{{.NonConforming}} non conforme{{if gt .NonConforming 1}}s{{end}}</span>, {{.Unchecked}} non vérifié{{if gt .Unchecked 1}}s{{end}}.</p>
 {{- end}}
 {{- range .Folders}}
 <h2>{{.Address}} — {{folder .Folder}} ({{.Total}} message{{if gt .Total 1}}s{{end}})</h2>

@@ -2,12 +2,15 @@ package mocks
 
 import (
 	"context"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // TestPageInChromium renders the page in headless Chromium (Debian
@@ -34,7 +37,12 @@ func TestPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	setVerdict(t, op, patientA, nonConforming)
-	setVerdict(t, op, patientB, &Conformance{Conforms: true})
+	// A warning quoting a long OID and hash, as real findings do (MSS-014,
+	// INS-011): it must wrap inside the table, not push it off the page.
+	setVerdict(t, op, patientB, &Conformance{Conforms: true, Findings: []check.Finding{{
+		Rule: "INS-011", Severity: check.Warning, Source: "research cda-ins.md §1",
+		Message: check.Text{FR: "OID " + strings.Repeat("1.2.250.1.213.1.4.10.", 8) + " SHA-1 " + strings.Repeat("b72ab9cbaf29401766eb66ea941c4821c2442813", 3)},
+	}}, Count: 1})
 
 	dir := t.TempDir()
 	run := func(args ...string) []byte {
@@ -77,9 +85,42 @@ func TestPageInChromium(t *testing.T) {
 	if err != nil || len(b) < 1000 || !strings.HasPrefix(string(b), "\x89PNG") {
 		t.Fatalf("screenshot: %d bytes, %v", len(b), err)
 	}
+	// What a person sees in a narrow window: the table fits, so the right
+	// margin (the body's 1.5em) stays blank; an overflowing table would
+	// draw its borders and text through it.
+	narrow := filepath.Join(dir, "narrow.png")
+	run("--screenshot="+narrow, "--window-size=900,720", "--hide-scrollbars", url)
+	if x, y, ok := inkInRightMargin(t, narrow, 16); ok {
+		t.Errorf("the table overflows a 900 px window: ink at (%d,%d) in the right margin", x, y)
+	}
 	if keep := os.Getenv("MSSCPROBE_SCREENSHOT_DIR"); keep != "" {
 		if err := os.WriteFile(filepath.Join(keep, "mock-page.png"), b, 0o644); err != nil {
 			t.Error(err)
 		}
 	}
+}
+
+// inkInRightMargin reports the first pixel that is not white in the
+// rightmost width columns of a PNG screenshot.
+func inkInRightMargin(t *testing.T, path string, width int) (x, y int, found bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Max.X - width; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
+				return x, y, true
+			}
+		}
+	}
+	return 0, 0, false
 }
