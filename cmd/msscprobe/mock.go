@@ -380,6 +380,13 @@ func readAccounts(path string) ([]mocks.Account, error) {
 }
 
 func runMockServe(ctx context.Context, e *env, f mockFile) error {
+	switch f.Conformance {
+	case "", mocks.ConformanceWarn, mocks.ConformanceRefuse, mocks.ConformanceOff:
+	default:
+		// Named here: the mock's own error cannot say it came from a flag
+		// (or the YAML key conformance).
+		return usageError(check.Errorf("--conformance : %q : warn, refuse ou off attendu", "--conformance: %q: want warn, refuse or off", f.Conformance))
+	}
 	cfg, closeLog, err := f.config(e)
 	defer closeLog()
 	if err != nil {

@@ -220,6 +220,7 @@ func TestMockServeBadInput(t *testing.T) {
 		{[]string{"--rate-limit", "client=5/s,code=550"}, "code 550"},
 		{[]string{"--listen-http", "0.0.0.0:8025"}, "--listen-http : configuration du mock : adresse d'écoute HTTP \"0.0.0.0:8025\" : seule une adresse de boucle locale"},
 		{[]string{"--listen-http", "8025"}, "HÔTE:PORT"},
+		{[]string{"--conformance", "maybe"}, `--conformance : "maybe" : warn, refuse ou off attendu`},
 		{[]string{"--fault", "connect=421,to=279035121518989@patient.mssante.fr"}, "ne peut pas choisir un destinataire"},
 	} {
 		code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...)
