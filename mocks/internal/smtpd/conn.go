@@ -427,7 +427,7 @@ func (c *Conn) handleMail(arg string) {
 		case "AUTH":
 			value, err := decodeXtext(value)
 			if err != nil || value == "" {
-				c.writeResponse(500, EnhancedCode{5, 5, 4}, "Malformed AUTH parameter value")
+				c.writeResponse(501, EnhancedCode{5, 5, 4}, "Syntax error: malformed AUTH parameter value")
 				return
 			}
 			if value == "<>" {
@@ -436,13 +436,14 @@ func (c *Conn) handleMail(arg string) {
 				p := parser{s: value}
 				value, err = p.parseMailbox()
 				if err != nil || p.s != "" {
-					c.writeResponse(500, EnhancedCode{5, 5, 4}, "Malformed AUTH parameter mailbox")
+					c.writeResponse(501, EnhancedCode{5, 5, 4}, "Syntax error: malformed AUTH parameter mailbox")
 					return
 				}
 			}
 			opts.Auth = &value
 		default:
-			c.writeResponse(500, EnhancedCode{5, 5, 4}, "Unknown MAIL FROM argument")
+			// RFC 5321 §4.1.1.11: 555 for a parameter not recognized.
+			c.writeResponse(555, EnhancedCode{5, 5, 4}, "MAIL FROM parameter not recognized or not implemented")
 			return
 		}
 	}
@@ -786,7 +787,8 @@ func (c *Conn) handleRcpt(arg string) {
 			}
 			opts.MTPriority = &mtPriority
 		default:
-			c.writeResponse(500, EnhancedCode{5, 5, 4}, "Unknown RCPT TO argument")
+			// RFC 5321 §4.1.1.11: 555 for a parameter not recognized.
+			c.writeResponse(555, EnhancedCode{5, 5, 4}, "RCPT TO parameter not recognized or not implemented")
 			return
 		}
 	}

@@ -12,7 +12,10 @@
 //     upstream ran it);
 //   - syntax errors get 501 5.5.2/5.5.4: AUTH without a mechanism, SASL
 //     data that is not base64 (RFC 4954 §4; upstream 502 and 454),
-//     STARTTLS with an argument (RFC 3207 §4; upstream started TLS);
+//     STARTTLS with an argument (RFC 3207 §4; upstream started TLS), a
+//     malformed AUTH= parameter (upstream 500);
+//   - an unknown MAIL or RCPT parameter gets 555 5.5.4 (RFC 5321
+//     §4.1.1.11; upstream 500);
 //   - a 421 reply, whatever command gets it, closes the connection
 //     (RFC 5321 §3.8; upstream only did so for its own timeouts);
 //   - an oversize BDAT chunk is read and discarded before the 552 is sent,
