@@ -1,6 +1,7 @@
 package check
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,6 +86,9 @@ func ErrorText(err error, lang Lang) string {
 		if fr, ok := errnoFR(err); ok {
 			return fr
 		}
+		if fr, ok := zipFR[err]; ok {
+			return fr
+		}
 	}
 	if inner := errors.Unwrap(err); inner != nil {
 		s, in := err.Error(), inner.Error()
@@ -110,6 +114,14 @@ func sep(lang Lang) string {
 		return " : "
 	}
 	return ": "
+}
+
+// zipFR says archive/zip's errors in French: a damaged or mistaken archive
+// (an XDM zip, an evidence container) is an everyday input.
+var zipFR = map[error]string{
+	zip.ErrFormat:    "structure ZIP invalide",
+	zip.ErrChecksum:  "somme de contrôle ZIP fausse",
+	zip.ErrAlgorithm: "méthode de compression ZIP non prise en charge",
 }
 
 // errnoFR says the operating-system errors people meet with files in
