@@ -410,8 +410,9 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	w := e.stdout
 	fmt.Fprintln(w, e.tr("msscprobe mock : opérateur MSSanté et MSS citoyenne fictifs (TESTS SEULEMENT, boucle locale)", "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)"))
 	for _, l := range []struct{ name, addr, how string }{
-		{"smtp", op.SMTPAddr(), "submission, STARTTLS"}, {"smtps", op.SMTPSAddr(), "submission, implicit TLS"},
-		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), "implicit TLS"},
+		{"smtp", op.SMTPAddr(), e.tr("soumission, STARTTLS", "submission, STARTTLS")},
+		{"smtps", op.SMTPSAddr(), e.tr("soumission, TLS implicite", "submission, implicit TLS")},
+		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), e.tr("TLS implicite", "implicit TLS")},
 		{"http", op.HTTPAddr(), "API http://" + op.HTTPAddr() + "/api/v1, page http://" + op.HTTPAddr() + "/"},
 	} {
 		if l.addr != "" {
@@ -425,7 +426,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		fmt.Fprintf(w, "ca %s\n", f.CAOut)
 	}
 	for _, a := range op.Accounts() {
-		how := "password from accounts file"
+		how := e.tr("mot de passe du fichier de comptes", "password from accounts file")
 		// Without an accounts file the only establishment account is the
 		// generated default one.
 		if f.Accounts == "" && a.Address == op.Config().Accounts[0].Address {
@@ -433,24 +434,24 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 			if err != nil {
 				return usageError(err)
 			}
-			how = "generated password in " + path
+			how = e.tr("mot de passe généré dans ", "generated password in ") + path
 		}
 		var auth []string
 		if a.Password != "" {
 			auth = append(auth, how)
 		}
 		if a.Token != "" {
-			auth = append(auth, "XOAUTH2 token")
+			auth = append(auth, e.tr("jeton XOAUTH2", "XOAUTH2 token"))
 		}
 		if a.ClientCert {
-			auth = append(auth, "client certificate")
+			auth = append(auth, e.tr("certificat client", "client certificate"))
 		}
 		fmt.Fprintf(w, "account %s (%s)\n", a.Address, strings.Join(auth, ", "))
 	}
 	if err := f.mockPKIFlags.report(e, w, op); err != nil {
 		return usageError(err)
 	}
-	fmt.Fprintf(w, "auto-reply %s@%s (delay %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, cfg.AutoReplyDelay)
+	fmt.Fprintf(w, "auto-reply %s@%s (%s %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, e.tr("délai", "delay"), cfg.AutoReplyDelay)
 	for _, ft := range cfg.Faults {
 		fmt.Fprintf(w, "fault %s\n", ft)
 	}
