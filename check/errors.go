@@ -145,6 +145,10 @@ func errnoFR(err error) (string, bool) {
 		return "un élément du chemin n'est pas un dossier", true
 	case no == syscall.ENOSPC:
 		return "plus de place sur le disque", true
+	case no == syscall.ECONNREFUSED:
+		return "connexion refusée", true
+	case no == syscall.ECONNRESET:
+		return "connexion coupée par l'autre côté", true
 	}
 	return "", false
 }

@@ -169,7 +169,7 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	if errors.Is(err, evidence.ErrTimestamp) {
 		// A failing or hostile TSA must not cost the run's evidence.
 		b.timestampErr = err
-		fmt.Fprintf(e.stderr, "%s: %v\n", e.tr("--tsa : pas d'horodatage, la preuve est écrite sans", "--tsa: no timestamp, the evidence is written without one"), err)
+		fmt.Fprintf(e.stderr, "%s%s\n", e.tr("--tsa : la preuve est écrite sans horodatage : ", "--tsa: the evidence is written without a timestamp: "), check.ErrorText(err, e.lang))
 		opts.TSAURL = ""
 		buf.Reset()
 		err = write(ctx, &buf, res, opts)
@@ -182,7 +182,7 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	}
 	// Self-check: would démarches-simplifiées accept this file?
 	for _, w := range evidence.DSCheck(buf.Bytes()) {
-		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.tr("attention :", "warning:"), b.out, w.In(lang))
+		fmt.Fprintf(e.stderr, "%s %s%s%s\n", e.tr("attention :", "warning:"), b.out, e.tr(" : ", ": "), w.In(lang))
 	}
 	return b.out, nil
 }

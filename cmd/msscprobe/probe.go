@@ -125,7 +125,8 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			case res.Interrupted:
 				return &exitError{code: exitSignals}
 			case bundle.timestampErr != nil:
-				return &exitError{code: exitFailed, err: bundle.timestampErr}
+				// Already said on stderr when the evidence was written.
+				return &exitError{code: exitFailed}
 			case !res.Met:
 				return failed()
 			}
