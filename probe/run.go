@@ -206,9 +206,19 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 			r.res.QueueID, r.res.Sent = sent.queue, sent.at
 		}
 	})
-	smtpS.close()
+	// QUIT goes beside the wait for the reply: the latency runs from the
+	// end of DATA to the reply being seen, and a server slow to answer QUIT
+	// (RFC 5321 §4.1.1.10) must not hold back the first look at INBOX.
+	quitDone := make(chan struct{})
+	if sent != nil {
+		go func(ss *smtpSession) { defer close(quitDone); ss.quit(ctx, r.timeout()) }(smtpS)
+	} else {
+		close(quitDone)
+	}
+	endSMTP := func() { <-quitDone; smtpS.close() }
 
 	if r.cfg.Reply.Mode == ReplyMailbox {
+		endSMTP() // the citizen's reply writes to the same SMTP transcript
 		sentOK = r.stepIf(ctx, sentOK, StepCitizenReply, []string{"transcripts/smtp.log", "transcripts/imap.log"}, func(s *stepRec) {
 			r.citizenReply(ctx, s, msg)
 		})
@@ -216,6 +226,7 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 	r.stepIf(ctx, sentOK && imapOK, StepReception, []string{"transcripts/imap.log", "messages/reply.eml"}, func(s *stepRec) {
 		r.receive(ctx, s, imapS, msg, sent)
 	})
+	endSMTP()
 	imapS.logout(ctx)
 	r.verdict(ctx)
 }
