@@ -113,7 +113,14 @@ func TestFrenchByDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A mock configuration file with an unknown key and values of the wrong
+	// kind. (A YAML syntax error keeps the parser's own wording, as probe's.)
+	mockYAML := filepath.Join(dir, "mock.yaml")
+	if err := os.WriteFile(mockYAML, []byte("listen_smpt: x\nmax_message_bytes: lots\nauto_reply_citizens: maybe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
+		{"mock", "serve", "--config", mockYAML},
 		{"verify", junk}, {"verify", "--format", "csv", junk}, {"verify", filepath.Join(junk, "a.zip")},
 		{"cda", "check", "--jobs"}, {"cda", "check", "--jobs", "many", "x.xml"}, {"cda", "check", "--format", "yaml", "x.xml"},
 		{"cda", "check", "--max-size", "huge", "x.xml"}, {"cda", "check", filepath.Join(dir, "missing.xml")}, {"cda", "check", dir},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -212,7 +213,7 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
-		return check.Errorf("--config %s : %w", "--config %s: %w", path, err)
+		return mockYAMLError(path, err)
 	}
 	set := func(flag string, dst *string, v string) {
 		if v != "" && !cmd.Flags().Changed(flag) {
@@ -264,6 +265,58 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 
 // maxMockRateLimits bounds the rate limits of one mock (flags and YAML).
 const maxMockRateLimits = 100
+
+var (
+	yamlLineRE     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type`)
+	badValueRE     = regexp.MustCompile("^cannot unmarshal !!\\w+ (`[^`]*`|\\S+) into (\\S+)$")
+)
+
+// mockYAMLError says what is wrong in the --config file as file:line:
+// problem; an unknown key says what the keys are, not the Go type behind
+// them. The YAML parser's own wording of a syntax error stays as it is.
+func mockYAMLError(path string, err error) error {
+	var lines []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else {
+		lines = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	var errs []error
+	for _, l := range lines {
+		where, what := path, l
+		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
+			where, what = path+":"+m[1], m[2]
+		}
+		if m := unknownFieldRE.FindStringSubmatch(what); m != nil {
+			errs = append(errs, check.Errorf("--config %s : clé inconnue %q (les clés sont les options longues de mock serve, avec _ au lieu de -)",
+				"--config %s: unknown key %q (the keys are mock serve's long flags, with _ for -)", where, m[1]))
+			continue
+		}
+		if m := badValueRE.FindStringSubmatch(what); m != nil {
+			want := check.Text{FR: m[2], EN: m[2]}
+			switch {
+			case strings.HasPrefix(m[2], "int"), strings.HasPrefix(m[2], "uint"):
+				want = check.Text{FR: "un nombre entier", EN: "a whole number"}
+			case m[2] == "bool":
+				want = check.Text{FR: "true ou false", EN: "true or false"}
+			case strings.HasPrefix(m[2], "[]"):
+				want = check.Text{FR: "une liste", EN: "a list"}
+			case m[2] == "time.Duration":
+				want = check.Text{FR: "une durée (par exemple 2s)", EN: "a duration (e.g. 2s)"}
+			}
+			errs = append(errs, check.Errorf("--config %s : valeur %s ; attendu : %s", "--config %s: value %s: want %s", where, m[1], want))
+			continue
+		}
+		if te != nil {
+			errs = append(errs, check.Errorf("--config %s : valeur invalide : %s", "--config %s: invalid value: %s", where, what))
+			continue
+		}
+		errs = append(errs, check.Errorf("--config %s : YAML invalide : %s", "--config %s: invalid YAML: %s", where, what))
+	}
+	return errors.Join(errs...)
+}
 
 func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	cfg := mocks.Config{
