@@ -121,6 +121,7 @@ func TestFrenchByDefault(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"mock", "serve", "--config", mockYAML},
+		{"message", "check", filepath.Join(dir, "missing.eml")}, {"message", "check", t.TempDir()}, {"message", "check", "-"},
 		{"verify", junk}, {"verify", "--format", "csv", junk}, {"verify", filepath.Join(junk, "a.zip")},
 		{"cda", "check", "--jobs"}, {"cda", "check", "--jobs", "many", "x.xml"}, {"cda", "check", "--format", "yaml", "x.xml"},
 		{"cda", "check", "--max-size", "huge", "x.xml"}, {"cda", "check", filepath.Join(dir, "missing.xml")}, {"cda", "check", dir},
