@@ -442,7 +442,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		// Fail now, not at exit, when the report cannot be written.
 		fh, err := os.OpenFile(f.Report, os.O_WRONLY|os.O_CREATE, 0o644)
 		if err != nil {
-			return usageError(fmt.Errorf("--report: %w", err))
+			return usageError(check.Errorf("--report : %w", "--report: %w", err))
 		}
 		fh.Close()
 	}
@@ -546,7 +546,7 @@ func writeMockReport(path string, op *mocks.Operator, l check.Lang) error {
 		return err
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--report: %w", err)
+		return check.Errorf("--report : %w", "--report: %w", err)
 	}
 	return nil
 }
