@@ -251,6 +251,11 @@ func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error
 		pass = strings.TrimRight(string(raw), "\r\n")
 	}
 	key, leaf, cas, err := pkcs12.DecodeChain(data, pass)
+	if errors.Is(err, pkcs12.ErrIncorrectPassword) && b.p12PasswordEnv == "" && b.p12PasswordFile == "" {
+		// The usual cause: the password was not given at all.
+		return nil, nil, check.Errorf("--sign-p12 %s : le fichier est protégé par un mot de passe : donnez-le avec --sign-p12-password-env VARIABLE ou --sign-p12-password-file FICHIER",
+			"--sign-p12 %s: the file is password-protected: give the password with --sign-p12-password-env VARIABLE or --sign-p12-password-file FILE", b.signP12)
+	}
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, nil, check.Errorf("--sign-p12 %s : mauvais mot de passe", "--sign-p12 %s: wrong password", b.signP12)
 	}
