@@ -73,22 +73,13 @@ func TestReplyLatencyExcludesSlowQUIT(t *testing.T) {
 // slowQuitSession speaks the submission after STARTTLS, relays the message
 // when DATA ends, answers 250 at once and waits quitDelay before 221.
 func slowQuitSession(c net.Conn, cfg *tls.Config, relay func(from, to string, data []byte) error, quitDelay time.Duration, quitAsked chan<- time.Time) {
-	tc := tls.Server(c, cfg)
-	if tc.Handshake() != nil {
-		return
-	}
-	br := bufio.NewReader(tc)
 	var from, to string
 	arg := func(line string) string {
 		line = line[strings.IndexByte(line, '<')+1:]
 		return line[:strings.IndexByte(line, '>')]
 	}
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch strings.ToUpper(strings.Fields(line + " x")[0]) {
+	tlsCommands(c, cfg, func(tc *tls.Conn, br *bufio.Reader, verb, line string) bool {
+		switch verb {
 		case "EHLO":
 			io.WriteString(tc, "250-slowquit\r\n250 AUTH PLAIN\r\n")
 		case "AUTH":
@@ -105,7 +96,7 @@ func slowQuitSession(c net.Conn, cfg *tls.Config, relay func(from, to string, da
 			for {
 				l, err := br.ReadString('\n')
 				if err != nil {
-					return
+					return false
 				}
 				if l == ".\r\n" {
 					break
@@ -114,16 +105,17 @@ func slowQuitSession(c net.Conn, cfg *tls.Config, relay func(from, to string, da
 			}
 			if err := relay(from, to, []byte(data.String())); err != nil {
 				io.WriteString(tc, "451 4.3.0 relay: "+strings.ReplaceAll(err.Error(), "\r\n", " ")+"\r\n")
-				continue
+				return true
 			}
 			io.WriteString(tc, "250 2.0.0 queued as SLOWQUIT1\r\n")
 		case "QUIT":
 			quitAsked <- time.Now()
 			time.Sleep(quitDelay)
 			io.WriteString(tc, "221 bye\r\n")
-			return
+			return false
 		default:
 			io.WriteString(tc, "250 ok\r\n")
 		}
-	}
+		return true
+	})
 }
