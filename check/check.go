@@ -40,7 +40,8 @@ func (t Text) In(lang Lang) string {
 }
 
 // Textf formats both languages with the same arguments; an argument that
-// is itself a Text is rendered in each message's own language.
+// is itself a Text is rendered in each message's own language, and an
+// error as ErrorText writes it in that language.
 func Textf(fr, en string, args ...any) Text {
 	return Text{FR: fmt.Sprintf(fr, inLang(args, FR)...), EN: fmt.Sprintf(en, inLang(args, EN)...)}
 }
@@ -53,6 +54,13 @@ func inLang(args []any, l Lang) []any {
 				out = append([]any(nil), args...)
 			}
 			out[i] = t.In(l)
+		}
+		// An error argument is said in each language as ErrorText says it.
+		if err, ok := a.(error); ok && err != nil {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = ErrorText(err, l)
 		}
 	}
 	if out == nil {

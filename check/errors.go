@@ -1,6 +1,7 @@
 package check
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,6 +86,9 @@ func ErrorText(err error, lang Lang) string {
 		if fr, ok := errnoFR(err); ok {
 			return fr
 		}
+		if fr, ok := zipFR[err]; ok {
+			return fr
+		}
 	}
 	if inner := errors.Unwrap(err); inner != nil {
 		s, in := err.Error(), inner.Error()
@@ -112,6 +116,14 @@ func sep(lang Lang) string {
 	return ": "
 }
 
+// zipFR says archive/zip's errors in French: a damaged or mistaken archive
+// (an XDM zip, an evidence container) is an everyday input.
+var zipFR = map[error]string{
+	zip.ErrFormat:    "structure ZIP invalide",
+	zip.ErrChecksum:  "somme de contrôle ZIP fausse",
+	zip.ErrAlgorithm: "méthode de compression ZIP non prise en charge",
+}
+
 // errnoFR says the operating-system errors people meet with files in
 // French (through fs.Err*, which match on every system); the others keep
 // the system's English wording.
@@ -133,6 +145,10 @@ func errnoFR(err error) (string, bool) {
 		return "un élément du chemin n'est pas un dossier", true
 	case no == syscall.ENOSPC:
 		return "plus de place sur le disque", true
+	case no == syscall.ECONNREFUSED:
+		return "connexion refusée", true
+	case no == syscall.ECONNRESET:
+		return "connexion coupée par l'autre côté", true
 	}
 	return "", false
 }

@@ -13,9 +13,12 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/smallstep/pkcs7"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // RFC 3161 structures, the subset a client needs.
@@ -85,10 +88,27 @@ const maxTSAResponse = maxCMSSize + 4096
 func requestTimestamp(ctx context.Context, url string, signature []byte) ([]byte, error) {
 	token, err := askTSA(ctx, url, signature)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTimestamp, err)
+		return nil, &timestampError{url: url, err: err}
 	}
 	return token, nil
 }
+
+// timestampError says why there is no timestamp in the reader's language;
+// errors.Is matches it to ErrTimestamp.
+type timestampError struct {
+	url string
+	err error
+}
+
+func (e *timestampError) Error() string { return e.ErrorIn(check.EN) }
+
+func (e *timestampError) ErrorIn(l check.Lang) string {
+	return check.Textf("pas d'horodatage : autorité d'horodatage %s : %v", "no timestamp: timestamp authority %s: %v", e.url, e.err).In(l)
+}
+
+func (e *timestampError) Is(target error) bool { return target == ErrTimestamp }
+
+func (e *timestampError) Unwrap() error { return e.err }
 
 func askTSA(ctx context.Context, url string, signature []byte) ([]byte, error) {
 	imprint := sha256.Sum256(signature)
@@ -109,38 +129,43 @@ func askTSA(ctx context.Context, url string, signature []byte) ([]byte, error) {
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
 	if err != nil {
-		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+		return nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/timestamp-query")
 	resp, err := http.DefaultClient.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+		// url.Error repeats the method and the URL, already said.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, check.Errorf("injoignable (%w)", "unreachable (%w)", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTSAResponse+1))
 	if err != nil {
-		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+		return nil, check.Errorf("réponse interrompue (%w)", "answer cut (%w)", err)
 	}
 	if len(body) > maxTSAResponse {
-		return nil, fmt.Errorf("timestamp authority %s: answer over the %d-byte limit", url, maxTSAResponse)
+		return nil, check.Errorf("réponse au-delà de la limite de %d octets", "answer over the %d-byte limit", maxTSAResponse)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("timestamp authority %s: HTTP %s", url, resp.Status)
+		return nil, check.Errorf("HTTP %s", "HTTP %s", resp.Status)
 	}
 	var tr timeStampResp
 	if rest, err := asn1.Unmarshal(body, &tr); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("timestamp authority %s: not a TimeStampResp", url)
+		return nil, check.Errorf("la réponse n'est pas une TimeStampResp", "not a TimeStampResp")
 	}
 	if tr.Status.Status > 1 { // granted(0), grantedWithMods(1)
-		return nil, fmt.Errorf("timestamp authority %s: request refused (status %d %q)", url, tr.Status.Status, tr.Status.StatusString)
+		return nil, check.Errorf("demande refusée (statut %d %q)", "request refused (status %d %q)", tr.Status.Status, tr.Status.StatusString)
 	}
 	token := tr.Token.FullBytes
 	info, _, err := checkTimestamp(token, signature)
 	if err != nil {
-		return nil, fmt.Errorf("timestamp authority %s: %w", url, err)
+		return nil, check.Errorf("jeton refusé (%w)", "token refused (%w)", err)
 	}
 	if info.Nonce == nil || info.Nonce.Cmp(nonce) != 0 {
-		return nil, fmt.Errorf("timestamp authority %s: the token does not carry our nonce", url)
+		return nil, check.Errorf("le jeton ne porte pas notre nonce", "the token does not carry our nonce")
 	}
 	return token, nil
 }

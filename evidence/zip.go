@@ -119,7 +119,7 @@ func readBundle(ctx context.Context, r io.ReaderAt, size int64) (members []membe
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, nil, nil, fmt.Errorf("not a readable ZIP archive: %w", err)
+		return nil, nil, nil, check.Errorf("pas une archive ZIP lisible : %w", "not a readable ZIP archive: %w", err)
 	}
 	if len(zr.File) > maxEntries {
 		return nil, nil, []Problem{problem(CodeTooManyEntries, "", "%d entrées, au-delà de la limite de %d", "%d entries, over the %d limit", len(zr.File), maxEntries)}, nil

@@ -133,7 +133,7 @@ func tooLarge(name string, size, limit int64) Result {
 // expand turns inputs into the list of files to read ("-" kept).
 func expand(inputs []string) ([]string, error) {
 	if len(inputs) == 0 {
-		return nil, check.Errorf("aucune entrée : donner des fichiers .eml ou mbox, des dossiers, ou - pour l'entrée standard", "no input: give .eml or mbox files, folders, or - for standard input")
+		return nil, check.Errorf("aucune entrée : donnez des fichiers .eml ou mbox, des dossiers, ou - pour l'entrée standard", "no input: give .eml or mbox files, folders, or - for standard input")
 	}
 	var out []string
 	for _, in := range inputs {
@@ -143,7 +143,7 @@ func expand(inputs []string) ([]string, error) {
 		}
 		st, err := os.Stat(in)
 		if err != nil {
-			return nil, err // an *fs.PathError already names the input
+			return nil, inputErr(in, err)
 		}
 		if !st.IsDir() {
 			out = append(out, in)
@@ -161,7 +161,7 @@ func expand(inputs []string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, check.Errorf("%s : %w", "%s: %w", in, err)
+			return nil, inputErr(in, err)
 		}
 		if len(found) == 0 {
 			return nil, check.Errorf("%s : aucun fichier *.eml ou *.mbox dans ce dossier", "%s: no *.eml or *.mbox file in this folder", in)
@@ -186,7 +186,7 @@ func readInput(name string, o Options, emit func(string, []byte, int64) bool) er
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return err // an *fs.PathError already names the input
+			return inputErr(name, err)
 		}
 		defer f.Close()
 		r = f
@@ -197,7 +197,7 @@ func readInput(name string, o Options, emit func(string, []byte, int64) bool) er
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(5)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return check.Errorf("%s : %w", "%s: %w", name, err)
+		return inputErr(name, err)
 	}
 	if len(head) == 0 {
 		return check.Errorf("%s : entrée vide, aucun message", "%s: empty input, no message", name)
@@ -206,7 +206,7 @@ func readInput(name string, o Options, emit func(string, []byte, int64) bool) er
 		buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, o.MaxSize)+bytes.MinRead))
 		_, err := buf.ReadFrom(io.LimitReader(br, o.MaxSize+1))
 		if err != nil {
-			return check.Errorf("%s : %w", "%s: %w", name, err)
+			return inputErr(name, err)
 		}
 		raw := buf.Bytes()
 		if int64(len(raw)) > o.MaxSize {
@@ -281,11 +281,11 @@ func readMbox(name string, br *bufio.Reader, limit int64, emit func(string, []by
 			break
 		}
 		if err != nil {
-			return check.Errorf("%s : %w", "%s: %w", name, err)
+			return inputErr(name, err)
 		}
 	}
 	if !open {
-		return check.Errorf("%s : aucun message dans cette mbox", "%s: no message in this mbox", name)
+		return check.Errorf("%s : aucun message dans cette boîte mbox", "%s: no message in this mbox", name)
 	}
 	flush()
 	return nil
@@ -297,4 +297,14 @@ func isEscapedFrom(line []byte) bool {
 		i++
 	}
 	return i > 0 && bytes.HasPrefix(line[i:], []byte("From "))
+}
+
+// inputErr names the input in err, in both languages; a file-system error
+// already names its path and is not prefixed twice.
+func inputErr(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == name {
+		return err
+	}
+	return check.Errorf("%s : %w", "%s: %w", name, err)
 }

@@ -58,6 +58,10 @@ func TestBatchAfterReplyClassified(t *testing.T) {
 	if !res.Met {
 		t.Fatalf("not met\n%s", dump(res))
 	}
+	// French says the DSN action in French (the English keeps RFC 3464's word).
+	if c, _ := checkStatus(res, RuleReports); !strings.Contains(c.Message.FR, "DSN remis (") {
+		t.Errorf("RCV-005 in French: %q", c.Message.FR)
+	}
 	if c, _ := checkStatus(res, RuleReports); c.Status != Pass || !strings.Contains(c.Message.EN, "DSN delivered") {
 		t.Errorf("%s %s %q, want the DSN fetched after the reply listed\n%s", RuleReports, c.Status, c.Message.EN, dump(res))
 	}

@@ -126,6 +126,38 @@ func smtpUntil(c net.Conn, exts string, answer func(verb string) string) {
 // smtpServeTLS speaks just enough SMTP after STARTTLS for a submission;
 // authAnswer answers the AUTH line (nil: accept).
 func smtpServeTLS(c net.Conn, cfg *tls.Config, authAnswer func(line string) string) {
+	tlsCommands(c, cfg, func(tc *tls.Conn, br *bufio.Reader, verb, line string) bool {
+		switch verb {
+		case "EHLO":
+			io.WriteString(tc, "250-hostile\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n")
+		case "AUTH":
+			if authAnswer != nil {
+				io.WriteString(tc, authAnswer(line))
+				return true
+			}
+			io.WriteString(tc, "235 2.7.0 ok\r\n")
+		case "DATA":
+			io.WriteString(tc, "354 go\r\n")
+			for l, err := br.ReadString('\n'); l != ".\r\n"; l, err = br.ReadString('\n') {
+				if err != nil {
+					return false
+				}
+			}
+			io.WriteString(tc, "250 2.0.0 queued as HOSTILE1\r\n")
+		case "QUIT":
+			io.WriteString(tc, "221 bye\r\n")
+			return false
+		default:
+			io.WriteString(tc, "250 ok\r\n")
+		}
+		return true
+	})
+}
+
+// tlsCommands does the server's TLS handshake on c, then hands each
+// command line to handle with its upper-case verb, until handle returns
+// false or the connection ends.
+func tlsCommands(c net.Conn, cfg *tls.Config, handle func(tc *tls.Conn, br *bufio.Reader, verb, line string) bool) {
 	tc := tls.Server(c, cfg)
 	if tc.Handshake() != nil {
 		return
@@ -133,31 +165,8 @@ func smtpServeTLS(c net.Conn, cfg *tls.Config, authAnswer func(line string) stri
 	br := bufio.NewReader(tc)
 	for {
 		line, err := br.ReadString('\n')
-		if err != nil {
+		if err != nil || !handle(tc, br, strings.ToUpper(strings.Fields(line + " x")[0]), line) {
 			return
-		}
-		switch strings.ToUpper(strings.Fields(line + " x")[0]) {
-		case "EHLO":
-			io.WriteString(tc, "250-hostile\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n")
-		case "AUTH":
-			if authAnswer != nil {
-				io.WriteString(tc, authAnswer(line))
-				continue
-			}
-			io.WriteString(tc, "235 2.7.0 ok\r\n")
-		case "DATA":
-			io.WriteString(tc, "354 go\r\n")
-			for l, err := br.ReadString('\n'); l != ".\r\n"; l, err = br.ReadString('\n') {
-				if err != nil {
-					return
-				}
-			}
-			io.WriteString(tc, "250 2.0.0 queued as HOSTILE1\r\n")
-		case "QUIT":
-			io.WriteString(tc, "221 bye\r\n")
-			return
-		default:
-			io.WriteString(tc, "250 ok\r\n")
 		}
 	}
 }

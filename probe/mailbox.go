@@ -77,6 +77,7 @@ func (r *runner) citizenReply(ctx context.Context, s *stepRec, msg *outgoing) {
 	if _, ok := smtpSubmit(ctx, s, ss, r.cfg.Target, r.cfg.Establishment.Address, "", reply, r.timeout()); !ok {
 		return
 	}
+	ss.quit(ctx, r.timeout())
 	s.pass(RuleCitizenReplied, check.Textf("Réponse envoyée de %s à %s", "Reply sent from %s to %s", r.cfg.Target, r.cfg.Establishment.Address))
 }
 

@@ -206,9 +206,19 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 			r.res.QueueID, r.res.Sent = sent.queue, sent.at
 		}
 	})
-	smtpS.close()
+	// QUIT goes beside the wait for the reply: the latency runs from the
+	// end of DATA to the reply being seen, and a server slow to answer QUIT
+	// (RFC 5321 §4.1.1.10) must not hold back the first look at INBOX.
+	quitDone := make(chan struct{})
+	if sent != nil {
+		go func(ss *smtpSession) { defer close(quitDone); ss.quit(ctx, r.timeout()) }(smtpS)
+	} else {
+		close(quitDone)
+	}
+	endSMTP := func() { <-quitDone; smtpS.close() }
 
 	if r.cfg.Reply.Mode == ReplyMailbox {
+		endSMTP() // the citizen's reply writes to the same SMTP transcript
 		sentOK = r.stepIf(ctx, sentOK, StepCitizenReply, []string{"transcripts/smtp.log", "transcripts/imap.log"}, func(s *stepRec) {
 			r.citizenReply(ctx, s, msg)
 		})
@@ -216,6 +226,7 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 	r.stepIf(ctx, sentOK && imapOK, StepReception, []string{"transcripts/imap.log", "messages/reply.eml"}, func(s *stepRec) {
 		r.receive(ctx, s, imapS, msg, sent)
 	})
+	endSMTP()
 	imapS.logout(ctx)
 	r.verdict(ctx)
 }
@@ -321,7 +332,7 @@ func baseName(p string) string { return p[strings.LastIndexAny(p, `/\`)+1:] }
 func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *outgoing, sent *submitResult) {
 	until := time.Now().Add(r.cfg.Timeouts.Reply.D())
 	r.opts.Observer.Waiting(r.waitingText(), until)
-	var reports []string
+	var reports []check.Text
 	for {
 		is.drain()
 		news, err := is.scan(ctx)
@@ -344,7 +355,7 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 			r.res.Messages = append(r.res.Messages, Message{Kind: in.kind, MessageID: in.messageID, From: in.from, Subject: in.subject, Received: f.received, Raw: f.raw})
 			switch in.kind {
 			case KindDSN, KindMDN:
-				reports = append(reports, fmt.Sprintf("%s %s (%s)", strings.ToUpper(in.kind), in.detail, in.from))
+				reports = append(reports, ackText(&in))
 				continue
 			}
 			if first == nil {
@@ -401,12 +412,50 @@ func (r *runner) receive(ctx context.Context, s *stepRec, is *imapSession, msg *
 	}
 }
 
-func (r *runner) reportsCheck(s *stepRec, reports []string) {
+func (r *runner) reportsCheck(s *stepRec, reports []check.Text) {
 	if len(reports) == 0 {
 		s.skip(RuleReports, check.Textf("Aucun accusé (DSN/MDN) reçu", "No acknowledgement (DSN/MDN) received"))
 		return
 	}
-	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", strings.Join(reports, "; ")))
+	var fr, en []string
+	for _, t := range reports {
+		fr, en = append(fr, t.FR), append(en, t.EN)
+	}
+	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", check.Text{FR: strings.Join(fr, " ; "), EN: strings.Join(en, "; ")}))
+}
+
+// dsnActionFR and mdnTypeFR say in French the DSN Action (RFC 3464 §2.3.3)
+// and the MDN disposition type (RFC 8098 §3.2.6); other values stay as sent.
+var (
+	dsnActionFR = map[string]string{"delivered": "remis", "relayed": "relayé", "expanded": "remis à une liste", "delayed": "retardé", "failed": "en échec"}
+	mdnTypeFR   = map[string]string{"displayed": "affiché", "processed": "traité", "deleted": "supprimé", "dispatched": "transmis", "denied": "refusé", "failed": "en échec"}
+)
+
+// ackText describes a DSN or MDN in both languages; the English keeps the
+// report's own words.
+func ackText(in *incoming) check.Text {
+	en := fmt.Sprintf("%s %s (%s)", strings.ToUpper(in.kind), in.detail, in.from)
+	fr := en
+	switch in.kind {
+	case KindDSN:
+		action, rest, _ := strings.Cut(in.detail, ":")
+		if w, ok := dsnActionFR[strings.ToLower(strings.TrimSpace(action))]; ok {
+			if rest != "" {
+				w += " :" + rest
+			}
+			fr = fmt.Sprintf("DSN %s (%s)", w, in.from)
+		}
+	case KindMDN:
+		mode, typ, _ := strings.Cut(in.detail, ";")
+		typ, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(typ)), "/")
+		if w, ok := mdnTypeFR[typ]; ok {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(mode)), "automatic-action") {
+				w += " automatiquement"
+			}
+			fr = fmt.Sprintf("MDN %s (%s)", w, in.from)
+		}
+	}
+	return check.Text{FR: fr, EN: en}
 }
 
 func (r *runner) waitingText() check.Text {

@@ -259,6 +259,13 @@ func smtpSubmit(ctx context.Context, s *stepRec, ss *smtpSession, from, to, envI
 	} else {
 		s.skip(RuleSMTPDSN, check.Textf("Le serveur ne propose pas DSN : pas d'accusé de réception demandé", "The server does not offer DSN: no delivery receipt requested"))
 	}
-	bounded(ctx, timeout, ss.raw, ss.c.Quit) // the message is accepted; a failed QUIT changes nothing
 	return &res, true
+}
+
+// quit ends the session once the message is accepted; a failed QUIT
+// changes nothing. The caller sends it: the probe's own submission sends it
+// while the reply is awaited, so that a server slow to answer QUIT does not
+// delay seeing the reply nor add to its latency.
+func (ss *smtpSession) quit(ctx context.Context, timeout time.Duration) {
+	bounded(ctx, timeout, ss.raw, ss.c.Quit)
 }

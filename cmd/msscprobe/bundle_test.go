@@ -134,6 +134,7 @@ func TestBundleFlagsSigners(t *testing.T) {
 		{"ephemeral", nil, false, true, ""},
 		{"P12 wrong password", []string{"--sign-p12", s.p12File, "--sign-p12-password-env", "NOPE"}, false, false, "NOPE is not set"},
 		{"P12 bad password", []string{"--sign-p12", s.p12File, "--sign-p12-password-file", s.certFile}, false, false, "wrong password"},
+		{"P12 without password", []string{"--sign-p12", s.p12File}, false, false, "password-protected: give the password with --sign-p12-password-env"},
 		{"cert without key", []string{"--sign-cert", s.certFile}, false, false, "go together"},
 		{"key mismatch", []string{"--sign-cert", s.rootFile, "--sign-key", s.keyFile}, false, false, "--sign-cert"},
 		{"both kinds", []string{"--sign-p12", s.p12File, "--sign-cert", s.certFile, "--sign-key", s.keyFile}, false, false, "excludes"},

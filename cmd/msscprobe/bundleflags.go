@@ -169,7 +169,7 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	if errors.Is(err, evidence.ErrTimestamp) {
 		// A failing or hostile TSA must not cost the run's evidence.
 		b.timestampErr = err
-		fmt.Fprintf(e.stderr, "%s: %v\n", e.tr("--tsa : pas d'horodatage, la preuve est écrite sans", "--tsa: no timestamp, the evidence is written without one"), err)
+		fmt.Fprintf(e.stderr, "%s%s\n", e.tr("--tsa : la preuve est écrite sans horodatage : ", "--tsa: the evidence is written without a timestamp: "), check.ErrorText(err, e.lang))
 		opts.TSAURL = ""
 		buf.Reset()
 		err = write(ctx, &buf, res, opts)
@@ -182,7 +182,7 @@ func (b *bundleFlags) write(ctx context.Context, e *env, res *probe.Result, lang
 	}
 	// Self-check: would démarches-simplifiées accept this file?
 	for _, w := range evidence.DSCheck(buf.Bytes()) {
-		fmt.Fprintf(e.stderr, "%s %s: %s\n", e.tr("attention :", "warning:"), b.out, w.In(lang))
+		fmt.Fprintf(e.stderr, "%s %s%s%s\n", e.tr("attention :", "warning:"), b.out, e.tr(" : ", ": "), w.In(lang))
 	}
 	return b.out, nil
 }
@@ -251,6 +251,11 @@ func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error
 		pass = strings.TrimRight(string(raw), "\r\n")
 	}
 	key, leaf, cas, err := pkcs12.DecodeChain(data, pass)
+	if errors.Is(err, pkcs12.ErrIncorrectPassword) && b.p12PasswordEnv == "" && b.p12PasswordFile == "" {
+		// The usual cause: the password was not given at all.
+		return nil, nil, check.Errorf("--sign-p12 %s : le fichier est protégé par un mot de passe : donnez-le avec --sign-p12-password-env VARIABLE ou --sign-p12-password-file FICHIER",
+			"--sign-p12 %s: the file is password-protected: give the password with --sign-p12-password-env VARIABLE or --sign-p12-password-file FILE", b.signP12)
+	}
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, nil, check.Errorf("--sign-p12 %s : mauvais mot de passe", "--sign-p12 %s: wrong password", b.signP12)
 	}

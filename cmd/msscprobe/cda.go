@@ -74,7 +74,7 @@ interrupted (the results so far are printed).`),
 				return usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
 			}
 			if size > cda.MaxSizeLimit {
-				return usageError(fmt.Errorf("--max-size %s: %s %dMiB", maxSize, e.tr("au plus", "at most"), cda.MaxSizeLimit>>20))
+				return usageError(check.Errorf("--max-size %s : au plus %dMiB", "--max-size %s: at most %dMiB", maxSize, cda.MaxSizeLimit>>20))
 			}
 			if jobs < 0 {
 				return usageError(check.Errorf("--jobs %d : 1 ou plus attendu (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)", jobs))

@@ -103,7 +103,26 @@ func TestFrenchByDefault(t *testing.T) {
 	if err := os.WriteFile(pem, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A folder of files verify cannot read: their batch rows are French too.
+	junk := filepath.Join(dir, "junk")
+	for name, body := range map[string]string{"a.zip": "PK\x03\x04garbage", "b.asice": "junk!", "c.pdf": "ab"} {
+		if err := os.MkdirAll(junk, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(junk, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A mock configuration file with an unknown key and values of the wrong
+	// kind. (A YAML syntax error keeps the parser's own wording, as probe's.)
+	mockYAML := filepath.Join(dir, "mock.yaml")
+	if err := os.WriteFile(mockYAML, []byte("listen_smpt: x\nmax_message_bytes: lots\nauto_reply_citizens: maybe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
+		{"mock", "serve", "--config", mockYAML},
+		{"message", "check", filepath.Join(dir, "missing.eml")}, {"message", "check", t.TempDir()}, {"message", "check", "-"},
+		{"verify", junk}, {"verify", "--format", "csv", junk}, {"verify", filepath.Join(junk, "a.zip")},
 		{"cda", "check", "--jobs"}, {"cda", "check", "--jobs", "many", "x.xml"}, {"cda", "check", "--format", "yaml", "x.xml"},
 		{"cda", "check", "--max-size", "huge", "x.xml"}, {"cda", "check", filepath.Join(dir, "missing.xml")}, {"cda", "check", dir},
 		{"mock", "serve", "--auto-reply-delay", "soon"}, {"mock", "serve", "--fault", "explode"},

@@ -59,7 +59,7 @@ unreadable or a flag is invalid.`),
 			}
 			size, err := parseSize(maxSize)
 			if err != nil {
-				return usageError(fmt.Errorf("--max-size: %w", err))
+				return usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
 			}
 			if jobs < 0 {
 				return usageError(fmt.Errorf(e.tr("--jobs %d : 1 ou plus (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)"), jobs))

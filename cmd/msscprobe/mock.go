@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -212,7 +213,7 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
-		return check.Errorf("--config %s : %w", "--config %s: %w", path, err)
+		return mockYAMLError(path, err)
 	}
 	set := func(flag string, dst *string, v string) {
 		if v != "" && !cmd.Flags().Changed(flag) {
@@ -264,6 +265,58 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 
 // maxMockRateLimits bounds the rate limits of one mock (flags and YAML).
 const maxMockRateLimits = 100
+
+var (
+	yamlLineRE     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type`)
+	badValueRE     = regexp.MustCompile("^cannot unmarshal !!\\w+ (`[^`]*`|\\S+) into (\\S+)$")
+)
+
+// mockYAMLError says what is wrong in the --config file as file:line:
+// problem; an unknown key says what the keys are, not the Go type behind
+// them. The YAML parser's own wording of a syntax error stays as it is.
+func mockYAMLError(path string, err error) error {
+	var lines []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else {
+		lines = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	var errs []error
+	for _, l := range lines {
+		where, what := path, l
+		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
+			where, what = path+":"+m[1], m[2]
+		}
+		if m := unknownFieldRE.FindStringSubmatch(what); m != nil {
+			errs = append(errs, check.Errorf("--config %s : clé inconnue %q (les clés sont les options longues de mock serve, avec _ au lieu de -)",
+				"--config %s: unknown key %q (the keys are mock serve's long flags, with _ for -)", where, m[1]))
+			continue
+		}
+		if m := badValueRE.FindStringSubmatch(what); m != nil {
+			want := check.Text{FR: m[2], EN: m[2]}
+			switch {
+			case strings.HasPrefix(m[2], "int"), strings.HasPrefix(m[2], "uint"):
+				want = check.Text{FR: "un nombre entier", EN: "a whole number"}
+			case m[2] == "bool":
+				want = check.Text{FR: "true ou false", EN: "true or false"}
+			case strings.HasPrefix(m[2], "[]"):
+				want = check.Text{FR: "une liste", EN: "a list"}
+			case m[2] == "time.Duration":
+				want = check.Text{FR: "une durée (par exemple 2s)", EN: "a duration (e.g. 2s)"}
+			}
+			errs = append(errs, check.Errorf("--config %s : valeur %s ; attendu : %s", "--config %s: value %s: want %s", where, m[1], want))
+			continue
+		}
+		if te != nil {
+			errs = append(errs, check.Errorf("--config %s : valeur invalide : %s", "--config %s: invalid value: %s", where, what))
+			continue
+		}
+		errs = append(errs, check.Errorf("--config %s : YAML invalide : %s", "--config %s: invalid YAML: %s", where, what))
+	}
+	return errors.Join(errs...)
+}
 
 func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	cfg := mocks.Config{
@@ -396,7 +449,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		// Fail now, not at exit, when the report cannot be written.
 		fh, err := os.OpenFile(f.Report, os.O_WRONLY|os.O_CREATE, 0o644)
 		if err != nil {
-			return usageError(fmt.Errorf("--report: %w", err))
+			return usageError(check.Errorf("--report : %w", "--report: %w", err))
 		}
 		fh.Close()
 	}
@@ -417,8 +470,9 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	w := e.stdout
 	fmt.Fprintln(w, e.tr("msscprobe mock : opérateur MSSanté et MSS citoyenne fictifs (TESTS SEULEMENT, boucle locale)", "msscprobe mock: MSSanté operator and MSS citoyenne mock (TEST ONLY, loopback)"))
 	for _, l := range []struct{ name, addr, how string }{
-		{"smtp", op.SMTPAddr(), "submission, STARTTLS"}, {"smtps", op.SMTPSAddr(), "submission, implicit TLS"},
-		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), "implicit TLS"},
+		{"smtp", op.SMTPAddr(), e.tr("soumission, STARTTLS", "submission, STARTTLS")},
+		{"smtps", op.SMTPSAddr(), e.tr("soumission, TLS implicite", "submission, implicit TLS")},
+		{"imap", op.IMAPAddr(), "STARTTLS"}, {"imaps", op.IMAPSAddr(), e.tr("TLS implicite", "implicit TLS")},
 		{"http", op.HTTPAddr(), "API http://" + op.HTTPAddr() + "/api/v1, page http://" + op.HTTPAddr() + "/"},
 	} {
 		if l.addr != "" {
@@ -432,7 +486,7 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 		fmt.Fprintf(w, "ca %s\n", f.CAOut)
 	}
 	for _, a := range op.Accounts() {
-		how := "password from accounts file"
+		how := e.tr("mot de passe du fichier de comptes", "password from accounts file")
 		// Without an accounts file the only establishment account is the
 		// generated default one.
 		if f.Accounts == "" && a.Address == op.Config().Accounts[0].Address {
@@ -440,24 +494,24 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 			if err != nil {
 				return usageError(err)
 			}
-			how = "generated password in " + path
+			how = e.tr("mot de passe généré dans ", "generated password in ") + path
 		}
 		var auth []string
 		if a.Password != "" {
 			auth = append(auth, how)
 		}
 		if a.Token != "" {
-			auth = append(auth, "XOAUTH2 token")
+			auth = append(auth, e.tr("jeton XOAUTH2", "XOAUTH2 token"))
 		}
 		if a.ClientCert {
-			auth = append(auth, "client certificate")
+			auth = append(auth, e.tr("certificat client", "client certificate"))
 		}
 		fmt.Fprintf(w, "account %s (%s)\n", a.Address, strings.Join(auth, ", "))
 	}
 	if err := f.mockPKIFlags.report(e, w, op); err != nil {
 		return usageError(err)
 	}
-	fmt.Fprintf(w, "auto-reply %s@%s (delay %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, cfg.AutoReplyDelay)
+	fmt.Fprintf(w, "auto-reply %s@%s (%s %s)\n", mocks.AutoReplyLocalPart, op.Config().CitizenDomain, e.tr("délai", "delay"), cfg.AutoReplyDelay)
 	for _, ft := range cfg.Faults {
 		fmt.Fprintf(w, "fault %s\n", ft)
 	}
@@ -499,7 +553,7 @@ func writeMockReport(path string, op *mocks.Operator, l check.Lang) error {
 		return err
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--report: %w", err)
+		return check.Errorf("--report : %w", "--report: %w", err)
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func TestMockServeDefaultAccount(t *testing.T) {
 	dir := t.TempDir()
 	ca, pwFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "pw")
 	out, stop := serveMock(t, "--ca-out", ca, "--password-out", pwFile, "--listen-imaps", "off", "--fault", "greylist=1")
-	for _, want := range []string{"listen smtp ", "listen smtps ", "listen imap ", "account medecin@hopital.test.mssante.fr (generated password in " + pwFile,
+	for _, want := range []string{"listen smtp ", "listen smtps ", "listen imap ", "account medecin@hopital.test.mssante.fr (mot de passe généré dans " + pwFile,
 		"auto-reply reponse.automatique-test@patient.mssante.fr", "fault greylist=1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -166,12 +166,17 @@ func TestMockServeAccountsFileAndConfig(t *testing.T) {
 	os.WriteFile(cfg, []byte("establishment_domains: [clinique.test.mssante.fr]\naccounts: "+accounts+"\nfaults: [no-reply]\nnil_mode: refuse\nauto_reply_delay: 250ms\nstore: "+filepath.Join(dir, "store")+"\n"), 0o600)
 	out, _ := serveMock(t, "--config", cfg, "--fault", "rcpt=550@0.5")
 	s := out.String()
-	for _, want := range []string{"account dr@clinique.test.mssante.fr (password from accounts file, XOAUTH2 token)",
-		"account app@clinique.test.mssante.fr (client certificate)", "fault no-reply", "fault rcpt=550@0.5", "store ",
-		"auto-reply reponse.automatique-test@patient.mssante.fr (delay 250ms)"} {
+	for _, want := range []string{"account dr@clinique.test.mssante.fr (mot de passe du fichier de comptes, jeton XOAUTH2)",
+		"account app@clinique.test.mssante.fr (certificat client)", "fault no-reply", "fault rcpt=550@0.5", "store ",
+		"auto-reply reponse.automatique-test@patient.mssante.fr (délai 250ms)", "listen smtps ", "(soumission, TLS implicite)",
+		"(CRL, OCSP, certificats d'AC)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+	// The keywords stay (scripts read them); what a person reads is French.
+	if w := englishIn(s); len(w) > 0 {
+		t.Errorf("mock serve output shows English %q by default:\n%s", w, s)
 	}
 	if strings.Contains(s, "Secret-Pass-1") || strings.Contains(s, "tok-XYZ") {
 		t.Errorf("a secret from the accounts file was printed:\n%s", s)
@@ -198,13 +203,13 @@ func TestMockServeBadInput(t *testing.T) {
 		{[]string{"--fault", "explode"}, "nom de panne inconnu"},
 		{[]string{"--auto-reply-delay", "soon"}, `--auto-reply-delay "soon" : une durée`},
 		{[]string{"--auto-reply-delay", "-1s"}, "--auto-reply-delay -1s : ne doit pas être négatif"},
-		{[]string{"--config", badDelay}, "soon"},
+		{[]string{"--config", badDelay}, "d.yaml:1 : valeur `soon` ; attendu : une durée"},
 		{[]string{"--config", missing}, "--config"},
 		{[]string{"--accounts", missing}, "fichier de comptes"},
 		{[]string{"--accounts", badAccounts}, "ligne 1"},
 		{[]string{"--accounts", otherDomain}, "dr@clinique.test.mssante.fr"},
 		{[]string{"--citizen-accounts", otherDomain}, "hors du domaine citoyen"},
-		{[]string{"--config", badYAML}, "listen_smpt"},
+		{[]string{"--config", badYAML}, `c.yaml:1 : clé inconnue "listen_smpt" (les clés sont les options longues`},
 		{[]string{"--nil-mode", "maybe"}, "mode NIL"},
 		{[]string{"--max-message-bytes", "-5"}, "-5"},
 		{[]string{"--establishment-domain", "x_y"}, `"x_y"`},

@@ -105,13 +105,13 @@ func (p mockPKIFlags) apply(e *env, cfg *mocks.Config) error {
 // HTTP services are. Private keys and the secret go to 0600 files only.
 func (p mockPKIFlags) report(e *env, w io.Writer, op *mocks.Operator) error {
 	if a := op.PKIAddr(); a != "" {
-		fmt.Fprintf(w, "listen %-5s %s (CRL, OCSP, CA certificates)\n", "pki", a)
+		fmt.Fprintf(w, "listen %-5s %s (%s)\n", "pki", a, e.tr("CRL, OCSP, certificats d'AC", "CRL, OCSP, CA certificates"))
 	}
 	if a := op.PSCAddr(); a != "" {
 		fmt.Fprintf(w, "listen %-5s %s (Pro Santé Connect)\n", "psc", a)
 	}
 	info := op.PKI()
-	fmt.Fprintf(w, "pki root %q (TEST ONLY)\n", info.Root.Subject.CommonName)
+	fmt.Fprintf(w, "pki root %q (%s)\n", info.Root.Subject.CommonName, e.tr("TESTS SEULEMENT", "TEST ONLY"))
 	if info.OCSPURL != "" {
 		fmt.Fprintf(w, "pki crl %s ocsp %s\n", info.CRLURL, info.OCSPURL)
 	}
@@ -119,7 +119,7 @@ func (p mockPKIFlags) report(e *env, w io.Writer, op *mocks.Operator) error {
 		if err := writePKI(p.PKIOut, info, op.CACertPEM()); err != nil {
 			return check.Errorf("--pki-out : %w", "--pki-out: %w", err)
 		}
-		fmt.Fprintf(w, "pki files in %s\n", p.PKIOut)
+		fmt.Fprintf(w, "pki files %s %s\n", e.tr("dans", "in"), p.PKIOut)
 	}
 	psc := op.PSC()
 	if psc.TokenURL == "" {

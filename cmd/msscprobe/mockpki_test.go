@@ -30,7 +30,7 @@ func TestMockServePKIOut(t *testing.T) {
 	s := out.String()
 	pkiAddr, pscAddr := listenAddr(s, "pki"), listenAddr(s, "psc")
 	for _, want := range []string{"listen pki   " + pkiAddr, "listen psc   " + pscAddr, `pki root "` + mocks.RootCAName + `"`, "pki crl http://" + pkiAddr,
-		"pki files in " + pki, "psc issuer http://" + pscAddr + "/auth/realms/esante-wallet", secretFile + ")"} {
+		"pki files dans " + pki, "psc issuer http://" + pscAddr + "/auth/realms/esante-wallet", secretFile + ")"} {
 		if pkiAddr == "" || pscAddr == "" || !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}

@@ -88,7 +88,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			policy := &trust.Policy{}
 			if whitelistPath != "" {
 				if policy.Whitelist, err = loadWhitelist(whitelistPath); err != nil {
-					return usageError(fmt.Errorf("--whitelist: %w", err))
+					return usageError(check.Errorf("--whitelist : %w", "--whitelist: %w", err))
 				}
 			}
 			obs := newProbeObserver(e.stderr, l, cfg.Reply.Mode == probe.ReplyManual)
@@ -125,7 +125,8 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			case res.Interrupted:
 				return &exitError{code: exitSignals}
 			case bundle.timestampErr != nil:
-				return &exitError{code: exitFailed, err: bundle.timestampErr}
+				// Already said on stderr when the evidence was written.
+				return &exitError{code: exitFailed}
 			case !res.Met:
 				return failed()
 			}

@@ -105,6 +105,11 @@ func TestProbeReportBeforeBundleFailure(t *testing.T) {
 	if _, err := os.Stat(out); err != nil {
 		t.Errorf("the evidence was lost: %v", err)
 	}
+	// By default the reason is French, and said once.
+	code, _, stderr = runCLI(t, "", getenv, "probe", "-c", cfg, "--out", out, "--tsa", "http://"+dead+"/tsa")
+	if code != exitFailed || strings.Count(stderr, "horodatage "+"http://"+dead) != 1 || len(englishIn(stderr)) > 0 {
+		t.Errorf("French: exit %d, English %q, stderr:\n%s", code, englishIn(stderr), stderr)
+	}
 }
 
 // TestProbeAllowProductionINS: the flag lets a production-INS document go

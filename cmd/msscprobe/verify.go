@@ -266,8 +266,9 @@ func verifyFile(e *env, path string, vo verifyOpts) verifyRow {
 	row := verifyRow{File: path, Kind: "unreadable", PS41: "unknown", Environment: probe.EnvTest, Colour: string(evidence.Red)}
 	fail := func(err error) verifyRow {
 		row.err = err
-		row.Problems = []string{err.Error()}
-		row.Headline = check.Text{FR: "ILLISIBLE", EN: "UNREADABLE"}.In(vo.lang) + " — " + err.Error()
+		msg := check.ErrorText(err, vo.lang)
+		row.Problems = []string{msg}
+		row.Headline = check.Text{FR: "ILLISIBLE", EN: "UNREADABLE"}.In(vo.lang) + " — " + msg
 		row.Reasons = []string{check.Text{FR: "fichier illisible", EN: "unreadable file"}.In(vo.lang)}
 		return row
 	}
