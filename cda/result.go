@@ -91,7 +91,7 @@ type Summary struct {
 	Total    int            `json:"total"`
 	ByStatus map[Status]int `json:"by_status"`
 	// QualifiedShare is the share of documents with a qualified INS
-	// (qualified or qualified-test), 0..1.
+	// (qualified, or qualified-test unless --production refused it), 0..1.
 	QualifiedShare float64 `json:"qualified_share"`
 }
 
@@ -137,9 +137,27 @@ func Summarize(docs []Document) Summary {
 	}
 	s.Total = len(docs) - s.ByStatus[StatusNotCDA]
 	if s.Total > 0 {
-		s.QualifiedShare = float64(s.ByStatus[StatusQualified]+s.ByStatus[StatusQualifiedTest]) / float64(s.Total)
+		qualified := s.ByStatus[StatusQualified]
+		for i := range docs {
+			if docs[i].Status == StatusQualifiedTest && !refusedInProduction(&docs[i]) {
+				qualified++
+			}
+		}
+		s.QualifiedShare = float64(qualified) / float64(s.Total)
 	}
 	return s
+}
+
+// refusedInProduction tells a test INS that --production refused (INS-012):
+// DS 4.1 counts documents sent for real patients, so it is not part of the
+// qualified share then.
+func refusedInProduction(d *Document) bool {
+	for _, f := range d.Findings {
+		if f.Rule == RuleProductionOnly.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // MSSHeaders gives the values of the MSSanté headers for a message carrying

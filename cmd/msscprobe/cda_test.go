@@ -26,6 +26,10 @@ func TestCDACheckExitCodes(t *testing.T) {
 		{[]string{"cda", "check", fx("qualified.xml")}, exitOK, "INS qualifié"},
 		{[]string{"cda", "check", fx("qualified-test.xml")}, exitOK, "INS qualifié (test) : 1"},
 		{[]string{"cda", "check", "--production", fx("qualified-test.xml")}, exitFailed, "erreur INS-012"},
+		// DS 4.1 counts real patients: a test INS refused by --production is
+		// out of the qualified share.
+		{[]string{"cda", "check", "--production", fx("qualified-test.xml"), fx("qualified.xml")}, exitFailed, "part avec INS qualifié : 50,0 %"},
+		{[]string{"cda", "check", fx("qualified-test.xml"), fx("qualified.xml")}, exitOK, "part avec INS qualifié : 100,0 %"},
 		{[]string{"cda", "check", "--production", fx("qualified.xml"), fx("qualified-nia.xml")}, exitOK, "part avec INS qualifié : 100,0 %"},
 		{[]string{"cda", "check", fx("two-names.xml")}, exitFailed, "HDR-002"},
 		{[]string{"cda", "check", fx("no-ins.xml")}, exitFailed, "sans INS"},
