@@ -1,8 +1,10 @@
 package mocks
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -59,15 +61,41 @@ func errIMAPBusy(max int64) error {
 // dataChunk is the reservation step while DATA streams in.
 const dataChunk = 64 << 10
 
+// spooled is a message received whole, with free room before it for the
+// trace headers the mock prepends (Return-Path, Received, conformance,
+// Message-ID): prepending then copies nothing, so an accepted message is
+// held once, not once per step of the accept path.
+type spooled struct {
+	buf  []byte // buf[head:] is the message
+	head int
+}
+
+// raw is the message as received (line ends made CRLF).
+func (m *spooled) raw() []byte { return m.buf[m.head:] }
+
+// prepend returns p followed by the message, in place when p fits the
+// room (the message bytes are not moved; raw stays valid).
+func (m *spooled) prepend(p string) []byte {
+	if len(p) > m.head {
+		return slices.Concat([]byte(p), m.raw())
+	}
+	start := m.head - len(p)
+	copy(m.buf[start:], p)
+	return m.buf[start:]
+}
+
 // readBudgeted reads r whole, reserving its size in b as it arrives (after
-// credit, what MAIL FROM SIZE= reserved already), and returns the bytes and
-// how much to give back once they are stored. Past the budget it discards
-// the rest of r (the client is still sending) and returns errSMTPBusy with
-// nothing reserved, credit included.
-func (b *inFlight) readBudgeted(r io.Reader, credit int64) ([]byte, int64, error) {
+// credit, what MAIL FROM SIZE= reserved already), and returns the message
+// with head bytes of free room before it, and how much to give back once
+// it is stored. Bare LF line ends become CRLF in the same copy: go-smtp
+// accepts bare LF in DATA, and IMAP clients expect CRLF (RFC 9051 §2.2).
+// Past the budget it discards the rest of r (the client is still sending)
+// and returns errSMTPBusy with nothing reserved, credit included.
+func (b *inFlight) readBudgeted(r io.Reader, credit int64, head int) (*spooled, int64, error) {
 	var chunks [][]byte
-	held, n := credit, int64(0)
-	fail := func(err error) ([]byte, int64, error) {
+	held, n, bare := credit, int64(0), int64(0)
+	var prev byte
+	fail := func(err error) (*spooled, int64, error) {
 		b.give(held)
 		return nil, 0, err
 	}
@@ -81,6 +109,10 @@ func (b *inFlight) readBudgeted(r io.Reader, credit int64) ([]byte, int64, error
 		}
 		c := make([]byte, dataChunk)
 		k, err := readFull(r, c)
+		bare += bareLFs(c[:k], prev)
+		if k > 0 {
+			prev = c[k-1]
+		}
 		chunks = append(chunks, c[:k])
 		n += int64(k)
 		if err == io.EOF {
@@ -90,14 +122,69 @@ func (b *inFlight) readBudgeted(r io.Reader, credit int64) ([]byte, int64, error
 			return fail(err)
 		}
 	}
-	// One contiguous copy; the chunks are garbage after it, so the
-	// reservation is trimmed to the copy.
-	out := make([]byte, 0, n)
-	for _, c := range chunks {
-		out = append(out, c...)
+	// One contiguous copy, the only one the accept path makes: the
+	// chunks are garbage after it (dropped as they are copied). The
+	// reservation is trimmed, or grown, to that copy.
+	size := int64(head) + n + bare
+	if size > held {
+		if !b.take(size - held) {
+			return fail(errSMTPBusy(b.max))
+		}
+	} else {
+		b.give(held - size)
 	}
-	b.give(held - n)
-	return out, n, nil
+	held = size
+	out := make([]byte, head, size)
+	prev = 0
+	for i, c := range chunks {
+		out = appendCRLF(out, c, prev)
+		if len(c) > 0 {
+			prev = c[len(c)-1]
+		}
+		chunks[i] = nil
+	}
+	return &spooled{buf: out, head: head}, held, nil
+}
+
+// bareLFs counts the LFs of c not preceded by CR; prev is the byte before
+// c (0 at the start of the message).
+func bareLFs(c []byte, prev byte) int64 {
+	var k int64
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(c[i:], '\n')
+		if j < 0 {
+			return k
+		}
+		i += j
+		before := prev
+		if i > 0 {
+			before = c[i-1]
+		}
+		if before != '\r' {
+			k++
+		}
+	}
+}
+
+// appendCRLF appends c to out with a CR before every bare LF.
+func appendCRLF(out, c []byte, prev byte) []byte {
+	for len(c) > 0 {
+		i := bytes.IndexByte(c, '\n')
+		if i < 0 {
+			return append(out, c...)
+		}
+		before := prev
+		if i > 0 {
+			before = c[i-1]
+		}
+		out = append(out, c[:i]...)
+		if before != '\r' {
+			out = append(out, '\r')
+		}
+		out = append(out, '\n')
+		prev, c = '\n', c[i+1:]
+	}
+	return out
 }
 
 // readFull fills p unless r ends first, returning r's own error: unlike

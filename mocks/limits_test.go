@@ -1,9 +1,12 @@
 package mocks
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,5 +219,107 @@ func TestPreAuthAppendRefusedAtOnce(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("answered after %s", d)
+	}
+}
+
+// TestInFlightMemoryBoundedCompleted: eight clients whose messages go
+// through to the mailbox make the heap peak at the stored messages plus
+// at most twice the in-flight budget: accepting a message (CRLF, trace
+// headers, conformance, journal, mailbox) holds it once, not once per step.
+func TestInFlightMemoryBoundedCompleted(t *testing.T) {
+	const budget = 16 << 20
+	cfg := testConfig()
+	cfg.MaxMessageBytes = 4 << 20
+	cfg.MaxInFlightBytes = budget
+	cfg.StoreDir = t.TempDir() // the journal path too
+	op := startOp(t, cfg)
+	// Bare LF line ends: the stored copy gets CRLF.
+	payload := []byte(strings.ReplaceAll(msg(doctor, nurse, "", "big", "")+body(3500<<10), "\r\n", "\n"))
+	defer debug.SetGCPercent(debug.SetGCPercent(10)) // the heap then follows what is live
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := int64(ms.HeapAlloc)
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			if h := int64(m.HeapAlloc); h > peak.Load() {
+				peak.Store(h)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := mustSMTP(t, op, doctor)
+			err := send(c, doctor, []string{nurse}, string(payload), nil)
+			mu.Lock()
+			codes[smtpCode(err)]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// Client and server share the process: this counts both sides.
+	perMsg := int64(after.TotalAlloc-ms.TotalAlloc) / 8
+	t.Logf("allocated %d KiB per client for a %d KiB message", perMsg>>10, len(payload)>>10)
+	stored := int64(0)
+	for _, m := range inbox(t, op, nurse) {
+		stored += int64(len(m))
+	}
+	over := peak.Load() - base - stored
+	t.Logf("heap peak +%d MiB over %d MiB stored, budget %d MiB; answers %v", over>>20, stored>>20, budget>>20, codes)
+	if codes[0] == 0 {
+		t.Fatalf("no message accepted: %v", codes)
+	}
+	if over > 2*budget+4<<20 {
+		t.Errorf("heap peaked %d MiB above the stored messages, budget %d MiB", over>>20, budget>>20)
+	}
+	if n := op.inflight.inUse(); n != 0 {
+		t.Errorf("%d bytes still reserved", n)
+	}
+}
+
+// TestAppendLiteralAllocatedOnce: an APPEND literal stalled before its
+// end costs the buffer it is read into, reserved against the budget, and
+// nothing more (the gate once reallocated every 16 KiB that passed).
+func TestAppendLiteralAllocatedOnce(t *testing.T) {
+	op := startOp(t, testConfig())
+	r := dialRawIMAP(t, op, doctor)
+	const n = 8 << 20
+	payload := []byte(strings.Repeat("x", n-1024))
+	runtime.GC()
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	if got := r.cmd(fmt.Sprintf("a APPEND INBOX {%d}", n), ""); !strings.HasPrefix(got, "+") {
+		t.Fatalf("APPEND: %q", got)
+	}
+	if _, err := r.c.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	waitInFlight(t, op, n)
+	time.Sleep(300 * time.Millisecond) // the literal bytes reach the server
+	runtime.ReadMemStats(&b)
+	alloc := int64(b.TotalAlloc - a.TotalAlloc)
+	t.Logf("allocated %d KiB for a %d KiB literal stalled before its end", alloc>>10, n>>10)
+	if alloc > n+n/4 {
+		t.Errorf("allocated %d KiB for a %d KiB literal", alloc>>10, n>>10)
 	}
 }

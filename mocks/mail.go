@@ -41,7 +41,8 @@ type failure struct {
 // message to those that pass. When every recipient is refused, the first
 // refusal is the SMTP answer; otherwise the message is accepted and the
 // refused recipients get a DSN (RFC 3464), as an MTA does after 250.
-func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw []byte, received string) (*delivery, error) {
+func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, msg *spooled, received string) (*delivery, error) {
+	raw := msg.raw()
 	if len(rcpts) == 0 {
 		return nil, smtpErr(503, smtp.EnhancedCode{5, 5, 1}, "RCPT first")
 	}
@@ -78,7 +79,9 @@ func (o *Operator) accept(from string, rcpts []rcpt, opts *smtp.MailOptions, raw
 	}
 	o.recordVerdict(v, d.messageID, true)
 	d.conformance = conformanceOf(v)
-	d.stored = slices.Concat([]byte("Return-Path: <"+from+">\r\n"+received+conformanceLine(v)+extra), raw)
+	// In place: the message is held once from DATA to the mailbox (the
+	// in-memory store keeps this very slice).
+	d.stored = msg.prepend("Return-Path: <" + from + ">\r\n" + received + conformanceLine(v) + extra)
 	if f, ok := o.faults.fireFor(FaultBounce, from, rcptAddrs(d.delivered)); ok {
 		o.rec.add(Event{Proto: "mail", Kind: KindFault, Fault: f.String(), MessageID: d.messageID})
 		for _, r := range d.delivered {
@@ -243,6 +246,7 @@ func (o *Operator) sendMDN(d *delivery, citizen, to string) {
 	id := newMessageID(o.cfg.CitizenDomain)
 	boundary := "mdn-" + randomHex(12)
 	var b bytes.Buffer
+	b.Grow(len(d.stored) + 4096) // one allocation, not doublings of a whole message
 	fmt.Fprintf(&b, "Return-Path: <>\r\nFrom: <%s>\r\nTo: <%s>\r\n", citizen, to)
 	fmt.Fprintf(&b, "Subject: Accusé de traitement : %s\r\n", strings.TrimSpace(d.header.Get("Subject")))
 	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: %s\r\nIn-Reply-To: %s\r\nReferences: %s\r\n", time.Now().Format(time.RFC1123Z), id, d.messageID, d.messageID)
@@ -273,6 +277,9 @@ func (o *Operator) sendDSN(d *delivery, failed []failure, success []rcpt) {
 		subject, text = "Undelivered Mail Returned to Sender", "Votre message n'a pas pu être distribué. / Your message could not be delivered.\r\n"
 	}
 	var b bytes.Buffer
+	if len(failed) > 0 && d.mailOpts.Return == smtp.DSNReturnFull {
+		b.Grow(len(d.stored) + 8192) // one allocation, not doublings of a whole message
+	}
 	fmt.Fprintf(&b, "Return-Path: <>\r\nFrom: Mail Delivery System <%s>\r\nTo: <%s>\r\nSubject: %s\r\n", postmaster, d.from, subject)
 	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: %s\r\nIn-Reply-To: %s\r\nReferences: %s\r\n", time.Now().Format(time.RFC1123Z), id, d.messageID, d.messageID)
 	fmt.Fprintf(&b, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"%s\"\r\n\r\n", boundary)

@@ -2,7 +2,6 @@ package mocks
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -471,15 +470,20 @@ func (o *Operator) route(from, to string) error {
 func (s *smtpSession) Data(r io.Reader) error {
 	defer func() { s.o.inflight.give(s.held); s.held = 0 }()
 	s.delayFor(FaultDelayData, s.from, rcptAddrs(s.rcpts))
-	raw, err := s.readData(r)
+	received := s.receivedLine()
+	msg, err := s.readData(r, traceRoom(s.from, received))
 	if err == nil {
 		err = s.phaseFaultFor(FaultData, s.from, rcptAddrs(s.rcpts))
 	}
 	var res *delivery
 	if err == nil {
-		res, err = s.o.accept(s.from, s.rcpts, &s.mailOpts, raw, s.receivedLine())
+		res, err = s.o.accept(s.from, s.rcpts, &s.mailOpts, msg, received)
 	}
-	e := Event{Kind: "data", From: s.from, To: rcptAddrs(s.rcpts), Code: 250, Detail: fmt.Sprintf("%d bytes", len(raw))}
+	size := 0
+	if msg != nil {
+		size = len(msg.raw())
+	}
+	e := Event{Kind: "data", From: s.from, To: rcptAddrs(s.rcpts), Code: 250, Detail: fmt.Sprintf("%d bytes", size)}
 	if res != nil {
 		e.MessageID = res.messageID
 	}
@@ -496,6 +500,14 @@ func (s *smtpSession) Data(r io.Reader) error {
 	return err
 }
 
+// traceRoom is the room left before a received message for the header
+// lines accept prepends: Return-Path and Received (known now), the
+// conformance line (at most maxVerdictFindings rule IDs) and a
+// Message-ID the mock may add.
+func traceRoom(from, received string) int {
+	return len("Return-Path: <"+from+">\r\n") + len(received) + 1024
+}
+
 func rcptAddrs(rs []rcpt) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -504,17 +516,17 @@ func rcptAddrs(rs []rcpt) []string {
 	return out
 }
 
-func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
-	var buf bytes.Buffer
+func (s *smtpSession) readData(r io.Reader, room int) (*spooled, error) {
 	if _, ok := s.o.faults.fireFor(FaultDropData, s.from, rcptAddrs(s.rcpts)); ok {
 		s.event(Event{Kind: KindFault, Fault: FaultDropData})
-		io.CopyN(&buf, r, 512)
+		io.CopyN(io.Discard, r, 512)
 		s.conn.Close()
 		return nil, errors.New("mock fault drop-data: connection dropped during DATA")
 	}
-	// Held against the operator's in-flight budget until Data returns.
+	// Held against the operator's in-flight budget until Data returns,
+	// that is until the message is stored and what it triggers is sent.
 	credit := s.prepaid.Swap(0)
-	data, held, err := s.o.inflight.readBudgeted(r, credit)
+	msg, held, err := s.o.inflight.readBudgeted(r, credit, room)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			return nil, smtpErr(552, smtp.EnhancedCode{5, 3, 4}, "[%s] message exceeds the MSSanté limit of %d bytes", RuleSize, s.o.cfg.MaxMessageBytes)
@@ -522,24 +534,7 @@ func (s *smtpSession) readData(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	s.held += held
-	return crlf(data), nil
-}
-
-// crlf turns bare LF line ends into CRLF, as MTAs do on delivery: go-smtp
-// accepts bare LF in DATA, and IMAP clients expect CRLF (RFC 9051 §2.2).
-func crlf(b []byte) []byte {
-	n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
-	if n == 0 {
-		return b
-	}
-	out := make([]byte, 0, len(b)+n)
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-	}
-	return out
+	return msg, nil
 }
 
 func (s *smtpSession) receivedLine() string {

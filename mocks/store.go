@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -203,12 +204,14 @@ func (u *mailUser) journal(r record, body []byte) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, len(hdr)+len(body)+2)
-	buf = append(append(buf, hdr...), '\n')
+	// Written from the caller's bytes, not a copy of them: a message is
+	// held once in memory. A crash between the writes leaves a torn last
+	// record, which recovery drops.
+	bufs := [][]byte{append(hdr, '\n')}
 	if r.Op == opAppend {
-		buf = append(append(buf, body...), '\n')
+		bufs = append(bufs, body, []byte{'\n'})
 	}
-	if _, err := u.j.Write(buf); err != nil {
+	if err := writeAll(u.j, bufs); err != nil {
 		return fmt.Errorf("store journal for %s: %w", u.addr, err)
 	}
 	u.dirty = true
@@ -364,9 +367,22 @@ func (s *store) close() error {
 	return err
 }
 
-// literal adapts a byte slice to imap.LiteralReader.
+// literal adapts a byte slice to imap.LiteralReader; Bytes lets the
+// in-memory mailbox keep the slice itself rather than a copy.
 type literal struct {
 	*bytes.Reader
+	b []byte
 }
 
-func bytesLiteral(b []byte) literal { return literal{bytes.NewReader(b)} }
+func writeAll(w io.Writer, bufs [][]byte) error {
+	for _, b := range bufs {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l literal) Bytes() []byte { return l.b }
+
+func bytesLiteral(b []byte) literal { return literal{bytes.NewReader(b), b} }

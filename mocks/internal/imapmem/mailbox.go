@@ -1,7 +1,7 @@
 package imapmem
 
 import (
-	"bytes"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -120,11 +120,18 @@ func (mbox *Mailbox) sizeLocked() int64 {
 }
 
 func (mbox *Mailbox) appendLiteral(r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
+	// A literal that already holds its bytes gives them (the store keeps
+	// them as they are, never writing into them); otherwise one buffer of
+	// the announced size, not a doubling bytes.Buffer that leaves up to
+	// twice the message as garbage.
+	if b, ok := r.(interface{ Bytes() []byte }); ok {
+		return mbox.appendBytes(b.Bytes(), options), nil
+	}
+	buf := make([]byte, r.Size())
+	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
-	return mbox.appendBytes(buf.Bytes(), options), nil
+	return mbox.appendBytes(buf, options), nil
 }
 
 func (mbox *Mailbox) copyMsg(msg *message) *imap.AppendData {
