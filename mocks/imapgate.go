@@ -60,12 +60,22 @@ type imapGate struct {
 	preBytes  int64
 	outLine   []byte // server line being assembled before TLS (capabilities)
 	deadlineR time.Time
+	// cmdStart is when the command the gate or imapserver is still
+	// waiting to complete began (zero: none): imapserver's own 30 s
+	// command deadline cannot see a command the gate holds (it is idle
+	// for 35 minutes once logged in), and it answers a literal left
+	// unfinished with NO [SERVERBUG]; the gate enforces the deadline.
+	cmdStart  time.Time
+	litAppend bool // the literal passing through is an APPEND's (imapserver's 5 min literal deadline)
 }
 
 // Gate bounds, variables so tests can shorten them.
 var (
 	preAuthTimeout  = 60 * time.Second
 	preAuthMaxBytes = int64(64 << 10)
+	// gateCmdTimeout is the time a client has to complete a command once
+	// it started it (go-imap's cmdReadTimeout).
+	gateCmdTimeout = 30 * time.Second
 )
 
 const (
@@ -128,7 +138,7 @@ func tlsState(c net.Conn) (tls.ConnectionState, bool) {
 func (g *imapGate) authenticated() {
 	g.mu.Lock()
 	g.authed = true
-	d := g.deadlineR
+	d := g.connDeadline()
 	g.mu.Unlock()
 	g.Conn.SetReadDeadline(d)
 }
@@ -149,7 +159,41 @@ func (g *imapGate) readDeadline(t time.Time) (net.Conn, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.deadlineR = t
-	return g.Conn, g.capDeadline(t)
+	return g.Conn, g.connDeadline()
+}
+
+// connDeadline is the read deadline of the connection under the gate:
+// imapserver's, or the end of the command being completed; before login
+// never past the pre-login cut-off. g.mu is held.
+func (g *imapGate) connDeadline() time.Time {
+	if !g.cmdStart.IsZero() {
+		return g.capDeadline(g.cmdStart.Add(gateCmdTimeout))
+	}
+	return g.capDeadline(g.deadlineR)
+}
+
+// track notes whether a command is under way, starting or ending its
+// deadline; g.mu is held.
+func (g *imapGate) track() {
+	appendLit := g.litAppend && (g.lit > 0 || g.syncLit > 0)
+	busy := !appendLit && (len(g.line) > 0 || g.cont || g.hold != nil || g.syncLit > 0 || g.lit > 0)
+	switch {
+	case busy && g.cmdStart.IsZero():
+		g.cmdStart = time.Now()
+	case !busy && !g.cmdStart.IsZero():
+		g.cmdStart = time.Time{}
+	default:
+		return
+	}
+	g.Conn.SetReadDeadline(g.connDeadline())
+}
+
+// stalled reports whether a read timed out because the client left a
+// command unfinished past gateCmdTimeout; g.mu is held.
+func (g *imapGate) stalled(err error) bool {
+	var ne net.Error
+	return !g.closed && !g.cmdStart.IsZero() && errors.As(err, &ne) && ne.Timeout() &&
+		!time.Now().Before(g.cmdStart.Add(gateCmdTimeout))
 }
 
 func (g *imapGate) SetDeadline(t time.Time) error {
@@ -208,6 +252,13 @@ func (g *imapGate) Read(p []byte) (int, error) {
 		}
 		if err != nil {
 			g.mu.Lock()
+			if g.stalled(err) {
+				// The client stopped mid-command: say so (RFC 9051
+				// §7.1.5 BYE), rather than imapserver's NO [SERVERBUG].
+				ferr := g.close(fmt.Sprintf("* BYE Command not completed within %s: the client stopped sending", gateCmdTimeout))
+				g.mu.Unlock()
+				return 0, ferr
+			}
 			pending := len(g.in) > 0
 			g.mu.Unlock()
 			if !pending {
@@ -221,6 +272,7 @@ func (g *imapGate) Read(p []byte) (int, error) {
 func (g *imapGate) filter(b []byte) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	defer g.track()
 	if !g.authed {
 		g.preBytes += int64(len(b))
 		if g.preBytes > preAuthMaxBytes {
@@ -277,6 +329,7 @@ func literalBytes(dst *[]byte, left *int64, b []byte) []byte {
 // itself. It reports whether the line was an accepted STARTTLS.
 func (g *imapGate) command(line []byte) (bool, error) {
 	cont := g.cont
+	g.litAppend = false
 	text := strings.TrimRight(string(line), "\r\n")
 	size, nonSync, hasLit := trailingLiteral(text)
 	g.cont = hasLit
@@ -340,6 +393,7 @@ func (g *imapGate) command(line []byte) (bool, error) {
 		}
 		return refuse("BAD Invalid mailbox name: " + why)
 	}
+	g.litAppend = name == "APPEND"
 	g.pass(line, size, nonSync, hasLit, tag)
 	return false, nil
 }
@@ -397,10 +451,16 @@ func (g *imapGate) reply(s string) error {
 
 // bye ends the connection with a reason; g.mu is held.
 func (g *imapGate) bye(why string) error {
-	g.reply("* BYE [LIMIT] " + why)
+	return g.close("* BYE [LIMIT] " + why)
+}
+
+// close writes a last response line and ends the connection; g.mu is
+// held.
+func (g *imapGate) close(last string) error {
+	g.reply(last)
 	g.closed = true
 	g.raw.Close()
-	return fmt.Errorf("imap gate: %s: %w", why, errGateClosed)
+	return fmt.Errorf("imap gate: %s: %w", strings.TrimPrefix(last, "* BYE "), errGateClosed)
 }
 
 // handshake runs the TLS handshake of STARTTLS and puts TLS under the
@@ -415,7 +475,7 @@ func (g *imapGate) handshake() error {
 		return fmt.Errorf("imap gate: STARTTLS handshake: %w", err)
 	}
 	tc.SetDeadline(time.Time{})
-	tc.SetReadDeadline(g.capDeadline(g.deadlineR))
+	tc.SetReadDeadline(g.connDeadline())
 	g.Conn, g.secure = tc, true
 	return nil
 }
@@ -430,6 +490,7 @@ func (g *imapGate) Write(p []byte) (int, error) {
 		case g.syncTag != "" && bytes.HasPrefix(p, []byte(g.syncTag+" ")):
 			g.syncLit = 0
 		}
+		g.track()
 	}
 	if g.secure {
 		return g.Conn.Write(p)

@@ -281,3 +281,50 @@ func FuzzIMAPGate(f *testing.F) {
 		}
 	})
 }
+
+// TestIMAPCommandDeadline: a client that starts a command and stops is
+// told so and closed after the per-command deadline, before and after
+// login, whether the gate holds the command or imapserver waits for its
+// literal; an idle logged-in client is not cut.
+func TestIMAPCommandDeadline(t *testing.T) {
+	defer func(d time.Duration) { gateCmdTimeout = d }(gateCmdTimeout)
+	gateCmdTimeout = 500 * time.Millisecond
+	op := startOp(t, testConfig())
+	cases := []struct {
+		name, user, line, literal string
+	}{
+		{"held mailbox literal after login", doctor, "a SELECT {10}", "INB"},
+		{"partial line after login", doctor, "", "a NOO"},
+		{"login literal before login", "", "a LOGIN {100}", "abc"},
+		{"partial line before login", "", "", "a CAPA"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRawIMAP(t, op, tc.user)
+			if tc.line != "" {
+				if got := r.cmd(tc.line, ""); !strings.HasPrefix(got, "+") {
+					t.Fatalf("%s: %q", tc.line, got)
+				}
+			}
+			start := time.Now()
+			fmt.Fprint(r.c, tc.literal)
+			rest, _ := io.ReadAll(r.br)
+			if d := time.Since(start); d > 5*gateCmdTimeout {
+				t.Errorf("closed after %s, deadline %s", d, gateCmdTimeout)
+			}
+			if !strings.HasPrefix(string(rest), "* BYE Command not completed within 500ms") || strings.Contains(string(rest), "SERVERBUG") {
+				t.Errorf("answer %q", rest)
+			}
+		})
+	}
+	t.Run("idle after login is not cut", func(t *testing.T) {
+		r := dialRawIMAP(t, op, doctor)
+		time.Sleep(3 * gateCmdTimeout)
+		if got := r.cmd("a NOOP", ""); !strings.HasPrefix(got, "a OK") {
+			t.Errorf("NOOP after idling: %q", got)
+		}
+		if got := r.cmd("b APPEND INBOX {12}", "Subject: x\r\n"); !strings.HasPrefix(got, "b OK") {
+			t.Errorf("APPEND: %q", got)
+		}
+	})
+}
