@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // Event is one recorded transaction step. Credentials never appear: AUTH
@@ -28,6 +30,9 @@ type Event struct {
 	// rule IDs (the findings themselves are in Operator.Verdicts, so that
 	// the event record stays small).
 	Verdict string `json:"verdict,omitempty"`
+	// Text is Detail in French and English, for what is shown to a
+	// person in the UI language (the start-up recovery warnings).
+	Text *check.Text `json:"text,omitempty"`
 }
 
 // Event kinds of the internal mail flow, for tests filtering Events().

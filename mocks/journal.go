@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
@@ -33,46 +35,46 @@ var errCorruptJournal = errors.New("corrupt journal")
 // that no crash can produce (bad JSON on a complete line, a negative or
 // absurd size, a message not followed by its newline, a header longer than
 // maxJournalHeader) is an errCorruptJournal naming its offset.
-func readJournal(r io.Reader, size int64, apply func(rec record, body []byte) error) (good int64, torn string, err error) {
+func readJournal(r io.Reader, size int64, apply func(rec record, body []byte) error) (good int64, torn check.Text, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	for {
 		line, err := readLine(br, maxJournalHeader)
 		switch {
 		case err == io.EOF && len(line) == 0:
-			return good, "", nil
+			return good, check.Text{}, nil
 		case err == io.EOF:
-			return good, fmt.Sprintf("torn record header of %d bytes at byte %d", len(line), good), nil
+			return good, tornText("en-tête d'enregistrement tronqué de %d octets à l'octet %d", "torn record header of %d bytes at byte %d", len(line), good), nil
 		case errors.Is(err, errLineTooLong):
-			return good, "", fmt.Errorf("%w at byte %d: record header longer than %d bytes", errCorruptJournal, good, maxJournalHeader)
+			return good, check.Text{}, fmt.Errorf("%w at byte %d: record header longer than %d bytes", errCorruptJournal, good, maxJournalHeader)
 		case err != nil:
-			return good, "", err
+			return good, check.Text{}, err
 		}
 		var rec record
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return good, "", fmt.Errorf("%w at byte %d: %v", errCorruptJournal, good, err)
+			return good, check.Text{}, fmt.Errorf("%w at byte %d: %v", errCorruptJournal, good, err)
 		}
 		end := good + int64(len(line))
 		var body []byte
 		if rec.Op == opAppend {
 			switch left := size - end; {
 			case rec.Size < 0 || rec.Size > maxJournalMessage:
-				return good, "", fmt.Errorf("%w at byte %d: message size %d out of range (0 to %d)", errCorruptJournal, good, rec.Size, int64(maxJournalMessage))
+				return good, check.Text{}, fmt.Errorf("%w at byte %d: message size %d out of range (0 to %d)", errCorruptJournal, good, rec.Size, int64(maxJournalMessage))
 			case rec.Size+1 > left:
-				return good, fmt.Sprintf("torn message at byte %d (%d of %d bytes written)", good, max(left, 0), rec.Size+1), nil
+				return good, tornText("message tronqué à l'octet %d (%d octets écrits sur %d)", "torn message at byte %d (%d of %d bytes written)", good, max(left, 0), rec.Size+1), nil
 			}
 			body = make([]byte, rec.Size+1)
 			if _, err := io.ReadFull(br, body); err != nil {
 				// The file shrank under us: as torn.
-				return good, fmt.Sprintf("torn message at byte %d", good), nil
+				return good, tornText("message tronqué à l'octet %d", "torn message at byte %d", good), nil
 			}
 			if body[rec.Size] != '\n' {
-				return good, "", fmt.Errorf("%w at byte %d: message of %d bytes not followed by a newline", errCorruptJournal, good, rec.Size)
+				return good, check.Text{}, fmt.Errorf("%w at byte %d: message of %d bytes not followed by a newline", errCorruptJournal, good, rec.Size)
 			}
 			body = body[:rec.Size]
 			end += rec.Size + 1
 		}
 		if err := apply(rec, body); err != nil {
-			return good, "", fmt.Errorf("at byte %d: replay %s: %w", good, rec.Op, err)
+			return good, check.Text{}, fmt.Errorf("at byte %d: replay %s: %w", good, rec.Op, err)
 		}
 		good = end
 	}
@@ -144,18 +146,20 @@ func (s *store) replay(path string) (*mailUser, error) {
 	}
 	if u == nil {
 		f.Close()
-		what := "empty journal"
-		if torn != "" {
-			what = "journal with only a " + torn
+		what := check.Text{FR: "journal vide", EN: "empty journal"}
+		if torn.EN != "" {
+			what = check.Text{FR: "journal ne contenant qu'un " + torn.FR, EN: "journal with only a " + torn.EN}
 		}
 		if err := os.Rename(path, path+".torn"); err != nil {
-			return nil, fmt.Errorf("store %s: %s, cannot set it aside: %w", path, what, err)
+			return nil, fmt.Errorf("store %s: %s, cannot set it aside: %w", path, what.EN, err)
 		}
-		s.warn(fmt.Sprintf("store %s: %s (nothing was acknowledged from it): set aside as %s.torn; the mailbox is recreated empty", path, what, path))
+		s.warn(warnText("stockage %s : %s (rien n'en avait été acquitté) : mis de côté sous %s.torn ; la boîte est recréée vide",
+			"store %s: %s (nothing was acknowledged from it): set aside as %s.torn; the mailbox is recreated empty", path, what, path))
 		return nil, nil
 	}
-	if torn != "" {
-		s.warn(fmt.Sprintf("store %s: %s cut off (a crash during that write; it was never acknowledged)", path, torn))
+	if torn.EN != "" {
+		s.warn(warnText("stockage %s : %s retiré (un arrêt brutal pendant cette écriture ; il n'avait jamais été acquitté)",
+			"store %s: %s cut off (a crash during that write; it was never acknowledged)", path, torn))
 	}
 	if err := f.Truncate(good); err != nil {
 		f.Close()
@@ -175,10 +179,30 @@ func (s *store) replay(path string) (*mailUser, error) {
 				f.Close()
 				return nil, fmt.Errorf("store %s: create %s after an interrupted setup: %w", path, m.name, err)
 			}
-			s.warn(fmt.Sprintf("store %s: mailbox %s missing (a crash while the user was set up): created", path, m.name))
+			s.warn(warnText("stockage %s : dossier %s absent (un arrêt brutal pendant la création de l'utilisateur) : créé",
+				"store %s: mailbox %s missing (a crash while the user was set up): created", path, m.name))
 		}
 	}
 	return u, nil
+}
+
+// tornText is what a torn record is, in both languages.
+func tornText(fr, en string, args ...any) check.Text {
+	return check.Text{FR: fmt.Sprintf(fr, args...), EN: fmt.Sprintf(en, args...)}
+}
+
+// warnText formats a recovery warning in both languages; a check.Text
+// argument gives each language its own words, so a French warning has
+// no English detail in it.
+func warnText(fr, en string, args ...any) check.Text {
+	frArgs, enArgs := make([]any, len(args)), make([]any, len(args))
+	for i, a := range args {
+		frArgs[i], enArgs[i] = a, a
+		if t, ok := a.(check.Text); ok {
+			frArgs[i], enArgs[i] = t.FR, t.EN
+		}
+	}
+	return check.Text{FR: fmt.Sprintf(fr, frArgs...), EN: fmt.Sprintf(en, enArgs...)}
 }
 
 func isDefaultMailbox(name string) bool {

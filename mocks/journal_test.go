@@ -49,15 +49,16 @@ func TestJournalRecoversFromKills(t *testing.T) {
 		content string
 		kept    int    // messages of nurse after the restart, before the new delivery
 		warn    string // in the warning event, "" for none
+		warnFR  string // in its French text
 	}{
-		{"empty file", "", 0, "empty journal"},
-		{"torn first record", user[:10], 0, "journal with only a torn record header of 10 bytes"},
-		{"user record only", user, 0, "mailbox INBOX missing"},
-		{"user and INBOX only", user + inboxRec, 0, "mailbox Sent missing"},
-		{"torn setup record", user + inboxRec[:7], 0, "torn record header of 7 bytes"},
-		{"torn last header", user + inboxRec + sent + app + app[:15], 1, "torn record header of 15 bytes"},
-		{"torn last message", user + inboxRec + sent + app + app[:len(app)-9], 1, "torn message"},
-		{"whole", user + inboxRec + sent + app, 1, ""},
+		{"empty file", "", 0, "empty journal", "journal vide"},
+		{"torn first record", user[:10], 0, "journal with only a torn record header of 10 bytes", "journal ne contenant qu'un en-tête d'enregistrement tronqué de 10 octets"},
+		{"user record only", user, 0, "mailbox INBOX missing", "dossier INBOX absent"},
+		{"user and INBOX only", user + inboxRec, 0, "mailbox Sent missing", "dossier Sent absent"},
+		{"torn setup record", user + inboxRec[:7], 0, "torn record header of 7 bytes", "en-tête d'enregistrement tronqué de 7 octets"},
+		{"torn last header", user + inboxRec + sent + app + app[:15], 1, "torn record header of 15 bytes", "en-tête d'enregistrement tronqué de 15 octets"},
+		{"torn last message", user + inboxRec + sent + app + app[:len(app)-9], 1, "torn message", "message tronqué"},
+		{"whole", user + inboxRec + sent + app, 1, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, path := storeWithJournal(t, nurse, tc.content)
@@ -65,9 +66,24 @@ func TestJournalRecoversFromKills(t *testing.T) {
 			if _, err := os.Stat(path + ".torn"); (err == nil) != (tc.kept == 0 && strings.Contains(tc.warn, "journal")) {
 				t.Errorf("%s.torn exists: %v", path, err == nil)
 			}
-			var warns []string
+			var warns, warnsFR []string
 			for _, e := range eventsOf(op, KindWarn) {
 				warns = append(warns, e.Detail)
+				// The French text is French throughout: no English
+				// detail inside it.
+				if e.Text == nil || e.Text.EN != e.Detail {
+					t.Fatalf("warning %q without its French and English text: %+v", e.Detail, e.Text)
+				}
+				fr := strings.ReplaceAll(strings.ReplaceAll(e.Text.FR, path+".torn", ""), path, "")
+				for _, en := range []string{"torn", "missing", "cut off", "acknowledged", "journal with"} {
+					if strings.Contains(fr, en) {
+						t.Errorf("French warning with English %q in it: %s", en, e.Text.FR)
+					}
+				}
+				warnsFR = append(warnsFR, e.Text.FR)
+			}
+			if !strings.Contains(strings.Join(warnsFR, "\n"), tc.warnFR) {
+				t.Errorf("French warnings %q, want one with %q", warnsFR, tc.warnFR)
 			}
 			switch {
 			case tc.warn == "" && len(warns) > 0:
@@ -155,7 +171,7 @@ func FuzzJournalReplay(f *testing.F) {
 		if good < 0 || good > int64(len(data)) {
 			t.Fatalf("good part %d of %d bytes", good, len(data))
 		}
-		if err != nil && torn != "" {
+		if err != nil && torn.EN != "" {
 			t.Fatalf("both torn (%s) and an error (%v)", torn, err)
 		}
 		if err != nil && !errors.Is(err, errCorruptJournal) && !strings.Contains(err.Error(), "replay") {

@@ -98,8 +98,8 @@ func Start(ctx context.Context, cfg Config) (*Operator, error) {
 		return nil, err
 	}
 	o.threads = newThreads()
-	if o.store, err = openStore(c.StoreDir, o.observe, func(msg string) {
-		o.rec.add(Event{Proto: "mock", Kind: KindWarn, Detail: msg})
+	if o.store, err = openStore(c.StoreDir, o.observe, func(msg check.Text) {
+		o.rec.add(Event{Proto: "mock", Kind: KindWarn, Detail: msg.EN, Text: &msg})
 	}); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
 )
 
@@ -33,7 +35,7 @@ import (
 type store struct {
 	dir      string
 	onAppend func(owner, mailbox string, raw []byte) // thread bookkeeping, also run on replay
-	warn     func(string)                            // what replay dropped or redid
+	warn     func(check.Text)                        // what replay dropped or redid
 
 	mu     sync.RWMutex
 	users  map[string]*mailUser
@@ -94,9 +96,9 @@ const (
 	opMove    = "move"
 )
 
-func openStore(dir string, onAppend func(owner, mailbox string, raw []byte), warn func(string)) (*store, error) {
+func openStore(dir string, onAppend func(owner, mailbox string, raw []byte), warn func(check.Text)) (*store, error) {
 	if warn == nil {
-		warn = func(string) {}
+		warn = func(check.Text) {}
 	}
 	s := &store{dir: dir, onAppend: onAppend, warn: warn, users: map[string]*mailUser{}}
 	if dir == "" {

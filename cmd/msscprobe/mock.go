@@ -464,7 +464,11 @@ func runMockServe(ctx context.Context, e *env, f mockFile) error {
 	// What the store recovered from at start (a journal cut by a kill).
 	for _, ev := range op.Events() {
 		if ev.Proto == "mock" && ev.Kind == mocks.KindWarn {
-			fmt.Fprintf(e.stderr, "%s: %s\n", e.tr("msscprobe mock : avertissement", "msscprobe mock: warning"), ev.Detail)
+			detail := ev.Detail
+			if ev.Text != nil {
+				detail = ev.Text.In(e.lang)
+			}
+			fmt.Fprintf(e.stderr, "%s: %s\n", e.tr("msscprobe mock : avertissement", "msscprobe mock: warning"), detail)
 		}
 	}
 	w := e.stdout
