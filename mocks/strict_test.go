@@ -37,7 +37,7 @@ func TestSMTPSequenceAndSyntax(t *testing.T) {
 		{"transaction order", []string{"EHLO client.test", "AUTH PLAIN " + auth, "RCPT TO:<" + nurse + ">", "DATA",
 			"MAIL FROM:<" + doctor + ">", "DATA", "BDAT 6\r\nQUIT", "NOOP"},
 			[]string{"220", "250", "235", "503 5.5.1", "503 5.5.1", "250", "503 5.5.1", "503 5.5.1", "250"}},
-		{"parameters", []string{"EHLO client.test", "AUTH PLAIN " + auth, "MAIL FROM:<" + doctor + "> BOGUS=1", "MAIL FROM:<" + doctor + "> AUTH=<not an address", "MAIL FROM:<" + doctor + ">", "RCPT TO:<" + nurse + "> BOGUS=1"},
+		{"parameters", []string{"EHLO client.test", "AUTH PLAIN " + auth, "MAIL FROM:<" + doctor + "> BOGUS=1", "MAIL FROM:<" + doctor + "> AUTH=<not-an-address", "MAIL FROM:<" + doctor + ">", "RCPT TO:<" + nurse + "> BOGUS=1"},
 			[]string{"220", "250", "235", "555 5.5.4", "501 5.5.4", "250", "555 5.5.4"}},
 		{"nested MAIL", []string{"EHLO client.test", "AUTH PLAIN " + auth, "MAIL FROM:<" + doctor + ">", "MAIL FROM:<" + doctor + ">", "RSET", "MAIL FROM:<" + doctor + ">"},
 			[]string{"220", "250", "235", "250", "503 5.5.1", "250", "250"}},
