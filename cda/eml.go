@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
+
+	"github.com/msscprobe/msscprobe/check"
 )
 
 // checkEML checks the IHE XDM archives attached to a message saved as .eml
@@ -16,7 +18,7 @@ import (
 // every attachment named *.zip or typed application/zip is checked as
 // name!FILE, as if given alone (IHE ITI TF-1 §16 XDM over e-mail, MSSanté
 // Ref#2 ECO.2.4: the CDA travels as IHE_XDM.ZIP). A message without such an
-// attachment is one XDM-001 document.
+// attachment is one not-cda entry (CDA-006).
 func checkEML(name string, data []byte, o Options) []Document {
 	ent, err := message.Read(bytes.NewReader(data))
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
@@ -56,9 +58,11 @@ func checkEML(name string, data []byte, o Options) []Document {
 		docs = append(docs, archiveDoc(name, RuleNotXDM.Newf("", "message illisible : %v", "unreadable message: %v", walkErr)))
 	}
 	if n == 0 && walkErr == nil {
-		docs = append(docs, archiveDoc(name, RuleNotXDM.Newf("",
-			"le message n'a pas de pièce jointe IHE_XDM.ZIP (ni aucun .zip) : rien à vérifier",
-			"the message has no IHE_XDM.ZIP attachment (nor any .zip): nothing to check")))
+		// An ordinary mail in an exported folder carries no CDA: listed
+		// apart like other non-CDA files, not counted against DS 4.1.
+		docs = append(docs, Document{Path: name, Status: StatusNotCDA, Findings: []check.Finding{RuleNotCDA.Newf("",
+			"le message n'a pas de pièce jointe IHE_XDM.ZIP (ni aucun .zip) : aucun document CDA",
+			"the message has no IHE_XDM.ZIP attachment (nor any .zip): no CDA document")}})
 	}
 	return docs
 }

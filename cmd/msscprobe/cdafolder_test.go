@@ -133,9 +133,14 @@ func TestCDACheckEML(t *testing.T) {
 	wantExit(t, code, exitOK, out, errs)
 	wantContains(t, out, eml+"!IHE_XDM.ZIP!IHE_XDM/SUBSET01/DOC0001.XML : INS qualifié (test)")
 
+	// An ordinary mail carries no CDA: listed apart, out of the DS 4.1
+	// share, not a failure of the folder.
 	code, out, errs = runCLI(t, "", nil, "cda", "check", dir)
+	wantExit(t, code, exitOK, out, errs)
+	wantContains(t, out, "Pas des documents CDA (hors part DS 4.1) :\n  "+plain, "part avec INS qualifié : 100,0 %")
+	code, out, errs = runCLI(t, "", nil, "cda", "check", "--format", "json", plain)
 	wantExit(t, code, exitFailed, out, errs)
-	wantContains(t, out, "sans-piece-jointe.eml : CDA invalide", "XDM-001", "pas de pièce jointe IHE_XDM.ZIP")
+	wantContains(t, out, `"status": "not-cda"`, "CDA-006", "pas de pièce jointe IHE_XDM.ZIP")
 }
 
 // TestCDACheckInterruptedShowsResults: Ctrl-C while an input is still being
