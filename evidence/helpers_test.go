@@ -5,19 +5,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/msscprobe/msscprobe/internal/testpki"
 	"github.com/msscprobe/msscprobe/mocks"
 	"github.com/msscprobe/msscprobe/probe"
 )
@@ -47,51 +45,23 @@ func loadResult(t testing.TB) *probe.Result {
 	res.Messages[0].Raw = read("sent.eml")
 	res.Messages[1].Raw = read("reply.eml")
 	res.Attachment = &probe.Attachment{Name: "document.xml", Raw: read("document.xml")}
-	_, chain := newCA(t, "mock MSSanté operator")
-	res.SMTP.PeerChain = [][]byte{chain.Raw}
-	res.IMAP.PeerChain = [][]byte{chain.Raw}
+	ca := newCA(t, "mock MSSanté operator")
+	res.SMTP.PeerChain = [][]byte{ca.Cert.Raw}
+	res.IMAP.PeerChain = [][]byte{ca.Cert.Raw}
 	return &res
 }
 
 // fixedNow is the generation time used in tests.
 func fixedNow() time.Time { return time.Date(2026, 5, 4, 10, 1, 0, 0, time.UTC) }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
+// newCA makes a self-signed root valid two days either side of now.
+func newCA(t testing.TB, cn string) *testpki.CA {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func issue(t testing.TB, tmpl, parent *x509.Certificate, pub any, signer *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl.SerialNumber = serial
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func newCA(t testing.TB, cn string) (*ecdsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	k := newKey(t)
-	now := time.Now()
-	c := issue(t, &x509.Certificate{
+	k, now := testpki.Key(t), time.Now()
+	return &testpki.CA{Cert: testpki.Issue(t, &x509.Certificate{
 		Subject: pkix.Name{CommonName: cn, Organization: []string{"Test"}}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(48 * time.Hour),
 		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, nil, k.Public(), k)
-	return k, c
+	}, nil, k.Public(), k), Key: k}
 }
 
 // signerPKI is a root, an intermediate and a leaf signer.
@@ -103,19 +73,19 @@ type signerPKI struct {
 
 func newSignerPKI(t *testing.T, notBefore, notAfter time.Time) *signerPKI {
 	t.Helper()
-	rootKey, root := newCA(t, "IGC Santé TEST racine")
-	interKey := newKey(t)
-	inter := issue(t, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "IGC Santé TEST organisations"}, NotBefore: root.NotBefore, NotAfter: root.NotAfter,
+	root := newCA(t, "IGC Santé TEST racine")
+	interKey := testpki.Key(t)
+	inter := &testpki.CA{Cert: testpki.Issue(t, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "IGC Santé TEST organisations"}, NotBefore: root.Cert.NotBefore, NotAfter: root.Cert.NotAfter,
 		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, root, interKey.Public(), rootKey)
-	key := newKey(t)
-	leaf := issue(t, &x509.Certificate{
+	}, root, interKey.Public(), nil), Key: interKey}
+	key := testpki.Key(t)
+	leaf := testpki.Issue(t, &x509.Certificate{
 		Subject:   pkix.Name{CommonName: "Hôpital Sainte-Émilie de Test", Organization: []string{"010000016"}},
 		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	}, inter, key.Public(), interKey)
-	return &signerPKI{root: root, key: key, chain: []*x509.Certificate{leaf, inter}}
+	}, inter, key.Public(), nil)
+	return &signerPKI{root: root.Cert, key: key, chain: []*x509.Certificate{leaf, inter.Cert}}
 }
 
 func (p *signerPKI) pool() *x509.CertPool {

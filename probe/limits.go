@@ -118,14 +118,28 @@ func (b *stepBudget) report(s *stepRec) {
 type tcpConn struct {
 	net.Conn
 	trip atomic.Pointer[refusal]
+	// budget and rule are the guard's, set before the connection is used.
+	budget *stepBudget
+	rule   string
 }
 
-// tripped returns why a guard on c closed it, if one did.
+// tripped returns why a guard on c closed it, if one did, and records the
+// bound on the running step. The guard records it too when it trips, but
+// imapclient reads on its own goroutine, so a trip can fall between two
+// steps (the CAPABILITY it requests by itself after a greeting without
+// one, answered after imap-connect ended) and the next step's start would
+// forget it: the step whose operation meets the closed connection is the
+// one that must say the server is not conforming.
 func tripped(c any) *refusal {
-	if t, ok := c.(*tcpConn); ok {
-		return t.trip.Load()
+	t, ok := c.(*tcpConn)
+	if !ok {
+		return nil
 	}
-	return nil
+	r := t.trip.Load()
+	if r != nil && t.budget != nil {
+		t.budget.tripped(t.rule, r)
+	}
+	return r
 }
 
 // guard enforces Limits on the bytes a server sends on the plaintext side
@@ -159,6 +173,9 @@ func (cn *connector) guard(c net.Conn, raw *tcpConn) *guard {
 	}
 	if g.budget == nil {
 		g.budget = &stepBudget{}
+	}
+	if raw != nil {
+		raw.budget, raw.rule = g.budget, g.rule
 	}
 	return g
 }

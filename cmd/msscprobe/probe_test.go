@@ -21,6 +21,13 @@ const cliPassword = "Cli-Secret-Pa55word-42"
 // probeSetup starts a mock and writes probe.yaml for it.
 func probeSetup(t *testing.T, faults ...string) (cfgPath string, getenv func(string) string) {
 	t.Helper()
+	cfgPath, getenv, _ = probeMock(t, faults...)
+	return cfgPath, getenv
+}
+
+// probeMock is probeSetup that also returns the mock, to watch its events.
+func probeMock(t *testing.T, faults ...string) (cfgPath string, getenv func(string) string, op *mocks.Operator) {
+	t.Helper()
 	mc := mocks.Config{Accounts: []mocks.Account{{Address: "medecin@hopital.test.mssante.fr", Password: cliPassword}}}
 	for _, f := range faults {
 		ft, err := mocks.ParseFault(f)
@@ -44,7 +51,7 @@ func probeSetup(t *testing.T, faults ...string) (cfgPath string, getenv func(str
 			t.Fatal(err)
 		}
 	}
-	return filepath.Join(dir, "probe.yaml"), func(k string) string { return map[string]string{"CLI_PW": cliPassword}[k] }
+	return filepath.Join(dir, "probe.yaml"), func(k string) string { return map[string]string{"CLI_PW": cliPassword}[k] }, op
 }
 
 func TestProbeCommandFormatsAndExitCodes(t *testing.T) {
@@ -128,16 +135,42 @@ func TestInitTemplateLoads(t *testing.T) {
 // TestProbeCommandInterrupted: Ctrl-C while waiting for the reply prints
 // the partial result (text or JSON, on stdout) and exits 130.
 func TestProbeCommandInterrupted(t *testing.T) {
-	cfg, getenv := probeSetup(t, "no-reply")
+	cfg, getenv, op := probeMock(t, "no-reply")
 	for _, format := range []string{"text", "json"} {
+		// Ctrl-C once the probe waits for the reply: the mock delivered
+		// the message, then saw an IDLE. A fixed delay assumed a fast
+		// machine: under -race on a loaded one the submission was not
+		// over yet and the partial result had no queue ID.
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(500*time.Millisecond, cancel)
+		seen := len(op.Events())
+		cancelled := make(chan time.Time, 1)
+		go func() {
+			defer cancel()
+			for limit := time.Now().Add(30 * time.Second); time.Now().Before(limit) && ctx.Err() == nil; time.Sleep(5 * time.Millisecond) {
+				delivered := false
+				for _, ev := range op.Events()[seen:] {
+					delivered = delivered || ev.Kind == mocks.KindDeliver
+					if delivered && ev.Kind == "idle" {
+						cancelled <- time.Now()
+						return
+					}
+				}
+			}
+		}()
 		var out, errb bytes.Buffer
-		start := time.Now()
 		code := run(ctx, []string{"probe", "-c", cfg, "--format", format}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv})
+		end := time.Now()
 		cancel()
-		if d := time.Since(start); code != exitSignals || d > 1500*time.Millisecond {
-			t.Errorf("%s: code %d after %s, stderr %q", format, code, d, errb.String())
+		var at time.Time
+		select {
+		case at = <-cancelled:
+		default:
+			t.Fatalf("%s: the run ended (code %d) before it waited for the reply; stderr %q\n%s", format, code, errb.String(), out.String())
+		}
+		// Interrupted, the run stops at once: 1.5 s is margin for -race
+		// on a loaded machine, the step and reply deadlines are 2 s.
+		if d := end.Sub(at); code != exitSignals || d > 1500*time.Millisecond {
+			t.Errorf("%s: code %d %s after the interruption, stderr %q", format, code, d, errb.String())
 		}
 		var res probe.Result
 		switch {

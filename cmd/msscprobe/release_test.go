@@ -60,6 +60,9 @@ func TestReleaseSnapshot(t *testing.T) {
 		dir := filepath.Join(tmp, name)
 		start := time.Now()
 		gitRun(t, "", "clone", "--quiet", "--no-hardlinks", root, dir)
+		// Both builds are of the commit read above, even if HEAD moves
+		// during the minutes they take (a commit while the suite runs).
+		gitRun(t, dir, "checkout", "--quiet", "--detach", head[0])
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		cmd := exec.CommandContext(ctx, gorel, "release", "--snapshot", "--clean")
 		cmd.Dir = dir
