@@ -225,7 +225,6 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
 // yamlError turns a YAML syntax error into file:line: problem, with the
 // fix for the mistakes people make (tabs, Windows paths in double quotes).
-// The parser's own wording stays English inside the French message.
 func yamlError(name string, data []byte, err error) *ConfigError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := &ConfigError{File: name}
@@ -233,20 +232,56 @@ func yamlError(name string, data []byte, err error) *ConfigError {
 		e.Line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	e.Problem = check.Textf("YAML invalide : %s", "%s", msg)
+	what := YAMLSyntax(msg)
+	e.Problem = check.Text{FR: "YAML invalide : " + what.FR, EN: msg}
 	switch {
 	case strings.Contains(msg, "cannot start any token"):
 		for i, l := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
 				e.Line = i + 1
-				e.Problem = check.Textf("YAML invalide : %s (une tabulation : YAML n'indente qu'avec des espaces)", "%s (a tab: YAML indents with spaces only)", msg)
+				e.Problem = check.Text{FR: "YAML invalide : une tabulation en début de ligne : YAML n'indente qu'avec des espaces",
+					EN: msg + " (a tab: YAML indents with spaces only)"}
 				break
 			}
 		}
 	case strings.Contains(msg, "escape character") || strings.Contains(msg, "hexdecimal number"):
-		e.Problem = check.Textf("YAML invalide : %s. "+backslashHint.FR, "%s. "+backslashHint.EN, msg)
+		e.Problem = check.Text{FR: "YAML invalide : " + what.FR + ". " + backslashHint.FR, EN: msg + ". " + backslashHint.EN}
 	}
 	return e
+}
+
+// yamlSyntaxFR gives the French for the YAML parser's (go.yaml.in/yaml/v3)
+// syntax errors that people meet when they edit a configuration by hand.
+var yamlSyntaxFR = []struct{ en, fr string }{
+	{"mapping values are not allowed in this context", "« clé: valeur » à un endroit où il n'en faut pas (deux-points en trop dans une valeur ? mettez-la entre apostrophes)"},
+	{"found unexpected end of stream", "fin du fichier inattendue (un guillemet, un crochet ou une accolade n'est pas fermé)"},
+	{"found character that cannot start any token", "caractère qui ne peut pas commencer une valeur (une tabulation ou un caractère spécial au début d'une valeur ?)"},
+	{"did not find expected key", "clé attendue introuvable (indentation incohérente ?)"},
+	{"could not find expected ':'", "« : » attendu après une clé"},
+	{"did not find expected node content", "valeur attendue introuvable"},
+	{"block sequence entries are not allowed in this context", "élément de liste « - » à un endroit où il n'en faut pas (indentation ?)"},
+	{"did not find expected ',' or ']'", "« , » ou « ] » attendu dans une liste entre crochets"},
+	{"did not find expected ',' or '}'", "« , » ou « } » attendu entre accolades"},
+	{"did not find expected '-' indicator", "élément de liste « - » attendu (indentation incohérente ?)"},
+	{"found unknown escape character", "échappement inconnu après une barre inverse entre guillemets doubles"},
+	{"did not find expected hexdecimal number", "chiffres hexadécimaux attendus après une barre inverse entre guillemets doubles"},
+	{"found a tab character that violates indentation", "une tabulation dans l'indentation : YAML n'indente qu'avec des espaces"},
+	{"control characters are not allowed", "caractère de contrôle interdit"},
+	{"invalid leading UTF-8 octet", "le fichier n'est pas en UTF-8 : enregistrez-le en UTF-8"},
+	{"incomplete UTF-8 octet sequence", "le fichier n'est pas en UTF-8 : enregistrez-le en UTF-8"},
+	{"found unexpected ':'", "« : » inattendu"},
+	{"found undefined tag handle", "étiquette YAML « ! » inconnue"},
+}
+
+// YAMLSyntax is a YAML parser message in both languages: the French of a
+// known message, or the parser's own words quoted.
+func YAMLSyntax(msg string) check.Text {
+	for _, t := range yamlSyntaxFR {
+		if strings.Contains(msg, t.en) {
+			return check.Text{FR: t.fr, EN: msg}
+		}
+	}
+	return check.Text{FR: "« " + msg + " »", EN: msg}
 }
 
 // backslashHint is the fix for a Windows path written in YAML double

@@ -25,6 +25,8 @@ func TestFixGivingMessages(t *testing.T) {
 	escape := write("escape.yaml", "establishment: {name: H, address: a@hopital.test.mssante.fr}\n"+servers+"trust: {ca_file: \"C:\\dossier\\ca.pem\"}\n")
 	silent := write("silent.yaml", "establishment: {name: H, address: a@hopital.test.mssante.fr}\n"+servers+"trust: {ca_file: \"C:\\temp\\new.pem\"}\n")
 	pem := write("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+	unclosed := write("unclosed.yaml", "establishment:\n  name: \"H\n")
+	colon := write("colon.yaml", "establishment: name: H\n")
 	getenv := func(k string) string { return map[string]string{"PW": "x"}[k] }
 	for _, tc := range []struct {
 		args []string
@@ -33,6 +35,10 @@ func TestFixGivingMessages(t *testing.T) {
 		{[]string{"probe", "-c", latin1}, []string{"latin1.yaml:1 : le fichier n'est pas en UTF-8", "enregistrez-le en UTF-8"}},
 		{[]string{"probe", "-c", utf16}, []string{"le fichier est en UTF-16 : enregistrez-le en UTF-8"}},
 		{[]string{"probe", "-c", escape}, []string{"escape.yaml:5 : YAML invalide", "entre apostrophes ('C:\\dossier\\ca.pem') ou écrivez des barres obliques (C:/dossier/ca.pem)"}},
+		{[]string{"probe", "-c", unclosed}, []string{"unclosed.yaml:2 : YAML invalide : fin du fichier inattendue (un guillemet, un crochet ou une accolade n'est pas fermé)"}},
+		{[]string{"probe", "-c", colon}, []string{"colon.yaml : YAML invalide : « clé: valeur » à un endroit où il n'en faut pas"}},
+		{[]string{"probe", "--lang", "en", "-c", colon}, []string{"colon.yaml: mapping values are not allowed in this context"}},
+		{[]string{"mock", "serve", "--config", unclosed}, []string{"YAML invalide : fin du fichier inattendue"}},
 		{[]string{"probe", "-c", silent}, []string{"trust.ca_file", "contient un caractère de contrôle", "entre apostrophes"}},
 		{[]string{"probe", "--lang", "en", "-c", silent}, []string{"holds a control character", "in single quotes"}},
 		{[]string{"probe", "-c", ok, "--out", filepath.Join(dir, "p.pdf"), "--sign-p12", pem}, []string{"c'est un fichier PEM", "attend un fichier PKCS#12 binaire (.p12 ou .pfx)", "--sign-cert et --sign-key", "openssl pkcs12 -export"}},

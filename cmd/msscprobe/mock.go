@@ -18,6 +18,7 @@ import (
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/message"
 	"github.com/msscprobe/msscprobe/mocks"
+	"github.com/msscprobe/msscprobe/probe"
 )
 
 func init() { subcommands = append(subcommands, newMockCmd) }
@@ -313,7 +314,8 @@ func mockYAMLError(path string, err error) error {
 			errs = append(errs, check.Errorf("--config %s : valeur invalide : %s", "--config %s: invalid value: %s", where, what))
 			continue
 		}
-		errs = append(errs, check.Errorf("--config %s : YAML invalide : %s", "--config %s: invalid YAML: %s", where, what))
+		syntax := probe.YAMLSyntax(what)
+		errs = append(errs, check.Errorf("--config %s : YAML invalide : %s", "--config %s: invalid YAML: %s", where, syntax))
 	}
 	return errors.Join(errs...)
 }
