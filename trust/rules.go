@@ -2,14 +2,20 @@ package trust
 
 import "github.com/msscprobe/msscprobe/check"
 
-// Sources of the server classification rules.
+// Sources of the server classification rules: bare references, since they
+// are printed as they are in French and English reports. CONF.27 admits
+// IGC-Santé certificates only; ECO.1.1.5/1.1.6 ask for certificates neither
+// expired nor revoked (CRL or OCSP); a real operator is reached over a
+// public address; the whitelist pairs a domain with DNCertificatOperateur;
+// CONF.01 asks for TLS ≥ 1.2 and CONF.03 for allowed suites (ANSSI-PA-035:
+// AEAD, ECDHE).
 const (
-	SrcAnchor     = "Ségur SC.MSS/CONF.27 (IGC-Santé certificates only); Ref#2 v1.0 ECO.1.1.10"
-	SrcServSSL    = "IGC-Santé PC SERV SSL (policy 1.2.250.1.213.1.7.1.1.2.5.1); Ségur SC.MSS/CONF.27"
-	SrcRevocation = "Ref#2 v1.0.1 ECO.1.1.5/1.1.6 (not expired, not revoked: CRL or OCSP); Ségur SC.MSS/CONF.22"
-	SrcAddress    = "msscprobe (a real operator is reached over a public address)"
-	SrcTrustSpace = "ANS liste blanche MSSanté (domain and DNCertificatOperateur)"
-	SrcTLS        = "Ségur SC.MSS/CONF.01 (TLS ≥ 1.2), CONF.03 (allowed suites); ANSSI-PA-035 (AEAD, ECDHE)"
+	SrcAnchor     = "Ségur SC.MSS/CONF.27; Ref#2 v1.0 ECO.1.1.10"
+	SrcServSSL    = "IGC-Santé PC SERV SSL (1.2.250.1.213.1.7.1.1.2.5.1); Ségur SC.MSS/CONF.27"
+	SrcRevocation = "Ref#2 v1.0.1 ECO.1.1.5/1.1.6; Ségur SC.MSS/CONF.22"
+	SrcAddress    = "msscprobe"
+	SrcTrustSpace = "ANS liste blanche MSSanté"
+	SrcTLS        = "Ségur SC.MSS/CONF.01, CONF.03; ANSSI-PA-035"
 )
 
 // Rule number suffixes; the IDs are "<PROTO>-TRUST-00n" (ServerRules).
