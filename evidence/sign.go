@@ -27,8 +27,14 @@ var (
 
 // EphemeralCN is the common name of the throw-away certificate used when no
 // signing key is given. Verify reports such a signer as proving integrity
-// only: anyone can make one.
-const EphemeralCN = "msscprobe ephemeral signer (integrity only, no identity)"
+// only: anyone can make one. It is French because a PDF reader's signature
+// panel shows it to the reviewer as it is (at most 64 characters, RFC 5280
+// ub-common-name).
+const EphemeralCN = "msscprobe clé éphémère (intégrité seulement, sans identité)"
+
+// legacyEphemeralCN is the name earlier versions gave the same certificate;
+// their evidence is still recognised.
+const legacyEphemeralCN = "msscprobe ephemeral signer (integrity only, no identity)"
 
 // essCertIDv2 and signingCertificateV2 follow RFC 5035 §3; hashAlgorithm
 // is omitted because SHA-256 is its DEFAULT (DER forbids encoding it).
@@ -138,5 +144,6 @@ func ephemeralSigner(now time.Time) (crypto.Signer, []*x509.Certificate, error) 
 
 // IsEphemeral reports whether cert is an ephemeral signer as made by Write.
 func IsEphemeral(cert *x509.Certificate) bool {
-	return cert.Subject.CommonName == EphemeralCN && bytes.Equal(cert.RawIssuer, cert.RawSubject)
+	cn := cert.Subject.CommonName
+	return (cn == EphemeralCN || cn == legacyEphemeralCN) && bytes.Equal(cert.RawIssuer, cert.RawSubject)
 }

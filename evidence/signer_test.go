@@ -109,3 +109,31 @@ func TestCheckSigningCertificate(t *testing.T) {
 		t.Errorf("CA: %v", err)
 	}
 }
+
+// TestIsEphemeral: the ephemeral signer is recognised by its self-signed
+// certificate under today's French name and the name earlier versions wrote;
+// the same name issued by another certificate is not ephemeral.
+func TestIsEphemeral(t *testing.T) {
+	_, chain, err := ephemeralSigner(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testpki.Root(t, legacyEphemeralCN)
+	issued := root.Sub(t, EphemeralCN)
+	for _, tc := range []struct {
+		name string
+		cert *x509.Certificate
+		want bool
+	}{
+		{"made by Write", chain[0], true},
+		{"earlier name, self-signed", root.Cert, true},
+		{"same name, issued by another", issued.Cert, false},
+	} {
+		if got := IsEphemeral(tc.cert); got != tc.want {
+			t.Errorf("%s: IsEphemeral = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if n := len([]rune(EphemeralCN)); n > 64 {
+		t.Errorf("EphemeralCN has %d characters, over RFC 5280's 64", n)
+	}
+}
