@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,6 +95,12 @@ func (p mockPKIFlags) apply(e *env, cfg *mocks.Config) error {
 	if p.PSCTokenTTL < 0 || p.PSCRefreshTTL < 0 {
 		return fmt.Errorf("%s", e.tr("--psc-token-ttl / --psc-refresh-ttl : une durée positive est attendue",
 			"--psc-token-ttl / --psc-refresh-ttl: want a positive duration"))
+	}
+	if p.PSCSecretOut != "" && strings.EqualFold(strings.TrimSpace(p.ListenPSC), "off") {
+		// The secret belongs to the issuer: with no issuer there is none
+		// to write, and saying nothing would leave a script waiting for it.
+		return fmt.Errorf("%s", e.tr("--psc-secret-out n'a d'effet qu'avec l'émetteur Pro Santé Connect : retirez --listen-psc off ou --psc-secret-out",
+			"--psc-secret-out only works with the Pro Santé Connect issuer: drop --listen-psc off or --psc-secret-out"))
 	}
 	cfg.ListenPKI, cfg.ListenPSC = p.ListenPKI, p.ListenPSC
 	cfg.PKI = mocks.PKIConfig{Organisation: p.PKIOrganisation, StructureID: p.PKIStructureID, TestPolicies: p.PKITestPolicies}

@@ -122,6 +122,7 @@ func TestMockServePKIConfig(t *testing.T) {
 		{[]string{"--pki-organisation", strings.Repeat("O", 65)}, "organisation"},
 		{[]string{"--pki-out", filepath.Join(notDir, "pki")}, "--pki-out"},
 		{[]string{"--psc-secret-out", filepath.Join(dir, "missing", "s")}, "--psc-secret-out"},
+		{[]string{"--listen-psc", "off", "--psc-secret-out", filepath.Join(dir, "s")}, "--psc-secret-out n'a d'effet qu'avec l'émetteur Pro Santé Connect"},
 	} {
 		code, _, errs := runCLI(t, "", nil, append([]string{"mock", "serve"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errs, tc.want) {
