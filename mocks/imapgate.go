@@ -43,6 +43,7 @@ type imapGate struct {
 	starttls     *tls.Config // offered before TLS; nil: not offered
 	secure       bool        // TLS under the gate
 	preAuthUntil time.Time
+	cmdTimeout   time.Duration // gateCmdTimeout when the listener started
 
 	mu        sync.Mutex // everything below, and writes
 	authed    bool
@@ -83,8 +84,8 @@ const (
 	gateLineMax        = 64 << 10 // over imapserver's 50 KiB command limit
 )
 
-func newIMAPGate(c net.Conn, starttls *tls.Config, secure bool, preAuth time.Duration) *imapGate {
-	return &imapGate{Conn: c, raw: c, starttls: starttls, secure: secure, preAuthUntil: time.Now().Add(preAuth)}
+func newIMAPGate(c net.Conn, starttls *tls.Config, secure bool, preAuth, cmdTimeout time.Duration) *imapGate {
+	return &imapGate{Conn: c, raw: c, starttls: starttls, secure: secure, preAuthUntil: time.Now().Add(preAuth), cmdTimeout: cmdTimeout}
 }
 
 // gateListener wraps every accepted connection in a gate.
@@ -92,7 +93,10 @@ type gateListener struct {
 	net.Listener
 	starttls *tls.Config
 	secure   bool
-	preAuth  time.Duration // preAuthTimeout when the listener started
+	// preAuth and cmdTimeout are preAuthTimeout and gateCmdTimeout when the
+	// listener started: a later test changing them does not reach the
+	// connections of an operator still being served.
+	preAuth, cmdTimeout time.Duration
 }
 
 func (l gateListener) Accept() (net.Conn, error) {
@@ -100,7 +104,7 @@ func (l gateListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newIMAPGate(c, l.starttls, l.secure, l.preAuth), nil
+	return newIMAPGate(c, l.starttls, l.secure, l.preAuth, l.cmdTimeout), nil
 }
 
 // gateOf finds the gate under an imapserver connection.
@@ -167,7 +171,7 @@ func (g *imapGate) readDeadline(t time.Time) (net.Conn, time.Time) {
 // never past the pre-login cut-off. g.mu is held.
 func (g *imapGate) connDeadline() time.Time {
 	if !g.cmdStart.IsZero() {
-		return g.capDeadline(g.cmdStart.Add(gateCmdTimeout))
+		return g.capDeadline(g.cmdStart.Add(g.cmdTimeout))
 	}
 	return g.capDeadline(g.deadlineR)
 }
@@ -193,7 +197,7 @@ func (g *imapGate) track() {
 func (g *imapGate) stalled(err error) bool {
 	var ne net.Error
 	return !g.closed && !g.cmdStart.IsZero() && errors.As(err, &ne) && ne.Timeout() &&
-		!time.Now().Before(g.cmdStart.Add(gateCmdTimeout))
+		!time.Now().Before(g.cmdStart.Add(g.cmdTimeout))
 }
 
 func (g *imapGate) SetDeadline(t time.Time) error {
@@ -255,7 +259,7 @@ func (g *imapGate) Read(p []byte) (int, error) {
 			if g.stalled(err) {
 				// The client stopped mid-command: say so (RFC 9051
 				// §7.1.5 BYE), rather than imapserver's NO [SERVERBUG].
-				ferr := g.close(fmt.Sprintf("* BYE Command not completed within %s: the client stopped sending", gateCmdTimeout))
+				ferr := g.close(fmt.Sprintf("* BYE Command not completed within %s: the client stopped sending", g.cmdTimeout))
 				g.mu.Unlock()
 				return 0, ferr
 			}

@@ -260,7 +260,7 @@ func FuzzIMAPGate(f *testing.F) {
 		client, server := net.Pipe()
 		defer client.Close()
 		go io.Copy(io.Discard, client)
-		g := newIMAPGate(server, nil, secure, time.Minute)
+		g := newIMAPGate(server, nil, secure, time.Minute, gateCmdTimeout)
 		g.authed = !secure
 		for len(data) > 0 {
 			k := min(len(data), 1000)

@@ -196,12 +196,12 @@ func (o *Operator) listen() error {
 		case lnSMTPS:
 			ln = tls.NewListener(raw, o.tlsConf) // go-smtp bounds the handshake with its timeouts
 		case lnIMAP:
-			ln = gateListener{Listener: raw, starttls: starttls, preAuth: preAuthTimeout}
+			ln = gateListener{Listener: raw, starttls: starttls, preAuth: preAuthTimeout, cmdTimeout: gateCmdTimeout}
 		case lnIMAPS:
 			// imapserver sets no deadline before its greeting, which runs
 			// the handshake: a client that never sends a ClientHello
 			// would hold the connection forever.
-			ln = gateListener{Listener: tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf), secure: true, preAuth: preAuthTimeout}
+			ln = gateListener{Listener: tls.NewListener(deadlineListener{raw, handshakeTimeout}, o.tlsConf), secure: true, preAuth: preAuthTimeout, cmdTimeout: gateCmdTimeout}
 		}
 		switch s.name {
 		case lnSMTP, lnSMTPS:
