@@ -3,7 +3,6 @@ package check
 import (
 	"archive/zip"
 	"errors"
-	"fmt"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -17,27 +16,19 @@ type TextError struct {
 	err error // the first error among the arguments, for errors.Is/As
 }
 
-// Errorf formats an error in both languages with the same arguments; an
-// argument that is an error is written in each language (ErrorText) and
-// wrapped, as %w would; an argument that is a Text gives each language its
-// own words.
+// Errorf formats an error in both languages as Textf does (a Text argument
+// gives each language its own words, an error is written by ErrorText) and
+// wraps the first error argument, as %w would.
 func Errorf(fr, en string, args ...any) error {
-	frArgs, enArgs := make([]any, len(args)), make([]any, len(args))
 	e := &TextError{}
-	for i, a := range args {
-		frArgs[i], enArgs[i] = a, a
-		if t, ok := a.(Text); ok {
-			frArgs[i], enArgs[i] = t.FR, t.EN
-		}
+	for _, a := range args {
 		if err, ok := a.(error); ok && err != nil {
-			frArgs[i], enArgs[i] = ErrorText(err, FR), ErrorText(err, EN)
-			if e.err == nil {
-				e.err = err
-			}
+			e.err = err
+			break
 		}
 	}
 	w := strings.NewReplacer("%%", "%%", "%w", "%s")
-	e.Msg = Text{FR: fmt.Sprintf(w.Replace(fr), frArgs...), EN: fmt.Sprintf(w.Replace(en), enArgs...)}
+	e.Msg = Textf(w.Replace(fr), w.Replace(en), args...)
 	return e
 }
 
