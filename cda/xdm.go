@@ -256,25 +256,15 @@ func localMismatch(data []byte, zr *zip.Reader) *check.Finding {
 }
 
 // localOffsets reads the local header offset of the n entries of the
-// central directory, in order (APPNOTE 4.3.12, 4.3.16, zip64 4.5.3).
+// central directory archive/zip read (zipdir.Start), in order (APPNOTE
+// 4.3.12, zip64 4.5.3).
 func localOffsets(data []byte, n int) ([]uint64, error) {
 	le16, le32, le64 := binary.LittleEndian.Uint16, binary.LittleEndian.Uint32, binary.LittleEndian.Uint64
-	eocd := -1
-	for i := len(data) - 22; i >= 0 && i >= len(data)-22-0xffff; i-- {
-		if le32(data[i:]) == 0x06054b50 {
-			eocd = i
-			break
-		}
-	}
-	if eocd < 0 {
+	start, ok := zipdir.Start(bytes.NewReader(data), int64(len(data)))
+	if !ok {
 		return nil, errors.New("no end of central directory")
 	}
-	cd := uint64(le32(data[eocd+16:]))
-	if cd == 0xffffffff && eocd >= 20 && le32(data[eocd-20:]) == 0x07064b50 {
-		if z := le64(data[eocd-12:]); fits(data, z, 56) && le32(data[z:]) == 0x06064b50 {
-			cd = le64(data[z+48:])
-		}
-	}
+	cd := uint64(start)
 	offs := make([]uint64, 0, n)
 	p := cd
 	for range n {
