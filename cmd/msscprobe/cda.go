@@ -69,15 +69,9 @@ interrupted (the results so far are printed).`),
 			if err != nil {
 				return err
 			}
-			size, err := parseSize(maxSize)
+			size, err := checkerLimits(maxSize, cda.MaxSizeLimit, jobs)
 			if err != nil {
-				return usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
-			}
-			if size > cda.MaxSizeLimit {
-				return usageError(check.Errorf("--max-size %s : au plus %dMiB", "--max-size %s: at most %dMiB", maxSize, cda.MaxSizeLimit>>20))
-			}
-			if jobs < 0 {
-				return usageError(check.Errorf("--jobs %d : 1 ou plus attendu (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)", jobs))
+				return err
 			}
 			opts := cda.Options{MaxSize: size, Jobs: jobs, Production: production, Stdin: e.stdin}
 			prog := newProgress(e.stderr)
@@ -130,6 +124,23 @@ func inputError(cmd *cobra.Command, err error) error {
 		return err
 	}
 	return usageError(err)
+}
+
+// checkerLimits reads the --max-size and --jobs flags that `cda check` and
+// `message check` share; limit > 0 caps the size. A bad value is a usage
+// error naming the flag.
+func checkerLimits(maxSize string, limit int64, jobs int) (int64, error) {
+	size, err := parseSize(maxSize)
+	if err != nil {
+		return 0, usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
+	}
+	if limit > 0 && size > limit {
+		return 0, usageError(check.Errorf("--max-size %s : au plus %dMiB", "--max-size %s: at most %dMiB", maxSize, limit>>20))
+	}
+	if jobs < 0 {
+		return 0, usageError(check.Errorf("--jobs %d : 1 ou plus attendu (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)", jobs))
+	}
+	return size, nil
 }
 
 // parseSize reads a byte count with an optional K/M/G suffix (KB and KiB

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -57,12 +56,9 @@ unreadable or a flag is invalid.`),
 			if err != nil {
 				return err
 			}
-			size, err := parseSize(maxSize)
+			size, err := checkerLimits(maxSize, 0, jobs)
 			if err != nil {
-				return usageError(check.Errorf("--max-size : %w", "--max-size: %w", err))
-			}
-			if jobs < 0 {
-				return usageError(fmt.Errorf(e.tr("--jobs %d : 1 ou plus (0 = tous les cœurs)", "--jobs %d: want 1 or more (0 = all cores)"), jobs))
+				return err
 			}
 			if e.getenv("GOGC") == "" {
 				// Each message allocates a few times its size and keeps
