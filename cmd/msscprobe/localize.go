@@ -64,7 +64,7 @@ func (e *env) localize(root *cobra.Command) {
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		if f := c.Flags().Lookup("lang"); f != nil {
 			if _, err := check.ParseLang(f.Value.String()); err != nil {
-				return usageError(check.Errorf("--lang %q (ou MSSCPROBE_LANG) : fr ou en attendu", "--lang %q (or MSSCPROBE_LANG): want fr or en", f.Value.String()))
+				return langError(f.Value.String())
 			}
 		}
 		return nil

@@ -35,13 +35,18 @@ const formatsAnnotation = "msscprobe-formats"
 func (o *outputFlags) parse() (check.Lang, error) {
 	l, err := check.ParseLang(o.lang)
 	if err != nil {
-		return "", usageError(check.Errorf("--lang %q (ou MSSCPROBE_LANG) : fr ou en attendu", "--lang %q (or MSSCPROBE_LANG): want fr or en", o.lang))
+		return "", langError(o.lang)
 	}
 	if len(o.formats) > 0 && !slices.Contains(o.formats, o.format) {
 		return "", usageError(check.Errorf("--format %q : %s attendu", "--format %q: want %s", o.format,
 			check.Text{FR: orListIn(check.FR, o.formats), EN: orListIn(check.EN, o.formats)}))
 	}
 	return l, nil
+}
+
+// langError refuses a --lang value, which MSSCPROBE_LANG may have set.
+func langError(v string) error {
+	return usageError(check.Errorf("--lang %q (ou MSSCPROBE_LANG) : fr ou en attendu", "--lang %q (or MSSCPROBE_LANG): want fr or en", v))
 }
 
 // orList writes "a, b ou c" in the CLI's language.
