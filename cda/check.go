@@ -83,7 +83,7 @@ func CheckBytes(name string, data []byte, opts Options) []Document {
 	if int64(len(data)) > o.MaxSize {
 		return []Document{tooLarge(name, int64(len(data)), o.MaxSize)}
 	}
-	if isZip(data) {
+	if IsZip(data) {
 		return checkXDM(name, data, o)
 	}
 	if strings.EqualFold(filepath.Ext(name), ".eml") {

@@ -103,7 +103,7 @@ func FuzzXDM(f *testing.F) {
 	opts := Options{MaxSize: 1 << 20, MaxArchiveTotal: 4 << 20}.withDefaults()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x, findings := ReadXDM(data, opts)
-		if x == nil && len(findings) == 0 && isZip(data) {
+		if x == nil && len(findings) == 0 && IsZip(data) {
 			t.Fatalf("refused without a finding: %q", data)
 		}
 		if x == nil {

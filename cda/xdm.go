@@ -89,7 +89,9 @@ func ReadXDM(data []byte, opts Options) (*XDM, []check.Finding) {
 	return x, nil
 }
 
-func isZip(b []byte) bool {
+// IsZip tells a zip archive (an empty one included) by its first record
+// signature (APPNOTE 4.3.6-7, 4.3.16).
+func IsZip(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
 }
 

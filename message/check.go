@@ -295,7 +295,7 @@ func (c *checker) attachments(recipients []string) []cda.Document {
 			continue
 		}
 		switch {
-		case isZip(p.Body):
+		case cda.IsZip(p.Body):
 		case isXDMName:
 			c.add(cda.RuleNotXDM.Newf(loc, "la pièce jointe %s n'est pas une archive zip", "the attachment %s is not a zip archive", XDMName))
 			c.unusable = true
@@ -337,10 +337,6 @@ func (c *checker) attachments(recipients []string) []cda.Document {
 		docs = append(docs, ds...)
 	}
 	return docs
-}
-
-func isZip(b []byte) bool {
-	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
 }
 
 // looksCDA spots an XML document naming ClinicalDocument in its first
