@@ -3,5 +3,7 @@
 // whatever the end record declares (it compares the count modulo 65,536),
 // so a reader that caps entries must count first: a megabyte of one-letter
 // records costs a quarter of a gigabyte once built. Verify (package
-// evidence) and the XDM reader (package cda) count with it.
+// evidence) and the XDM reader (package cda) count with it; Start, where
+// the central directory begins, also serves the XDM reader's comparison of
+// local and central member names.
 package zipdir
