@@ -125,6 +125,7 @@ santé), et vérifie que les documents CDA portent un INS qualifié.
   msscprobe init > probe.yaml     écrire une configuration de sonde commentée
   msscprobe probe --config F      faire l'aller-retour PS 4.1 avec les vrais serveurs
   msscprobe cda check CHEMIN...   vérifier des documents CDA et des archives IHE XDM
+  msscprobe message check CHEMIN...   vérifier des messages MSSanté (.eml, mbox)
   msscprobe verify FICHIER.pdf|DOSSIER   vérifier une preuve signée : livrables PDF, conteneurs, dossiers
   msscprobe mock serve            lancer l'opérateur MSSanté fictif (tests, CI)
 
@@ -137,6 +138,7 @@ CDA documents carry a qualified INS.
   msscprobe init > probe.yaml     write an annotated probe configuration
   msscprobe probe --config F      run the PS 4.1 round trip against real servers
   msscprobe cda check PATH...     check CDA documents and IHE XDM archives
+  msscprobe message check PATH... check MSSanté messages (.eml, mbox)
   msscprobe verify FILE.pdf|DIR   verify signed evidence: PDF deliverables, containers, folders
   msscprobe mock serve            run the mock MSSanté operator for tests and CI
 
