@@ -55,8 +55,7 @@ func parseCMS(b []byte) (*pkcs7.PKCS7, error) {
 // checkDER reports whether b is exactly one DER object, nested at most
 // maxDERDepth deep. Each byte is read once.
 func checkDER(b []byte) error {
-	var c derCost
-	end, err := derObject(b, 0, 1, &c)
+	end, err := derPrefix(b)
 	if err != nil {
 		return err
 	}
@@ -64,6 +63,14 @@ func checkDER(b []byte) error {
 		return fmt.Errorf("%w: %d bytes after the object", ErrNotDER, len(b)-end)
 	}
 	return nil
+}
+
+// derPrefix checks the DER object at the start of b within the bounds
+// above and returns where it ends; what follows is the caller's to judge
+// (a PDF /Contents value pads the CMS with zeros).
+func derPrefix(b []byte) (int, error) {
+	var c derCost
+	return derObject(b, 0, 1, &c)
 }
 
 // derCost adds up what the library will do with the input: objects, and

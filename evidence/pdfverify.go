@@ -239,53 +239,22 @@ func (v *Verification) checkSignatureField(pr *pdfReader, root pdfDict, rng [4]i
 }
 
 // cmsFromContents cuts the DER CMS out of the zero-padded /Contents value
-// and checks it is DER (definite lengths only), within maxCMSSize.
+// and checks it is DER (definite lengths only) within der.go's bounds and
+// maxCMSSize.
 func cmsFromContents(c []byte) ([]byte, error) {
-	if len(c) < 2 || c[0] != 0x30 {
-		return nil, errors.New("not a DER SEQUENCE")
-	}
-	n, hdr, err := derLength(c[1:])
+	end, err := derPrefix(c)
 	if err != nil {
 		return nil, err
 	}
-	total := 1 + hdr + n
-	if total > maxCMSSize || total > len(c) {
-		return nil, fmt.Errorf("CMS of %d bytes, over the space or the %d limit", total, maxCMSSize)
+	if end > maxCMSSize {
+		return nil, fmt.Errorf("%w: CMS of %d bytes, over the %d limit", ErrCMSLimit, end, maxCMSSize)
 	}
-	for _, z := range c[total:] {
+	for _, z := range c[end:] {
 		if z != 0 {
 			return nil, errors.New("bytes after the CMS structure")
 		}
 	}
-	if err := checkDER(c[:total]); err != nil {
-		return nil, err
-	}
-	return c[:total], nil
-}
-
-// derLength decodes a DER length (no indefinite form, minimal encoding),
-// returning it and the bytes it took.
-func derLength(b []byte) (n, size int, err error) {
-	if len(b) == 0 {
-		return 0, 0, errors.New("truncated DER length")
-	}
-	if b[0] < 0x80 {
-		return int(b[0]), 1, nil
-	}
-	k := int(b[0] & 0x7f)
-	if k == 0 {
-		return 0, 0, errors.New("indefinite length (BER, not DER)")
-	}
-	if k > 4 || len(b) < 1+k || b[1] == 0 {
-		return 0, 0, errors.New("non-minimal or oversized DER length")
-	}
-	for _, c := range b[1 : 1+k] {
-		n = n<<8 | int(c)
-	}
-	if n < 0x80 {
-		return 0, 0, errors.New("non-minimal DER length")
-	}
-	return n, 1 + k, nil
+	return c[:end], nil
 }
 
 // verifyDetachedCMS checks a detached CMS SignedData over content: one
