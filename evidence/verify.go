@@ -13,7 +13,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/smallstep/pkcs7"
 
@@ -416,32 +415,17 @@ func (v *Verification) checkResults(byName map[string][]byte) {
 	}
 }
 
-// pdfInfoSubject reads /Subject from the Info dictionary of the last
-// trailer, where gopdf writes it as a <FEFF...> UTF-16BE hex string.
+// pdfInfoSubject reads /Subject from the report's document information
+// dictionary with the deliverable's bounded reader (pdfread.go).
 func pdfInfoSubject(pdf []byte) (string, error) {
-	tr := bytes.LastIndex(pdf, []byte("trailer"))
-	if tr < 0 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
-		return "", errors.New("not a PDF written by msscprobe")
-	}
-	tail := pdf[tr:]
-	i := bytes.Index(tail, []byte("/Subject <FEFF"))
-	if i < 0 {
-		return "", errors.New("no /Subject in the document information")
-	}
-	hexs := tail[i+len("/Subject <FEFF"):]
-	end := bytes.IndexByte(hexs, '>')
-	if end < 0 || end%4 != 0 {
-		return "", errors.New("malformed /Subject")
-	}
-	raw, err := hex.DecodeString(string(hexs[:end]))
+	pr, err := openPDF(pdf)
 	if err != nil {
-		return "", errors.New("malformed /Subject")
+		return "", err
 	}
-	u := make([]uint16, len(raw)/2)
-	for k := range u {
-		u[k] = uint16(raw[2*k])<<8 | uint16(raw[2*k+1])
+	s, err := pdfInfoText(pr, "Subject")
+	if err != nil {
+		return "", err
 	}
-	s := string(utf16.Decode(u))
 	if !strings.HasPrefix(s, pdfSubjectPrefix+";") {
 		return "", fmt.Errorf("/Subject %q is not a msscprobe verdict", s)
 	}
