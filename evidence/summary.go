@@ -9,6 +9,7 @@ import (
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/probe"
+	"github.com/msscprobe/msscprobe/trust"
 )
 
 // WriteText prints the verification as a short summary for a reviewer.
@@ -94,7 +95,7 @@ func testBed(p *probe.Result) (addrs, anchors []string) {
 		}
 	}
 	for _, e := range []probe.Endpoint{p.SMTP, p.IMAP} {
-		if e.Class != nil && e.Class.Anchor != "igc-sante-prod" && e.Class.AnchorName != "" && !slices.Contains(anchors, e.Class.AnchorName) {
+		if e.Class != nil && e.Class.Anchor != trust.AnchorProd && e.Class.AnchorName != "" && !slices.Contains(anchors, e.Class.AnchorName) {
 			anchors = append(anchors, e.Class.AnchorName)
 		}
 	}
