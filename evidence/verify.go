@@ -327,11 +327,7 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 		}
 		return
 	}
-	inter := x509.NewCertPool()
-	for _, c := range p7.Certificates {
-		inter.AddCert(c)
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: opts.Roots, Intermediates: certPool(p7.Certificates), CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		v.add(problem(CodeSignerUntrusted, nameSignature, "le signataire (%s) ne se rattache pas aux autorités fournies : %v",
 			"the signer (%s) does not chain to the given roots: %v", cert.Subject, err))
 		return
@@ -356,11 +352,7 @@ func (v *Verification) verifyTimestamp(token, signature []byte, roots *x509.Cert
 		v.add(problem(CodeTimestampNotChecked, nameSignature, "autorité d'horodatage non rattachée à une autorité de confiance (--tsa-ca)",
 			"timestamp authority not checked against a trust anchor (--tsa-ca)"))
 	} else {
-		inter := x509.NewCertPool()
-		for _, c := range p7.Certificates {
-			inter.AddCert(c)
-		}
-		if _, err := tsa.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: info.GenTime, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
+		if _, err := tsa.Verify(x509.VerifyOptions{Roots: roots, Intermediates: certPool(p7.Certificates), CurrentTime: info.GenTime, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}}); err != nil {
 			v.add(problem(CodeTimestampUntrusted, nameSignature, "l'autorité d'horodatage (%s) ne se rattache pas aux autorités fournies : %v",
 				"the timestamp authority (%s) does not chain to the given roots: %v", tsa.Subject, err))
 			return nil
@@ -430,6 +422,16 @@ func pdfInfoSubject(pdf []byte) (string, error) {
 		return "", fmt.Errorf("/Subject %q is not a msscprobe verdict", s)
 	}
 	return s, nil
+}
+
+// certPool holds certificates given with a signer (a CMS's, a chain's
+// tail) as intermediates.
+func certPool(certs []*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
 }
 
 // dataOffset is where f's content starts, -1 when unknown.

@@ -149,11 +149,7 @@ func build(ctx context.Context, res *probe.Result, opts Options) (*built, error)
 	sum := sha256.Sum256(resultsJSON)
 	rs := reportSigner{Cert: chain[0], Ephemeral: ephemeral, TSA: opts.TSAURL != ""}
 	if !ephemeral && opts.SignerRoots != nil {
-		inter := x509.NewCertPool()
-		for _, c := range chain[1:] {
-			inter.AddCert(c)
-		}
-		_, err := chain[0].Verify(x509.VerifyOptions{Roots: opts.SignerRoots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		_, err := chain[0].Verify(x509.VerifyOptions{Roots: opts.SignerRoots, Intermediates: certPool(chain[1:]), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 		rs.Trusted = err == nil
 	}
 	pdf, err := renderReport(&shown, rs, hex.EncodeToString(sum[:]))
