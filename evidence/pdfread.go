@@ -71,8 +71,6 @@ type pdfReader struct {
 	strings  int // bytes of decoded strings, against pdfMaxStrings
 }
 
-func pdfErr(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
 func isPDFSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0
 }
@@ -111,14 +109,14 @@ func (r *pdfReader) regular(p int) (string, int) {
 // and the position after it.
 func (r *pdfReader) object(p, depth int) (any, int, error) {
 	if depth > pdfMaxDepth {
-		return nil, p, pdfErr("nesting deeper than %d at byte %d", pdfMaxDepth, p)
+		return nil, p, fmt.Errorf("nesting deeper than %d at byte %d", pdfMaxDepth, p)
 	}
 	if r.values++; r.values > pdfMaxValues {
-		return nil, p, pdfErr("more than %d values at byte %d", pdfMaxValues, p)
+		return nil, p, fmt.Errorf("more than %d values at byte %d", pdfMaxValues, p)
 	}
 	p = r.skip(p)
 	if p >= len(r.b) {
-		return nil, p, pdfErr("unexpected end of file")
+		return nil, p, fmt.Errorf("unexpected end of file")
 	}
 	switch c := r.b[p]; {
 	case c == '<' && p+1 < len(r.b) && r.b[p+1] == '<':
@@ -136,7 +134,7 @@ func (r *pdfReader) object(p, depth int) (any, int, error) {
 				return a, p + 1, nil
 			}
 			if len(a) >= pdfMaxItems {
-				return nil, p, pdfErr("array of more than %d items at byte %d", pdfMaxItems, p)
+				return nil, p, fmt.Errorf("array of more than %d items at byte %d", pdfMaxItems, p)
 			}
 			o, np, err := r.object(p, depth+1)
 			if err != nil {
@@ -147,7 +145,7 @@ func (r *pdfReader) object(p, depth int) (any, int, error) {
 	case c == '/':
 		return r.name(p)
 	case c == ')' || c == '>' || c == ']' || c == '{' || c == '}':
-		return nil, p, pdfErr("unexpected %q at byte %d", c, p)
+		return nil, p, fmt.Errorf("unexpected %q at byte %d", c, p)
 	}
 	tok, np := r.regular(p)
 	switch tok {
@@ -174,9 +172,9 @@ func (r *pdfReader) object(p, depth int) (any, int, error) {
 		return f, np, nil
 	}
 	if tok == "" {
-		return nil, p, pdfErr("unexpected byte %q at %d", r.b[p], p)
+		return nil, p, fmt.Errorf("unexpected byte %q at %d", r.b[p], p)
 	}
-	return nil, p, pdfErr("unexpected token %.20q at byte %d", tok, p)
+	return nil, p, fmt.Errorf("unexpected token %.20q at byte %d", tok, p)
 }
 
 func (r *pdfReader) dict(p, depth int) (any, int, error) {
@@ -187,7 +185,7 @@ func (r *pdfReader) dict(p, depth int) (any, int, error) {
 			return d, p + 2, nil
 		}
 		if len(d) >= pdfMaxItems {
-			return nil, p, pdfErr("dictionary of more than %d entries at byte %d", pdfMaxItems, p)
+			return nil, p, fmt.Errorf("dictionary of more than %d entries at byte %d", pdfMaxItems, p)
 		}
 		k, np, err := r.object(p, depth+1)
 		if err != nil {
@@ -195,14 +193,14 @@ func (r *pdfReader) dict(p, depth int) (any, int, error) {
 		}
 		key, ok := k.(pdfName)
 		if !ok {
-			return nil, p, pdfErr("dictionary key is not a name at byte %d", p)
+			return nil, p, fmt.Errorf("dictionary key is not a name at byte %d", p)
 		}
 		v, np, err := r.object(np, depth+1)
 		if err != nil {
 			return nil, np, err
 		}
 		if _, dup := d[string(key)]; dup {
-			return nil, p, pdfErr("key /%s twice in one dictionary at byte %d", key, p)
+			return nil, p, fmt.Errorf("key /%s twice in one dictionary at byte %d", key, p)
 		}
 		d[string(key)], p = v, np
 	}
@@ -216,7 +214,7 @@ func (r *pdfReader) name(p int) (any, int, error) {
 		if c == '#' && p+2 < len(r.b) {
 			v, err := strconv.ParseUint(string(r.b[p+1:p+3]), 16, 8)
 			if err != nil {
-				return nil, p, pdfErr("bad name escape at byte %d", p)
+				return nil, p, fmt.Errorf("bad name escape at byte %d", p)
 			}
 			out, p = append(out, byte(v)), p+3
 			continue
@@ -230,11 +228,11 @@ func (r *pdfReader) hexString(p int) (any, int, error) {
 	start := p
 	end := bytes.IndexByte(r.b[p:], '>')
 	if end < 0 {
-		return nil, p, pdfErr("unterminated hex string at byte %d", p)
+		return nil, p, fmt.Errorf("unterminated hex string at byte %d", p)
 	}
 	end += p
 	if r.strings += (end - p) / 2; r.strings > pdfMaxStrings {
-		return nil, p, pdfErr("strings of more than %d bytes in all at byte %d", pdfMaxStrings, p)
+		return nil, p, fmt.Errorf("strings of more than %d bytes in all at byte %d", pdfMaxStrings, p)
 	}
 	digits := make([]byte, 0, end-p)
 	for _, c := range r.b[p+1 : end] {
@@ -243,7 +241,7 @@ func (r *pdfReader) hexString(p int) (any, int, error) {
 		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
 			digits = append(digits, c)
 		default:
-			return nil, p, pdfErr("bad hex string at byte %d", p)
+			return nil, p, fmt.Errorf("bad hex string at byte %d", p)
 		}
 	}
 	if len(digits)%2 == 1 {
@@ -308,11 +306,11 @@ func (r *pdfReader) literal(p int) (any, int, error) {
 			}
 		}
 		if r.strings++; r.strings > pdfMaxStrings {
-			return nil, p, pdfErr("strings of more than %d bytes in all at byte %d", pdfMaxStrings, start)
+			return nil, p, fmt.Errorf("strings of more than %d bytes in all at byte %d", pdfMaxStrings, start)
 		}
 		out = append(out, c)
 	}
-	return nil, p, pdfErr("unterminated string at byte %d", start)
+	return nil, p, fmt.Errorf("unterminated string at byte %d", start)
 }
 
 // openPDF reads the cross-reference table and trailer of a deliverable.
