@@ -14,8 +14,6 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"github.com/smallstep/pkcs7"
-
 	"github.com/msscprobe/msscprobe/check"
 )
 
@@ -268,15 +266,9 @@ func verifyDetachedCMS(der, content []byte) (*x509.Certificate, error) {
 	if len(p7.Content) != 0 {
 		return nil, errors.New("the CMS is not detached")
 	}
-	if len(p7.Signers) != 1 {
-		return nil, fmt.Errorf("%d signers, want exactly one", len(p7.Signers))
-	}
-	if !p7.Signers[0].DigestAlgorithm.Algorithm.Equal(pkcs7.OIDDigestAlgorithmSHA256) {
-		return nil, errors.New("digest algorithm other than SHA-256")
-	}
-	cert := p7.GetOnlySigner()
-	if cert == nil {
-		return nil, errors.New("signer certificate missing")
+	cert, err := soleSigner(p7)
+	if err != nil {
+		return nil, err
 	}
 	p7.Content = content
 	if err := p7.Verify(); err != nil {

@@ -77,7 +77,7 @@ func cmsMismatch(err error, fr, en string) check.Text {
 	if md := (*pkcs7.MessageDigestMismatchError)(nil); errors.As(err, &md) {
 		return check.Text{FR: fr, EN: en}
 	}
-	return check.Text{FR: err.Error(), EN: err.Error()}
+	return check.Text{FR: check.ErrorText(err, check.FR), EN: check.ErrorText(err, check.EN)}
 }
 
 // VerifyOptions controls Verify.
@@ -257,20 +257,12 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 		bad("signature CMS illisible : %v", "unreadable CMS signature: %v", err)
 		return
 	}
-	if len(p7.Signers) != 1 {
-		bad("%d signataires, un seul attendu", "%d signers, want exactly one", len(p7.Signers))
+	cert, err := soleSigner(p7)
+	if err != nil {
+		bad("%v", "%v", err)
 		return
 	}
 	si := p7.Signers[0]
-	if !si.DigestAlgorithm.Algorithm.Equal(pkcs7.OIDDigestAlgorithmSHA256) {
-		bad("algorithme d'empreinte %v, SHA-256 attendu", "digest algorithm %v, want SHA-256", si.DigestAlgorithm.Algorithm)
-		return
-	}
-	cert := p7.GetOnlySigner()
-	if cert == nil {
-		bad("certificat du signataire absent", "signer certificate missing")
-		return
-	}
 	fp := sha256.Sum256(cert.Raw)
 	v.Signer = &Signer{Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, SHA256: hex.EncodeToString(fp[:])}
 	v.Ephemeral = IsEphemeral(cert)
@@ -333,6 +325,22 @@ func (v *Verification) checkSignature(sig, manifest []byte, opts VerifyOptions, 
 		return
 	}
 	v.Signer.Trusted = true
+}
+
+// soleSigner returns the certificate of a CMS's one signer, which must
+// have used SHA-256 (docs/evidence-format.md §META-INF/signature.p7s); the error is bilingual.
+func soleSigner(p7 *pkcs7.PKCS7) (*x509.Certificate, error) {
+	if len(p7.Signers) != 1 {
+		return nil, check.Errorf("%d signataires, un seul attendu", "%d signers, want exactly one", len(p7.Signers))
+	}
+	if alg := p7.Signers[0].DigestAlgorithm.Algorithm; !alg.Equal(pkcs7.OIDDigestAlgorithmSHA256) {
+		return nil, check.Errorf("algorithme d'empreinte %v, SHA-256 attendu", "digest algorithm %v, want SHA-256", alg)
+	}
+	cert := p7.GetOnlySigner()
+	if cert == nil {
+		return nil, check.Errorf("certificat du signataire absent", "signer certificate missing")
+	}
+	return cert, nil
 }
 
 // verifyTimestamp verifies the signature-time-stamp token when present
