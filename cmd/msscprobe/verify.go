@@ -353,10 +353,16 @@ func flagSameRuns(rows []verifyRow) {
 	}
 }
 
-// ansi colours the headline on a terminal (NO_COLOR respected).
-func ansi(w io.Writer, colour string) (string, string) {
+// colours reports whether w is a terminal to colour headlines on
+// (NO_COLOR respected); a batch asks once, not once per row.
+func colours(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) || os.Getenv("NO_COLOR") != "" {
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+// ansi returns the escape codes that colour a headline, none when !on.
+func ansi(on bool, colour string) (string, string) {
+	if !on {
 		return "", ""
 	}
 	switch colour {
@@ -373,7 +379,7 @@ func writeVerifySingle(w io.Writer, r verifyRow, lang check.Lang) error {
 	if err := r.Verification.WriteText(&b, lang); err != nil {
 		return err
 	}
-	on, off := ansi(w, r.Colour)
+	on, off := ansi(colours(w), r.Colour)
 	first, rest, _ := strings.Cut(b.String(), "\n")
 	if _, err := fmt.Fprintf(w, "%s%s%s\n%s", on, first, off, rest); err != nil {
 		return err
@@ -389,8 +395,9 @@ func writeVerifyLines(w io.Writer, rows []verifyRow, lang check.Lang) error {
 	t := func(fr, en string) string { return check.Text{FR: fr, EN: en}.In(lang) }
 	var intact, acceptable int
 	var b strings.Builder
+	coloured := colours(w)
 	for _, r := range rows {
-		on, off := ansi(w, r.Colour)
+		on, off := ansi(coloured, r.Colour)
 		fmt.Fprintf(&b, "%s%s%s%s\n", r.File, t(" : ", ": "), on+r.Headline, off)
 		for _, p := range r.Problems {
 			fmt.Fprintf(&b, "  %s\n", p)
