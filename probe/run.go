@@ -157,12 +157,12 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 		Started:       start,
 	}
 	r.smtpTr, r.imapTr = newTranscript(false, start), newTranscript(true, start)
+	r.imapTr.secrets = r.smtpTr.secrets // registered once, scrubbed everywhere (step messages too)
 	for _, c := range []*credentials{r.creds, r.citizen} {
 		if c != nil {
-			c.scrub = func(tok string) { r.smtpTr.addSecret(tok); r.imapTr.addSecret(tok) }
+			c.scrub = r.smtpTr.addSecret
 			for _, s := range c.secrets() {
 				r.smtpTr.addSecret(s)
-				r.imapTr.addSecret(s)
 			}
 		}
 	}
