@@ -227,7 +227,7 @@ func (p *Policy) inTrustSpace(c *Class, s Server, leaf *x509.Certificate) bool {
 		// Point to --whitelist only when the embedded snapshot was used:
 		// a user who gave a list already has the newer one.
 		hint := check.Text{}
-		if wl == Snapshot() {
+		if wl.embedded {
 			hint = check.Text{FR: " (une liste plus récente : --whitelist)", EN: " (a newer list: --whitelist)"}
 		}
 		c.add(id, Warn, check.Textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance%s",
