@@ -417,11 +417,7 @@ func (r *runner) reportsCheck(s *stepRec, reports []check.Text) {
 		s.skip(RuleReports, check.Textf("Aucun accusé (DSN/MDN) reçu", "No acknowledgement (DSN/MDN) received"))
 		return
 	}
-	var fr, en []string
-	for _, t := range reports {
-		fr, en = append(fr, t.FR), append(en, t.EN)
-	}
-	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", check.Text{FR: strings.Join(fr, " ; "), EN: strings.Join(en, "; ")}))
+	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", check.JoinTexts(reports)))
 }
 
 // dsnActionFR and mdnTypeFR say in French the DSN Action (RFC 3464 §2.3.3)

@@ -212,7 +212,7 @@ func (p *Policy) classify(s Server) (c Class, ch Chain) {
 	if c.ServSSL {
 		c.add(RuleID(s.Proto, 2), Pass, check.Textf("Profil SERV SSL pour %s", "SERV SSL profile for %s", s.Name))
 	} else {
-		c.add(RuleID(s.Proto, 2), Warn, check.Text{FR: "Pas le profil SERV SSL : " + strings.Join(frOf(why), " ; "), EN: "Not the SERV SSL profile: " + strings.Join(enOf(why), "; ")})
+		c.add(RuleID(s.Proto, 2), Warn, check.Textf("Pas le profil SERV SSL : %s", "Not the SERV SSL profile: %s", check.JoinTexts(why)))
 	}
 	c.TrustSpace = p.inTrustSpace(&c, s, leaf)
 	return c, ch
@@ -332,20 +332,4 @@ func anchorWord(kind string, l check.Lang) string {
 		return map[string]string{AnchorPublic: "public", AnchorPrivate: "private"}[kind]
 	}
 	return map[string]string{AnchorPublic: "publique", AnchorPrivate: "privée"}[kind]
-}
-
-func frOf(ts []check.Text) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.FR
-	}
-	return out
-}
-
-func enOf(ts []check.Text) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.EN
-	}
-	return out
 }
