@@ -54,22 +54,20 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	set := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	set(&l.SMTPLine, d.SMTPLine)
-	set(&l.SMTPReply, d.SMTPReply)
-	set(&l.IMAPLine, d.IMAPLine)
-	set(&l.IMAPReply, d.IMAPReply)
-	if l.IMAPLiteral <= 0 {
-		l.IMAPLiteral = d.IMAPLiteral
-	}
-	if l.Step <= 0 {
-		l.Step = d.Step
-	}
+	orDefault(&l.SMTPLine, d.SMTPLine)
+	orDefault(&l.SMTPReply, d.SMTPReply)
+	orDefault(&l.IMAPLine, d.IMAPLine)
+	orDefault(&l.IMAPReply, d.IMAPReply)
+	orDefault(&l.IMAPLiteral, d.IMAPLiteral)
+	orDefault(&l.Step, d.Step)
 	return l
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // stepBudget counts the bytes servers sent during the running step, on
