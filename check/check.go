@@ -46,6 +46,16 @@ func Textf(fr, en string, args ...any) Text {
 	return Text{FR: fmt.Sprintf(fr, inLang(args, FR)...), EN: fmt.Sprintf(en, inLang(args, EN)...)}
 }
 
+// JoinTexts lists ts in each language, French with its spaced
+// semicolon (" ; "), English with "; ".
+func JoinTexts(ts []Text) Text {
+	fr, en := make([]string, len(ts)), make([]string, len(ts))
+	for i, t := range ts {
+		fr[i], en[i] = t.FR, t.EN
+	}
+	return Text{FR: strings.Join(fr, " ; "), EN: strings.Join(en, "; ")}
+}
+
 func inLang(args []any, l Lang) []any {
 	var out []any
 	for i, a := range args {

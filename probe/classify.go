@@ -80,14 +80,7 @@ func (r *runner) environment(s *stepRec) {
 		return
 	}
 	r.res.Environment.Kind = EnvTest
-	fr, en := "", ""
-	for i, t := range reasons {
-		if i > 0 {
-			fr, en = fr+" ; ", en+"; "
-		}
-		fr, en = fr+t.FR, en+t.EN
-	}
-	s.fail(RuleEnvironment, check.Text{FR: "TEST : ce n'est pas l'espace de confiance MSSanté réel (" + fr + ")", EN: "TEST: not the real MSSanté trust space (" + en + ")"})
+	s.fail(RuleEnvironment, check.Textf("TEST : ce n'est pas l'espace de confiance MSSanté réel (%s)", "TEST: not the real MSSanté trust space (%s)", check.JoinTexts(reasons)))
 }
 
 func anchorReason(proto string, c *ServerClass) check.Text {

@@ -28,11 +28,12 @@ const expiryWarning = 30 * 24 * time.Hour
 type protoRules struct {
 	name                                    string // "SMTP" or "IMAP"
 	dns, tcp, startTLS, version, chain, exp string
+	limits                                  string // the rule a server breaks by exceeding Limits
 }
 
 var (
-	smtpRules = protoRules{"SMTP", RuleSMTPDNS, RuleSMTPTCP, RuleSMTPStartTLS, RuleSMTPTLSVersion, RuleSMTPChain, RuleSMTPExpiry}
-	imapRules = protoRules{"IMAP", RuleIMAPDNS, RuleIMAPTCP, RuleIMAPStartTLS, RuleIMAPTLSVersion, RuleIMAPChain, RuleIMAPExpiry}
+	smtpRules = protoRules{"SMTP", RuleSMTPDNS, RuleSMTPTCP, RuleSMTPStartTLS, RuleSMTPTLSVersion, RuleSMTPChain, RuleSMTPExpiry, RuleSMTPLimits}
+	imapRules = protoRules{"IMAP", RuleIMAPDNS, RuleIMAPTCP, RuleIMAPStartTLS, RuleIMAPTLSVersion, RuleIMAPChain, RuleIMAPExpiry, RuleIMAPLimits}
 )
 
 // errStep is returned by bounded operations that the step deadline or the

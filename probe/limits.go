@@ -54,22 +54,20 @@ var DefaultLimits = Limits{
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	set := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	set(&l.SMTPLine, d.SMTPLine)
-	set(&l.SMTPReply, d.SMTPReply)
-	set(&l.IMAPLine, d.IMAPLine)
-	set(&l.IMAPReply, d.IMAPReply)
-	if l.IMAPLiteral <= 0 {
-		l.IMAPLiteral = d.IMAPLiteral
-	}
-	if l.Step <= 0 {
-		l.Step = d.Step
-	}
+	orDefault(&l.SMTPLine, d.SMTPLine)
+	orDefault(&l.SMTPReply, d.SMTPReply)
+	orDefault(&l.IMAPLine, d.IMAPLine)
+	orDefault(&l.IMAPReply, d.IMAPReply)
+	orDefault(&l.IMAPLiteral, d.IMAPLiteral)
+	orDefault(&l.Step, d.Step)
 	return l
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | int64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // stepBudget counts the bytes servers sent during the running step, on
@@ -147,13 +145,15 @@ func tripped(c any) *refusal {
 // or the client library; writes (the probe's commands) start a new reply.
 type guard struct {
 	net.Conn
-	lim    Limits
-	imap   bool
-	rule   string
-	name   string
-	raw    *tcpConn
-	budget *stepBudget
-	tr     *transcript
+	lim  Limits
+	imap bool
+	// lineMax and replyMax are the protocol's bounds in lim.
+	lineMax, replyMax int
+	rule              string
+	name              string
+	raw               *tcpConn
+	budget            *stepBudget
+	tr                *transcript
 
 	mu    sync.Mutex
 	line  int    // bytes of the current line
@@ -166,10 +166,10 @@ type guard struct {
 
 func (cn *connector) guard(c net.Conn, raw *tcpConn) *guard {
 	lim := cn.limits.withDefaults()
-	g := &guard{Conn: c, lim: lim, imap: cn.rules.name == "IMAP", name: cn.rules.name, raw: raw, budget: cn.budget, tr: cn.tr}
-	g.rule = RuleSMTPLimits
+	g := &guard{Conn: c, lim: lim, imap: cn.rules.name == "IMAP", rule: cn.rules.limits, name: cn.rules.name, raw: raw, budget: cn.budget, tr: cn.tr,
+		lineMax: lim.SMTPLine, replyMax: lim.SMTPReply}
 	if g.imap {
-		g.rule = RuleIMAPLimits
+		g.lineMax, g.replyMax = lim.IMAPLine, lim.IMAPReply
 	}
 	if g.budget == nil {
 		g.budget = &stepBudget{}
@@ -224,10 +224,6 @@ func (g *guard) check(p []byte) *refusal {
 		g.err = g.over(textf("plus de %s pendant l'étape", "more than %s during the step", kib(int(g.lim.Step))))
 		return g.err
 	}
-	lineMax, replyMax := g.lim.SMTPLine, g.lim.SMTPReply
-	if g.imap {
-		lineMax, replyMax = g.lim.IMAPLine, g.lim.IMAPReply
-	}
 	for len(p) > 0 {
 		if g.lit > 0 {
 			k := int(min(g.lit, int64(len(p))))
@@ -243,12 +239,12 @@ func (g *guard) check(p []byte) *refusal {
 		p = p[len(seg):]
 		g.line += len(seg)
 		g.reply += len(seg)
-		if g.line > lineMax {
-			g.err = g.over(textf("une ligne de plus de %s", "a line longer than %s", kib(lineMax)))
+		if g.line > g.lineMax {
+			g.err = g.over(textf("une ligne de plus de %s", "a line longer than %s", kib(g.lineMax)))
 			return g.err
 		}
-		if g.reply > replyMax {
-			g.err = g.over(textf("une réponse de plus de %s", "a reply larger than %s", kib(replyMax)))
+		if g.reply > g.replyMax {
+			g.err = g.over(textf("une réponse de plus de %s", "a reply larger than %s", kib(g.replyMax)))
 			return g.err
 		}
 		if !g.imap {

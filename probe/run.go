@@ -157,12 +157,12 @@ func (r *runner) run(ctx context.Context, plan *attachmentPlan) {
 		Started:       start,
 	}
 	r.smtpTr, r.imapTr = newTranscript(false, start), newTranscript(true, start)
+	r.imapTr.secrets = r.smtpTr.secrets // registered once, scrubbed everywhere (step messages too)
 	for _, c := range []*credentials{r.creds, r.citizen} {
 		if c != nil {
-			c.scrub = func(tok string) { r.smtpTr.addSecret(tok); r.imapTr.addSecret(tok) }
+			c.scrub = r.smtpTr.addSecret
 			for _, s := range c.secrets() {
 				r.smtpTr.addSecret(s)
-				r.imapTr.addSecret(s)
 			}
 		}
 	}
@@ -417,11 +417,7 @@ func (r *runner) reportsCheck(s *stepRec, reports []check.Text) {
 		s.skip(RuleReports, check.Textf("Aucun accusé (DSN/MDN) reçu", "No acknowledgement (DSN/MDN) received"))
 		return
 	}
-	var fr, en []string
-	for _, t := range reports {
-		fr, en = append(fr, t.FR), append(en, t.EN)
-	}
-	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", check.Text{FR: strings.Join(fr, " ; "), EN: strings.Join(en, "; ")}))
+	s.pass(RuleReports, check.Textf("Accusés reçus : %s", "Acknowledgements received: %s", check.JoinTexts(reports)))
 }
 
 // dsnActionFR and mdnTypeFR say in French the DSN Action (RFC 3464 §2.3.3)

@@ -28,8 +28,7 @@ type transcript struct {
 	imap    bool
 	start   time.Time
 	out     bytes.Buffer
-	secrets []string
-	hexRE   []*regexp.Regexp // each secret hex-encoded, any letter case
+	secrets *secrets // shared by a run's transcripts
 
 	partial [2][]byte // incomplete line per direction
 	literal [2]int    // IMAP literal bytes still expected per direction
@@ -47,7 +46,15 @@ const (
 )
 
 func newTranscript(imap bool, start time.Time) *transcript {
-	return &transcript{imap: imap, start: start}
+	return &transcript{imap: imap, start: start, secrets: &secrets{}}
+}
+
+// secrets are the values a run's transcripts and step messages scrub:
+// registered once, shared by the SMTP and IMAP transcripts.
+type secrets struct {
+	mu    sync.Mutex
+	plain []string
+	hexRE []*regexp.Regexp // each secret hex-encoded, any letter case
 }
 
 // addSecret registers a secret to scrub wherever it appears, plainly,
@@ -59,10 +66,11 @@ func (t *transcript) addSecret(s string) {
 	if len(s) < 3 {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.secrets = append(t.secrets, s)
-	t.hexRE = append(t.hexRE, regexp.MustCompile("(?i)"+hex.EncodeToString([]byte(s))))
+	ss := t.secrets
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.plain = append(ss.plain, s)
+	ss.hexRE = append(ss.hexRE, regexp.MustCompile("(?i)"+hex.EncodeToString([]byte(s))))
 }
 
 // note writes an annotation line (connection opened, TLS established).
@@ -90,10 +98,13 @@ var base64RE = regexp.MustCompile(`[A-Za-z0-9+/]{4,}={0,2}`)
 // scrub replaces the registered secrets in text, and base64 words that
 // decode to something holding one.
 func (t *transcript) scrub(text string) string {
-	for _, s := range t.secrets {
+	ss := t.secrets
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for _, s := range ss.plain {
 		text = strings.ReplaceAll(text, s, redacted)
 	}
-	for _, re := range t.hexRE {
+	for _, re := range ss.hexRE {
 		text = re.ReplaceAllLiteralString(text, redacted)
 	}
 	return base64RE.ReplaceAllStringFunc(text, func(w string) string {
@@ -101,7 +112,7 @@ func (t *transcript) scrub(text string) string {
 		if err != nil {
 			b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(w, "="))
 		}
-		for _, s := range t.secrets {
+		for _, s := range ss.plain {
 			if err == nil && bytes.Contains(b, []byte(s)) {
 				return redacted
 			}

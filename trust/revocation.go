@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -57,19 +58,7 @@ func (p *Policy) CheckRevocation(ctx context.Context, leaf, issuer *x509.Certifi
 	if len(tried) == 0 {
 		return Revocation{Status: RevUnknown, Why: check.Text{FR: "le certificat ne donne ni point de distribution de LCR ni répondeur OCSP", EN: "the certificate names no CRL distribution point and no OCSP responder"}}
 	}
-	msg := joinTried(tried)
-	return Revocation{Status: RevUnknown, Why: check.Textf("aucune réponse exploitable (%s)", "no usable answer (%s)", msg)}
-}
-
-func joinTried(t []string) string {
-	var b bytes.Buffer
-	for i, s := range t {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(s)
-	}
-	return b.String()
+	return Revocation{Status: RevUnknown, Why: check.Textf("aucune réponse exploitable (%s)", "no usable answer (%s)", strings.Join(tried, "; "))}
 }
 
 func (p *Policy) client() *http.Client {

@@ -112,13 +112,12 @@ type Class struct {
 // ClassifyServer classifies s. The only network use is the revocation
 // fetch, bounded by ctx and s.Timeout.
 func (p *Policy) ClassifyServer(ctx context.Context, s Server) Class {
-	c := Classify(p, s)
+	c, ch := p.classify(s)
 	if len(s.State.PeerCertificates) == 0 {
 		return c
 	}
 	leaf := s.State.PeerCertificates[0]
 	var issuer *x509.Certificate
-	ch := p.anchors().Classify(s.State.PeerCertificates, s.Now, x509.ExtKeyUsageServerAuth)
 	if len(ch.Verified) > 1 {
 		issuer = ch.Verified[1]
 	}
@@ -162,7 +161,14 @@ func (c *Class) add(rule, outcome string, msg check.Text) {
 // address class, trust space and TLS. Revocation is left "unknown"
 // (ClassifyServer adds it). It never touches the network, so that it can
 // be fuzzed.
-func Classify(p *Policy, s Server) (c Class) {
+func Classify(p *Policy, s Server) Class {
+	c, _ := p.classify(s)
+	return c
+}
+
+// classify is Classify, also returning the verified chain so that
+// ClassifyServer finds the revocation issuer without verifying it again.
+func (p *Policy) classify(s Server) (c Class, ch Chain) {
 	c = Class{Revocation: RevUnknown}
 	defer c.sort()
 	certs := s.State.PeerCertificates
@@ -184,10 +190,10 @@ func Classify(p *Policy, s Server) (c Class) {
 	}
 	if len(certs) == 0 {
 		c.Anchor = AnchorNone
-		return c
+		return c, ch
 	}
 	leaf := certs[0]
-	ch := p.anchors().Classify(certs, s.Now, x509.ExtKeyUsageServerAuth)
+	ch = p.anchors().Classify(certs, s.Now, x509.ExtKeyUsageServerAuth)
 	c.Anchor, c.AnchorName = ch.Kind, ch.Name
 	switch ch.Kind {
 	case AnchorProd:
@@ -206,10 +212,10 @@ func Classify(p *Policy, s Server) (c Class) {
 	if c.ServSSL {
 		c.add(RuleID(s.Proto, 2), Pass, check.Textf("Profil SERV SSL pour %s", "SERV SSL profile for %s", s.Name))
 	} else {
-		c.add(RuleID(s.Proto, 2), Warn, check.Text{FR: "Pas le profil SERV SSL : " + strings.Join(frOf(why), " ; "), EN: "Not the SERV SSL profile: " + strings.Join(enOf(why), "; ")})
+		c.add(RuleID(s.Proto, 2), Warn, check.Textf("Pas le profil SERV SSL : %s", "Not the SERV SSL profile: %s", check.JoinTexts(why)))
 	}
 	c.TrustSpace = p.inTrustSpace(&c, s, leaf)
-	return c
+	return c, ch
 }
 
 func (p *Policy) inTrustSpace(c *Class, s Server, leaf *x509.Certificate) bool {
@@ -221,7 +227,7 @@ func (p *Policy) inTrustSpace(c *Class, s Server, leaf *x509.Certificate) bool {
 		// Point to --whitelist only when the embedded snapshot was used:
 		// a user who gave a list already has the newer one.
 		hint := check.Text{}
-		if wl == Snapshot() {
+		if wl.embedded {
 			hint = check.Text{FR: " (une liste plus récente : --whitelist)", EN: " (a newer list: --whitelist)"}
 		}
 		c.add(id, Warn, check.Textf("Le domaine %s n'est pas dans la %s : hors de l'espace de confiance%s",
@@ -326,20 +332,4 @@ func anchorWord(kind string, l check.Lang) string {
 		return map[string]string{AnchorPublic: "public", AnchorPrivate: "private"}[kind]
 	}
 	return map[string]string{AnchorPublic: "publique", AnchorPrivate: "privée"}[kind]
-}
-
-func frOf(ts []check.Text) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.FR
-	}
-	return out
-}
-
-func enOf(ts []check.Text) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.EN
-	}
-	return out
 }

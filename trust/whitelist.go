@@ -38,6 +38,9 @@ type Whitelist struct {
 	Source  string
 	domains map[string][]Entry
 	n       int
+	// embedded is set on the Snapshot, so that a classification can tell
+	// it from a list the user gave without parsing the snapshot to compare.
+	embedded bool
 }
 
 // Lookup returns the entries of domain (case-insensitive), nil when the
@@ -171,6 +174,7 @@ var Snapshot = sync.OnceValue(func() *Whitelist {
 	if err != nil {
 		panic("trust: embedded whitelist: " + err.Error())
 	}
+	w.embedded = true
 	return w
 })
 
