@@ -46,7 +46,7 @@ imap:
 
 # mechanism : plain | login | xoauth2 | certificate
 #   plain, login : username + password_env (ou password_file)
-#   xoauth2 :      username + token_env (ou token_file) : jeton d'accès Pro Santé Connect
+#   xoauth2 :      username + token_env (ou token_file, ou token_cmd : une commande qui affiche un jeton frais) : jeton d'accès Pro Santé Connect
 #   certificate :  cert_file + key_file (PEM), ou p12_file + p12_password_env
 #                  (ou p12_password_file) : certificat d'organisation IGC Santé
 auth:
@@ -54,8 +54,10 @@ auth:
   username: probe@hopital.test.mssante.fr
   password_env: MSSCPROBE_PASSWORD
 
-# Racines auxquelles les certificats des serveurs doivent se rattacher ; les
-# racines du système si absent. Décommentez pour une AC privée ou de test :
+# Les certificats des serveurs doivent se rattacher aux racines IGC-Santé
+# intégrées ou aux racines du système. ca_file ajoute des racines (une AC
+# privée ou de test, classée « privée » : l'exécution est alors TEST) ;
+# décommentez pour en ajouter une :
 # trust:
 #   ca_file: ca.pem
 
