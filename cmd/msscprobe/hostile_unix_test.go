@@ -30,7 +30,7 @@ func usageWithin(t *testing.T, args []string) (code int, stderr string) {
 	return code, stderr
 }
 
-// verify and its --ca/--tsa-ca read regular files only, refused without
+// verify and its --ca/--tsa-ca, and probe --whitelist, read regular files only, refused without
 // blocking: a FIFO hung verify for ever (deaf to ^C), /dev/zero as --ca was
 // read until memory ran out.
 func TestVerifyRefusesSpecialFiles(t *testing.T) {
@@ -50,6 +50,12 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 	if _, err := writeWithFlags(t, handResult(t), nil, "--out", bundle); err != nil {
 		t.Fatal(err)
 	}
+	config := filepath.Join(dir, "probe.yaml")
+	if err := os.WriteFile(config, []byte("establishment: {name: H, address: a@hopital.test.mssante.fr}\n"+
+		"smtp: {host: 127.0.0.1, port: 1, tls: starttls}\nimap: {host: 127.0.0.1, port: 1, tls: starttls}\n"+
+		"auth: {mechanism: plain, username: u, password_env: PW}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	hugePEM := filepath.Join(dir, "huge.pem")
 	if err := os.WriteFile(hugePEM, make([]byte, maxPEMFile+1), 0o600); err != nil {
 		t.Fatal(err)
@@ -67,6 +73,7 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 		{"--ca FIFO", []string{"verify", "--ca", fifo, bundle}, "named pipe"},
 		{"--tsa-ca FIFO", []string{"verify", "--tsa-ca", fifo, bundle}, "--tsa-ca"},
 		{"--ca over the limit", []string{"verify", "--ca", hugePEM, bundle}, "4194304"},
+		{"probe --whitelist FIFO", []string{"probe", "-c", config, "--whitelist", fifo}, "--whitelist: not a regular file (named pipe)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, errs := usageWithin(t, tc.args)

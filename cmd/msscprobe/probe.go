@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -15,16 +14,14 @@ import (
 	"github.com/msscprobe/msscprobe/trust"
 )
 
-// loadWhitelist reads an ANS whitelist file.
-func loadWhitelist(path string) (*trust.Whitelist, error) {
-	f, err := os.Open(path)
+// loadWhitelist reads an ANS whitelist file, a regular file only (a FIFO
+// would block the run before anything is checked).
+func loadWhitelist(e *env, path string) (*trust.Whitelist, error) {
+	f, _, err := e.openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, check.Errorf("%s : pas un fichier ordinaire", "%s: not a regular file", path)
-	}
 	return trust.ParseWhitelist(f, path)
 }
 
@@ -87,7 +84,7 @@ Exit status: 0 when PS 4.1 is met, 1 when not, 2 on configuration errors,
 			}
 			policy := &trust.Policy{}
 			if whitelistPath != "" {
-				if policy.Whitelist, err = loadWhitelist(whitelistPath); err != nil {
+				if policy.Whitelist, err = loadWhitelist(e, whitelistPath); err != nil {
 					return usageError(check.Errorf("--whitelist : %w", "--whitelist: %w", err))
 				}
 			}

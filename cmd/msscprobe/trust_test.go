@@ -66,7 +66,7 @@ func TestProbePreflight(t *testing.T) {
 		{"signer for other uses", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "authcli.pem"), "--sign-key", filepath.Join(dir, "authcli.key")}, "ORG SIGN"},
 		{"tsa url", "", []string{"--out", out, "--tsa", "ftp://tsa.example/"}, `--tsa "ftp://tsa.example/": want an http:// or https:// URL`},
 		{"expired signer, in French", "", []string{"--lang", "fr", "--out", out, "--sign-cert", filepath.Join(dir, "expired.pem"), "--sign-key", filepath.Join(dir, "expired.key")}, "a expiré le"},
-		{"whitelist missing", "", []string{"--whitelist", filepath.Join(dir, "none.xml")}, "--whitelist: open"},
+		{"whitelist missing", "", []string{"--whitelist", filepath.Join(dir, "none.xml")}, "--whitelist: stat " + filepath.Join(dir, "none.xml") + ": no such file"},
 		{"whitelist not a whitelist", "", []string{"--whitelist", filepath.Join(dir, "garbage.xml")}, "--whitelist: " + filepath.Join(dir, "garbage.xml") + ": root element"},
 		{"attachment unusable", "attach: bad.xml\n", nil, "attach: unusable"},
 		{"production INS to the test mailbox", "attach: prod.xml\n", nil, "--allow-production-ins-to-test-mailbox"},
