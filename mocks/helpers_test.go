@@ -1,11 +1,14 @@
 package mocks
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -222,3 +225,31 @@ func countMailbox(t testing.TB, op *Operator, addr, mailbox string) int {
 }
 
 func plain(user string) sasl.Client { return sasl.NewPlainClient("", user, pw) }
+
+func httpGet(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	return httpDo(t, http.MethodGet, u, "", nil)
+}
+
+func httpDo(t *testing.T, method, u, ctype string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
