@@ -338,22 +338,14 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	if err := f.mockPKIFlags.apply(e, &cfg); err != nil {
 		return cfg, closeLog, err
 	}
-	for _, s := range f.Faults {
-		ft, err := mocks.ParseFault(s)
-		if err != nil {
-			return cfg, closeLog, check.Errorf("--fault : %w", "--fault: %w", err)
-		}
-		cfg.Faults = append(cfg.Faults, ft)
+	if cfg.Faults, err = parseSpecs("--fault", f.Faults, mocks.ParseFault); err != nil {
+		return cfg, closeLog, err
 	}
 	if len(f.RateLimits) > maxMockRateLimits {
 		return cfg, closeLog, check.Errorf("--rate-limit : %d limites, au plus %d", "--rate-limit: %d limits, at most %d", len(f.RateLimits), maxMockRateLimits)
 	}
-	for _, s := range f.RateLimits {
-		rl, err := mocks.ParseRateLimit(s)
-		if err != nil {
-			return cfg, closeLog, check.Errorf("--rate-limit : %w", "--rate-limit: %w", err)
-		}
-		cfg.RateLimits = append(cfg.RateLimits, rl)
+	if cfg.RateLimits, err = parseSpecs("--rate-limit", f.RateLimits, mocks.ParseRateLimit); err != nil {
+		return cfg, closeLog, err
 	}
 	if f.Accounts != "" {
 		if cfg.Accounts, err = readAccounts(f.Accounts); err != nil {
@@ -384,6 +376,20 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 		cfg.Log, closeLog = lf, lf.Close
 	}
 	return cfg, closeLog, nil
+}
+
+// parseSpecs parses the values of a repeatable --fault or --rate-limit
+// (the --config file's first); an error names the flag.
+func parseSpecs[T any](flag string, specs []string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, s := range specs {
+		v, err := parse(s)
+		if err != nil {
+			return nil, check.Errorf("%s : %w", "%s: %w", flag, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // readAccounts parses an accounts file: "address password [token=T]
