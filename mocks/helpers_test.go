@@ -110,18 +110,24 @@ func msg(from, to, id, subject, extra string) string {
 		from, to, subject, id, time.Now().Format(time.RFC1123Z), extra)
 }
 
-// send runs one transaction and returns the SMTP error, if any.
-func send(c *smtp.Client, from string, to []string, body string, ropts *smtp.RcptOptions) error {
+// openData runs a transaction up to DATA; the caller writes the message
+// and closes the writer.
+func openData(c *smtp.Client, from string, to []string, ropts *smtp.RcptOptions) (io.WriteCloser, error) {
 	if err := c.Mail(from, nil); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range to {
 		if err := c.Rcpt(r, ropts); err != nil {
 			c.Reset()
-			return err
+			return nil, err
 		}
 	}
-	w, err := c.Data()
+	return c.Data()
+}
+
+// send runs one transaction and returns the SMTP error, if any.
+func send(c *smtp.Client, from string, to []string, body string, ropts *smtp.RcptOptions) error {
+	w, err := openData(c, from, to, ropts)
 	if err != nil {
 		return err
 	}
