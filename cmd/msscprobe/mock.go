@@ -580,7 +580,8 @@ func writePassword(path, pw string) (string, error) {
 		}
 		return fh.Name(), fh.Close()
 	}
-	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+	// writeSecret, not os.WriteFile: an existing file keeps no wider mode.
+	if err := writeSecret(path, pw+"\n"); err != nil {
 		return "", check.Errorf("--password-out : %w", "--password-out: %w", err)
 	}
 	return path, nil
