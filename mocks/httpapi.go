@@ -1,8 +1,6 @@
 package mocks
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -18,7 +16,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
@@ -390,7 +387,7 @@ func (o *Operator) apiMessage(owner, folder string, info imapmem.MessageInfo) ap
 	for _, f := range info.Flags {
 		m.Flags = append(m.Flags, string(f))
 	}
-	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
+	if h, err := readHeader(raw); err == nil {
 		mh := mail.Header{Header: message.Header{Header: h}}
 		m.MessageID = msgID(h.Get("Message-Id"))
 		if s, err := mh.Subject(); err == nil {
