@@ -37,13 +37,7 @@ func BenchmarkIdleWake(b *testing.B) {
 	var worst, total time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if err := c.Mail(doctor, nil); err != nil {
-			b.Fatal(err)
-		}
-		if err := c.Rcpt(doctor, nil); err != nil {
-			b.Fatal(err)
-		}
-		w, err := c.Data()
+		w, err := openData(c, doctor, []string{doctor}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

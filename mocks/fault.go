@@ -243,7 +243,17 @@ func newFaults(list []Fault) (*faults, error) {
 			return nil, err
 		}
 	}
-	return &faults{list: list, fired: make([]int, len(list)), greylist: map[string]int{}}, nil
+	fs := &faults{}
+	fs.restartLocked(list)
+	return fs, nil
+}
+
+// restartLocked puts list in effect with its trigger counters and the
+// greylisting state starting again; fs.mu is held (or fs not shared yet).
+func (fs *faults) restartLocked(list []Fault) {
+	fs.list = list
+	fs.fired = make([]int, len(list))
+	fs.greylist = map[string]int{}
 }
 
 // fire reports whether the fault named name triggers now, and returns it.

@@ -1,11 +1,14 @@
 package mocks
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -107,18 +110,24 @@ func msg(from, to, id, subject, extra string) string {
 		from, to, subject, id, time.Now().Format(time.RFC1123Z), extra)
 }
 
-// send runs one transaction and returns the SMTP error, if any.
-func send(c *smtp.Client, from string, to []string, body string, ropts *smtp.RcptOptions) error {
+// openData runs a transaction up to DATA; the caller writes the message
+// and closes the writer.
+func openData(c *smtp.Client, from string, to []string, ropts *smtp.RcptOptions) (io.WriteCloser, error) {
 	if err := c.Mail(from, nil); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range to {
 		if err := c.Rcpt(r, ropts); err != nil {
 			c.Reset()
-			return err
+			return nil, err
 		}
 	}
-	w, err := c.Data()
+	return c.Data()
+}
+
+// send runs one transaction and returns the SMTP error, if any.
+func send(c *smtp.Client, from string, to []string, body string, ropts *smtp.RcptOptions) error {
+	w, err := openData(c, from, to, ropts)
 	if err != nil {
 		return err
 	}
@@ -222,3 +231,31 @@ func countMailbox(t testing.TB, op *Operator, addr, mailbox string) int {
 }
 
 func plain(user string) sasl.Client { return sasl.NewPlainClient("", user, pw) }
+
+func httpGet(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	return httpDo(t, http.MethodGet, u, "", nil)
+}
+
+func httpDo(t *testing.T, method, u, ctype string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}

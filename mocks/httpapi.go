@@ -1,8 +1,6 @@
 package mocks
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -18,7 +16,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/msscprobe/msscprobe/check"
 	"github.com/msscprobe/msscprobe/mocks/internal/imapmem"
@@ -118,13 +115,12 @@ func (o *Operator) httpHandler() http.Handler {
 }
 
 // listenHTTP binds the HTTP API when configured; loopback only, since
-// it reads every mailbox and resets the mock without authentication.
+// it reads every mailbox and resets the mock without authentication
+// (Config.normalize has checked the address with checkLoopback; what
+// "localhost" resolves to is checked here).
 func (o *Operator) listenHTTP() error {
 	if o.cfg.ListenHTTP == "" || strings.EqualFold(o.cfg.ListenHTTP, "off") {
 		return nil
-	}
-	if err := checkLoopback(o.cfg.ListenHTTP); err != nil {
-		return err
 	}
 	w, _, err := o.bindWeb(lnHTTP, o.cfg.ListenHTTP)
 	if err != nil {
@@ -390,7 +386,7 @@ func (o *Operator) apiMessage(owner, folder string, info imapmem.MessageInfo) ap
 	for _, f := range info.Flags {
 		m.Flags = append(m.Flags, string(f))
 	}
-	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
+	if h, err := readHeader(raw); err == nil {
 		mh := mail.Header{Header: message.Header{Header: h}}
 		m.MessageID = msgID(h.Get("Message-Id"))
 		if s, err := mh.Subject(); err == nil {

@@ -32,32 +32,17 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 // nil); it returns the status code.
 func api(t *testing.T, op *Operator, method, path, body string, out any) int {
 	t.Helper()
-	var rd io.Reader
+	ctype := ""
 	if body != "" {
-		rd = strings.NewReader(body)
+		ctype = "application/json"
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, "http://"+op.HTTPAddr()+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, b := httpDo(t, method, "http://"+op.HTTPAddr()+path, ctype, []byte(body))
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, b, err)
+			t.Fatalf("%s %s: %d %q: %v", method, path, code, b, err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 type errBody struct {

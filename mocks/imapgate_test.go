@@ -19,9 +19,7 @@ func dialPlainIMAP(t *testing.T, op *Operator) (*rawIMAP, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	r := &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
+	r := newRawIMAP(t, c)
 	return r, r.line()
 }
 

@@ -43,7 +43,7 @@ func readJournal(r io.Reader, size int64, apply func(rec record, body []byte) er
 		case err == io.EOF && len(line) == 0:
 			return good, check.Text{}, nil
 		case err == io.EOF:
-			return good, tornText("en-tête d'enregistrement tronqué de %d octets à l'octet %d", "torn record header of %d bytes at byte %d", len(line), good), nil
+			return good, check.Textf("en-tête d'enregistrement tronqué de %d octets à l'octet %d", "torn record header of %d bytes at byte %d", len(line), good), nil
 		case errors.Is(err, errLineTooLong):
 			return good, check.Text{}, fmt.Errorf("%w at byte %d: record header longer than %d bytes", errCorruptJournal, good, maxJournalHeader)
 		case err != nil:
@@ -60,12 +60,12 @@ func readJournal(r io.Reader, size int64, apply func(rec record, body []byte) er
 			case rec.Size < 0 || rec.Size > maxJournalMessage:
 				return good, check.Text{}, fmt.Errorf("%w at byte %d: message size %d out of range (0 to %d)", errCorruptJournal, good, rec.Size, int64(maxJournalMessage))
 			case rec.Size+1 > left:
-				return good, tornText("message tronqué à l'octet %d (%d octets écrits sur %d)", "torn message at byte %d (%d of %d bytes written)", good, max(left, 0), rec.Size+1), nil
+				return good, check.Textf("message tronqué à l'octet %d (%d octets écrits sur %d)", "torn message at byte %d (%d of %d bytes written)", good, max(left, 0), rec.Size+1), nil
 			}
 			body = make([]byte, rec.Size+1)
 			if _, err := io.ReadFull(br, body); err != nil {
 				// The file shrank under us: as torn.
-				return good, tornText("message tronqué à l'octet %d", "torn message at byte %d", good), nil
+				return good, check.Textf("message tronqué à l'octet %d", "torn message at byte %d", good), nil
 			}
 			if body[rec.Size] != '\n' {
 				return good, check.Text{}, fmt.Errorf("%w at byte %d: message of %d bytes not followed by a newline", errCorruptJournal, good, rec.Size)
@@ -153,12 +153,12 @@ func (s *store) replay(path string) (*mailUser, error) {
 		if err := os.Rename(path, path+".torn"); err != nil {
 			return nil, fmt.Errorf("store %s: %s, cannot set it aside: %w", path, what.EN, err)
 		}
-		s.warn(warnText("stockage %s : %s (rien n'en avait été acquitté) : mis de côté sous %s.torn ; la boîte est recréée vide",
+		s.warn(check.Textf("stockage %s : %s (rien n'en avait été acquitté) : mis de côté sous %s.torn ; la boîte est recréée vide",
 			"store %s: %s (nothing was acknowledged from it): set aside as %s.torn; the mailbox is recreated empty", path, what, path))
 		return nil, nil
 	}
 	if torn.EN != "" {
-		s.warn(warnText("stockage %s : %s retiré (un arrêt brutal pendant cette écriture ; il n'avait jamais été acquitté)",
+		s.warn(check.Textf("stockage %s : %s retiré (un arrêt brutal pendant cette écriture ; il n'avait jamais été acquitté)",
 			"store %s: %s cut off (a crash during that write; it was never acknowledged)", path, torn))
 	}
 	if err := f.Truncate(good); err != nil {
@@ -179,30 +179,11 @@ func (s *store) replay(path string) (*mailUser, error) {
 				f.Close()
 				return nil, fmt.Errorf("store %s: create %s after an interrupted setup: %w", path, m.name, err)
 			}
-			s.warn(warnText("stockage %s : dossier %s absent (un arrêt brutal pendant la création de l'utilisateur) : créé",
+			s.warn(check.Textf("stockage %s : dossier %s absent (un arrêt brutal pendant la création de l'utilisateur) : créé",
 				"store %s: mailbox %s missing (a crash while the user was set up): created", path, m.name))
 		}
 	}
 	return u, nil
-}
-
-// tornText is what a torn record is, in both languages.
-func tornText(fr, en string, args ...any) check.Text {
-	return check.Text{FR: fmt.Sprintf(fr, args...), EN: fmt.Sprintf(en, args...)}
-}
-
-// warnText formats a recovery warning in both languages; a check.Text
-// argument gives each language its own words, so a French warning has
-// no English detail in it.
-func warnText(fr, en string, args ...any) check.Text {
-	frArgs, enArgs := make([]any, len(args)), make([]any, len(args))
-	for i, a := range args {
-		frArgs[i], enArgs[i] = a, a
-		if t, ok := a.(check.Text); ok {
-			frArgs[i], enArgs[i] = t.FR, t.EN
-		}
-	}
-	return check.Text{FR: fmt.Sprintf(fr, frArgs...), EN: fmt.Sprintf(en, enArgs...)}
 }
 
 func isDefaultMailbox(name string) bool {

@@ -42,13 +42,7 @@ func TestInFlightBudget(t *testing.T) {
 
 	// A sender stalled mid-DATA with 900 KB sent.
 	a := mustSMTP(t, op, doctor)
-	if err := a.Mail(doctor, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Rcpt(nurse, nil); err != nil {
-		t.Fatal(err)
-	}
-	w, err := a.Data()
+	w, err := openData(a, doctor, []string{nurse}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +154,7 @@ func TestInFlightMemoryBounded(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c := mustSMTP(t, op, doctor)
-			if err := c.Mail(doctor, nil); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := c.Rcpt(nurse, nil); err != nil {
-				t.Error(err)
-				return
-			}
-			w, err := c.Data()
+			w, err := openData(c, doctor, []string{nurse}, nil)
 			if err != nil {
 				t.Error(err)
 				return

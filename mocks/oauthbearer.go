@@ -2,10 +2,7 @@ package mocks
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
-
-	"github.com/emersion/go-sasl"
 )
 
 // mechOAuthBearer is RFC 7628, the standard form of XOAUTH2, offered next
@@ -60,14 +57,4 @@ func (o *Operator) oauthChallenge() []byte {
 	}
 	b, _ := json.Marshal(v)
 	return b
-}
-
-// saslFor is the package's saslFor plus OAUTHBEARER, whose challenge names
-// this operator's issuer.
-func (o *Operator) saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
-	if mech == mechOAuthBearer && slices.Contains(offered, mech) {
-		return strictSASL{&bearerServer{parse: parseOAuthBearer, challenge: o.oauthChallenge(),
-			auth: func(u, t string) error { return check(mechOAuthBearer, u, t) }}, bad}
-	}
-	return saslFor(mech, offered, check, bad)
 }

@@ -2,12 +2,10 @@ package mocks
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -17,34 +15,6 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 )
-
-func httpGet(t *testing.T, u string) (int, []byte) {
-	t.Helper()
-	return httpDo(t, http.MethodGet, u, "", nil)
-}
-
-func httpDo(t *testing.T, method, u, ctype string, body []byte) (int, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
 
 // ocspQuery asks the mock's responder about cert (issued by issuer) with
 // POST or GET and parses the answer, checking its signature by issuer.

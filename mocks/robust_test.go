@@ -59,15 +59,21 @@ type rawIMAP struct {
 
 // dialRawIMAP connects over IMAPS and logs in as user ("": stays
 // unauthenticated).
+// newRawIMAP speaks IMAP on c, closed at the end of the test, with a
+// deadline so that a silent server fails the test instead of hanging it.
+func newRawIMAP(t *testing.T, c net.Conn) *rawIMAP {
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
+}
+
 func dialRawIMAP(t *testing.T, op *Operator, user string) *rawIMAP {
 	t.Helper()
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", op.IMAPSAddr(), clientTLS(op))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	r := &rawIMAP{t: t, c: c, br: bufio.NewReader(c)}
+	r := newRawIMAP(t, c)
 	r.line() // greeting
 	if user == "" {
 		return r

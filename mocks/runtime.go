@@ -56,9 +56,7 @@ func (o *Operator) SetFaults(list []Fault) error {
 			keep = append(keep, f)
 		}
 	}
-	fs.list = append(keep, list...)
-	fs.fired = make([]int, len(fs.list))
-	fs.greylist = map[string]int{}
+	fs.restartLocked(append(keep, list...))
 	o.rec.add(Event{Proto: "mock", Kind: "faults", Detail: fmt.Sprintf("%d faults set at run time", len(list))})
 	return nil
 }
@@ -101,9 +99,7 @@ func (o *Operator) Reset() error {
 	o.verdicts.mu.Unlock()
 	fs := o.faults
 	fs.mu.Lock()
-	fs.list = append([]Fault(nil), o.cfg.Faults...)
-	fs.fired = make([]int, len(fs.list))
-	fs.greylist = map[string]int{}
+	fs.restartLocked(append([]Fault(nil), o.cfg.Faults...))
 	fs.mu.Unlock()
 	errs = append(errs, o.limits.set(o.cfg.RateLimits))
 	o.rec.clear()

@@ -155,7 +155,7 @@ func (s strictSASL) Next(resp []byte) ([]byte, bool, error) {
 // offered (a mechanism that was not advertised is refused, RFC 4954 §4).
 // check verifies a (user, secret) pair of the given kind and returns the
 // protocol's own error; bad maps the other errors, see strictSASL.
-func saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
+func (o *Operator) saslFor(mech string, offered []string, check func(kind, user, secret string) error, bad func(error) error) sasl.Server {
 	if !slices.Contains(offered, mech) {
 		return nil
 	}
@@ -172,6 +172,9 @@ func saslFor(mech string, offered []string, check func(kind, user, secret string
 		srv = &loginServer{auth: func(u, p string) error { return check(mechLogin, u, p) }}
 	case mechXOAuth2:
 		srv = &bearerServer{parse: parseXOAuth2, challenge: []byte(xoauth2Error), auth: func(u, t string) error { return check(mechXOAuth2, u, t) }}
+	case mechOAuthBearer:
+		// Its challenge names this operator's issuer.
+		srv = &bearerServer{parse: parseOAuthBearer, challenge: o.oauthChallenge(), auth: func(u, t string) error { return check(mechOAuthBearer, u, t) }}
 	case mechExternal:
 		srv = &externalServer{auth: func(z string) error { return check(mechExternal, z, "") }}
 	default:

@@ -469,11 +469,12 @@ func (o *Operator) route(from, to string) error {
 
 func (s *smtpSession) Data(r io.Reader) error {
 	defer func() { s.o.inflight.give(s.held); s.held = 0 }()
-	s.delayFor(FaultDelayData, s.from, rcptAddrs(s.rcpts))
+	to := rcptAddrs(s.rcpts)
+	s.delayFor(FaultDelayData, s.from, to)
 	received := s.receivedLine()
-	msg, err := s.readData(r, traceRoom(s.from, received))
+	msg, err := s.readData(r, to, traceRoom(s.from, received))
 	if err == nil {
-		err = s.phaseFaultFor(FaultData, s.from, rcptAddrs(s.rcpts))
+		err = s.phaseFaultFor(FaultData, s.from, to)
 	}
 	var res *delivery
 	if err == nil {
@@ -483,7 +484,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if msg != nil {
 		size = len(msg.raw())
 	}
-	e := Event{Kind: "data", From: s.from, To: rcptAddrs(s.rcpts), Code: 250, Detail: fmt.Sprintf("%d bytes", size)}
+	e := Event{Kind: "data", From: s.from, To: to, Code: 250, Detail: fmt.Sprintf("%d bytes", size)}
 	if res != nil {
 		e.MessageID = res.messageID
 	}
@@ -516,8 +517,8 @@ func rcptAddrs(rs []rcpt) []string {
 	return out
 }
 
-func (s *smtpSession) readData(r io.Reader, room int) (*spooled, error) {
-	if _, ok := s.o.faults.fireFor(FaultDropData, s.from, rcptAddrs(s.rcpts)); ok {
+func (s *smtpSession) readData(r io.Reader, to []string, room int) (*spooled, error) {
+	if _, ok := s.o.faults.fireFor(FaultDropData, s.from, to); ok {
 		s.event(Event{Kind: KindFault, Fault: FaultDropData})
 		io.CopyN(io.Discard, r, 512)
 		s.conn.Close()

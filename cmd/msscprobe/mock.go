@@ -216,29 +216,24 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 	if err := dec.Decode(&y); err != nil && !errors.Is(err, io.EOF) {
 		return mockYAMLError(path, err)
 	}
-	set := func(flag string, dst *string, v string) {
-		if v != "" && !cmd.Flags().Changed(flag) {
-			*dst = v
-		}
-	}
-	set("listen-smtp", &f.ListenSMTP, y.ListenSMTP)
-	set("listen-smtps", &f.ListenSMTPS, y.ListenSMTPS)
-	set("listen-imap", &f.ListenIMAP, y.ListenIMAP)
-	set("listen-imaps", &f.ListenIMAPS, y.ListenIMAPS)
-	set("listen-http", &f.ListenHTTP, y.ListenHTTP)
-	set("citizen-domain", &f.CitizenDomain, y.CitizenDomain)
-	set("accounts", &f.Accounts, y.Accounts)
-	set("citizen-accounts", &f.CitizenAccounts, y.CitizenAccounts)
-	set("password-out", &f.PasswordOut, y.PasswordOut)
-	set("ca-out", &f.CAOut, y.CAOut)
-	set("cert", &f.Cert, y.Cert)
-	set("key", &f.Key, y.Key)
-	set("whitelist", &f.Whitelist, y.Whitelist)
-	set("nil-mode", &f.NILMode, y.NILMode)
-	set("store", &f.Store, y.Store)
-	set("conformance", &f.Conformance, y.Conformance)
-	set("report", &f.Report, y.Report)
-	set("log", &f.Log, y.Log)
+	fromYAML(cmd, "listen-smtp", &f.ListenSMTP, y.ListenSMTP)
+	fromYAML(cmd, "listen-smtps", &f.ListenSMTPS, y.ListenSMTPS)
+	fromYAML(cmd, "listen-imap", &f.ListenIMAP, y.ListenIMAP)
+	fromYAML(cmd, "listen-imaps", &f.ListenIMAPS, y.ListenIMAPS)
+	fromYAML(cmd, "listen-http", &f.ListenHTTP, y.ListenHTTP)
+	fromYAML(cmd, "citizen-domain", &f.CitizenDomain, y.CitizenDomain)
+	fromYAML(cmd, "accounts", &f.Accounts, y.Accounts)
+	fromYAML(cmd, "citizen-accounts", &f.CitizenAccounts, y.CitizenAccounts)
+	fromYAML(cmd, "password-out", &f.PasswordOut, y.PasswordOut)
+	fromYAML(cmd, "ca-out", &f.CAOut, y.CAOut)
+	fromYAML(cmd, "cert", &f.Cert, y.Cert)
+	fromYAML(cmd, "key", &f.Key, y.Key)
+	fromYAML(cmd, "whitelist", &f.Whitelist, y.Whitelist)
+	fromYAML(cmd, "nil-mode", &f.NILMode, y.NILMode)
+	fromYAML(cmd, "store", &f.Store, y.Store)
+	fromYAML(cmd, "conformance", &f.Conformance, y.Conformance)
+	fromYAML(cmd, "report", &f.Report, y.Report)
+	fromYAML(cmd, "log", &f.Log, y.Log)
 	if !cmd.Flags().Changed("establishment-domain") && len(y.EstablishmentDomains) > 0 {
 		f.EstablishmentDomains = y.EstablishmentDomains
 	}
@@ -246,22 +241,23 @@ func mergeMockFile(path string, f *mockFile, cmd *cobra.Command) error {
 		f.TrustedDomains = y.TrustedDomains
 	}
 	f.mockPKIFlags.merge(y.mockPKIFlags, cmd)
-	if !cmd.Flags().Changed("auto-reply-citizens") && y.AutoReplyCitizens {
-		f.AutoReplyCitizens = true
-	}
-	if !cmd.Flags().Changed("auto-reply-delay") && y.AutoReplyDelay != 0 {
-		f.AutoReplyDelay = y.AutoReplyDelay
-	}
-	if !cmd.Flags().Changed("max-message-bytes") && y.MaxMessageBytes != 0 {
-		f.MaxMessageBytes = y.MaxMessageBytes
-	}
-	if !cmd.Flags().Changed("max-inflight-bytes") && y.MaxInFlightBytes != 0 {
-		f.MaxInFlightBytes = y.MaxInFlightBytes
-	}
+	fromYAML(cmd, "auto-reply-citizens", &f.AutoReplyCitizens, y.AutoReplyCitizens)
+	fromYAML(cmd, "auto-reply-delay", &f.AutoReplyDelay, y.AutoReplyDelay)
+	fromYAML(cmd, "max-message-bytes", &f.MaxMessageBytes, y.MaxMessageBytes)
+	fromYAML(cmd, "max-inflight-bytes", &f.MaxInFlightBytes, y.MaxInFlightBytes)
 	// Faults and rate limits add up: the file's, then the command line's.
 	f.Faults = append(y.Faults, f.Faults...)
 	f.RateLimits = append(y.RateLimits, f.RateLimits...)
 	return nil
+}
+
+// fromYAML takes the --config value v into dst unless the command line
+// set flag or v is the zero value (the file left the key out).
+func fromYAML[T comparable](cmd *cobra.Command, flag string, dst *T, v T) {
+	var zero T
+	if v != zero && !cmd.Flags().Changed(flag) {
+		*dst = v
+	}
 }
 
 // maxMockRateLimits bounds the rate limits of one mock (flags and YAML).
@@ -342,22 +338,14 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 	if err := f.mockPKIFlags.apply(e, &cfg); err != nil {
 		return cfg, closeLog, err
 	}
-	for _, s := range f.Faults {
-		ft, err := mocks.ParseFault(s)
-		if err != nil {
-			return cfg, closeLog, check.Errorf("--fault : %w", "--fault: %w", err)
-		}
-		cfg.Faults = append(cfg.Faults, ft)
+	if cfg.Faults, err = parseSpecs("--fault", f.Faults, mocks.ParseFault); err != nil {
+		return cfg, closeLog, err
 	}
 	if len(f.RateLimits) > maxMockRateLimits {
 		return cfg, closeLog, check.Errorf("--rate-limit : %d limites, au plus %d", "--rate-limit: %d limits, at most %d", len(f.RateLimits), maxMockRateLimits)
 	}
-	for _, s := range f.RateLimits {
-		rl, err := mocks.ParseRateLimit(s)
-		if err != nil {
-			return cfg, closeLog, check.Errorf("--rate-limit : %w", "--rate-limit: %w", err)
-		}
-		cfg.RateLimits = append(cfg.RateLimits, rl)
+	if cfg.RateLimits, err = parseSpecs("--rate-limit", f.RateLimits, mocks.ParseRateLimit); err != nil {
+		return cfg, closeLog, err
 	}
 	if f.Accounts != "" {
 		if cfg.Accounts, err = readAccounts(f.Accounts); err != nil {
@@ -388,6 +376,20 @@ func (f mockFile) config(e *env) (mocks.Config, func() error, error) {
 		cfg.Log, closeLog = lf, lf.Close
 	}
 	return cfg, closeLog, nil
+}
+
+// parseSpecs parses the values of a repeatable --fault or --rate-limit
+// (the --config file's first); an error names the flag.
+func parseSpecs[T any](flag string, specs []string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, s := range specs {
+		v, err := parse(s)
+		if err != nil {
+			return nil, check.Errorf("%s : %w", "%s: %w", flag, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // readAccounts parses an accounts file: "address password [token=T]
@@ -578,7 +580,8 @@ func writePassword(path, pw string) (string, error) {
 		}
 		return fh.Name(), fh.Close()
 	}
-	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+	// writeSecret, not os.WriteFile: an existing file keeps no wider mode.
+	if err := writeSecret(path, pw+"\n"); err != nil {
 		return "", check.Errorf("--password-out : %w", "--password-out: %w", err)
 	}
 	return path, nil

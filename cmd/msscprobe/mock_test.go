@@ -120,6 +120,7 @@ func listenAddr(out, name string) string {
 func TestMockServeDefaultAccount(t *testing.T) {
 	dir := t.TempDir()
 	ca, pwFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte("old"), 0o644) // must end up 0600
 	out, stop := serveMock(t, "--ca-out", ca, "--password-out", pwFile, "--listen-imaps", "off", "--fault", "greylist=1")
 	for _, want := range []string{"listen smtp ", "listen smtps ", "listen imap ", "account medecin@hopital.test.mssante.fr (mot de passe généré dans " + pwFile,
 		"auto-reply reponse.automatique-test@patient.mssante.fr", "fault greylist=1"} {

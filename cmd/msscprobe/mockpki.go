@@ -67,28 +67,16 @@ func (p *mockPKIFlags) addFlags(e *env, fl *pflag.FlagSet) {
 
 // merge takes the YAML values the command line did not set.
 func (p *mockPKIFlags) merge(y mockPKIFlags, cmd *cobra.Command) {
-	ch := cmd.Flags().Changed
-	str := func(flag string, dst *string, v string) {
-		if v != "" && !ch(flag) {
-			*dst = v
-		}
-	}
-	str("listen-pki", &p.ListenPKI, y.ListenPKI)
-	str("listen-psc", &p.ListenPSC, y.ListenPSC)
-	str("pki-out", &p.PKIOut, y.PKIOut)
-	str("pki-organisation", &p.PKIOrganisation, y.PKIOrganisation)
-	str("pki-structure-id", &p.PKIStructureID, y.PKIStructureID)
-	str("psc-client-id", &p.PSCClientID, y.PSCClientID)
-	str("psc-secret-out", &p.PSCSecretOut, y.PSCSecretOut)
-	if y.PKITestPolicies && !ch("pki-test-policies") {
-		p.PKITestPolicies = true
-	}
-	if y.PSCTokenTTL != 0 && !ch("psc-token-ttl") {
-		p.PSCTokenTTL = y.PSCTokenTTL
-	}
-	if y.PSCRefreshTTL != 0 && !ch("psc-refresh-ttl") {
-		p.PSCRefreshTTL = y.PSCRefreshTTL
-	}
+	fromYAML(cmd, "listen-pki", &p.ListenPKI, y.ListenPKI)
+	fromYAML(cmd, "listen-psc", &p.ListenPSC, y.ListenPSC)
+	fromYAML(cmd, "pki-out", &p.PKIOut, y.PKIOut)
+	fromYAML(cmd, "pki-organisation", &p.PKIOrganisation, y.PKIOrganisation)
+	fromYAML(cmd, "pki-structure-id", &p.PKIStructureID, y.PKIStructureID)
+	fromYAML(cmd, "psc-client-id", &p.PSCClientID, y.PSCClientID)
+	fromYAML(cmd, "psc-secret-out", &p.PSCSecretOut, y.PSCSecretOut)
+	fromYAML(cmd, "pki-test-policies", &p.PKITestPolicies, y.PKITestPolicies)
+	fromYAML(cmd, "psc-token-ttl", &p.PSCTokenTTL, y.PSCTokenTTL)
+	fromYAML(cmd, "psc-refresh-ttl", &p.PSCRefreshTTL, y.PSCRefreshTTL)
 }
 
 func (p mockPKIFlags) apply(e *env, cfg *mocks.Config) error {
