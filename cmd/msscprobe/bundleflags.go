@@ -215,7 +215,7 @@ func (b *bundleFlags) signer(e *env) (crypto.Signer, []*x509.Certificate, error)
 		if b.signCert == "" || b.signKey == "" {
 			return nil, nil, check.Errorf("--sign-cert et --sign-key vont ensemble", "--sign-cert and --sign-key go together")
 		}
-		return loadPEMSigner(b.signCert, b.signKey)
+		return loadPEMSigner(e, b.signCert, b.signKey)
 	case b.p12PasswordEnv != "" || b.p12PasswordFile != "":
 		return nil, nil, check.Errorf("--sign-p12-password-env/--sign-p12-password-file demandent --sign-p12", "--sign-p12-password-env/--sign-p12-password-file need --sign-p12")
 	}
@@ -223,9 +223,11 @@ func (b *bundleFlags) signer(e *env) (crypto.Signer, []*x509.Certificate, error)
 }
 
 func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error) {
-	data, err := os.ReadFile(b.signP12)
+	// Read as verify reads its inputs: a regular file, bounded, so that a
+	// named pipe cannot block the pre-flight before anything is checked.
+	data, err := e.readRegular("--sign-p12", b.signP12, maxPEMFile)
 	if err != nil {
-		return nil, nil, check.Errorf("--sign-p12 : %w", "--sign-p12: %w", err)
+		return nil, nil, err
 	}
 	if t := bytes.TrimSpace(data); bytes.HasPrefix(t, []byte("-----BEGIN")) {
 		// A PEM file: people export a certificate and key as text and
@@ -244,9 +246,9 @@ func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error
 			return nil, nil, check.Errorf("--sign-p12-password-env : la variable d'environnement %s n'est pas définie ou est vide", "--sign-p12-password-env: environment variable %s is not set or empty", b.p12PasswordEnv)
 		}
 	case b.p12PasswordFile != "":
-		raw, err := os.ReadFile(b.p12PasswordFile)
+		raw, err := e.readRegular("--sign-p12-password-file", b.p12PasswordFile, maxPEMFile)
 		if err != nil {
-			return nil, nil, check.Errorf("--sign-p12-password-file : %w", "--sign-p12-password-file: %w", err)
+			return nil, nil, err
 		}
 		pass = strings.TrimRight(string(raw), "\r\n")
 	}
@@ -271,14 +273,14 @@ func (b *bundleFlags) loadP12(e *env) (crypto.Signer, []*x509.Certificate, error
 
 // loadPEMSigner reads a certificate chain and its unencrypted key; the key
 // must match the first certificate.
-func loadPEMSigner(certPath, keyPath string) (crypto.Signer, []*x509.Certificate, error) {
-	certPEM, err := os.ReadFile(certPath)
+func loadPEMSigner(e *env, certPath, keyPath string) (crypto.Signer, []*x509.Certificate, error) {
+	certPEM, err := e.readRegular("--sign-cert", certPath, maxPEMFile)
 	if err != nil {
-		return nil, nil, check.Errorf("--sign-cert : %w", "--sign-cert: %w", err)
+		return nil, nil, err
 	}
-	keyPEM, err := os.ReadFile(keyPath)
+	keyPEM, err := e.readRegular("--sign-key", keyPath, maxPEMFile)
 	if err != nil {
-		return nil, nil, check.Errorf("--sign-key : %w", "--sign-key: %w", err)
+		return nil, nil, err
 	}
 	if blk, _ := pem.Decode(keyPEM); blk != nil && (strings.Contains(blk.Type, "ENCRYPTED") || blk.Headers["Proc-Type"] != "") {
 		return nil, nil, check.Errorf("--sign-key %s : les clés PEM chiffrées ne sont pas prises en charge ; utilisez --sign-p12 avec un mot de passe donné par --sign-p12-password-env/-file",

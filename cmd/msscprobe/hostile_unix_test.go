@@ -30,7 +30,7 @@ func usageWithin(t *testing.T, args []string) (code int, stderr string) {
 	return code, stderr
 }
 
-// verify and its --ca/--tsa-ca, and probe --whitelist, read regular files only, refused without
+// verify and its --ca/--tsa-ca, and probe's --whitelist and signer files, read regular files only, refused without
 // blocking: a FIFO hung verify for ever (deaf to ^C), /dev/zero as --ca was
 // read until memory ran out.
 func TestVerifyRefusesSpecialFiles(t *testing.T) {
@@ -74,6 +74,8 @@ func TestVerifyRefusesSpecialFiles(t *testing.T) {
 		{"--tsa-ca FIFO", []string{"verify", "--tsa-ca", fifo, bundle}, "--tsa-ca"},
 		{"--ca over the limit", []string{"verify", "--ca", hugePEM, bundle}, "4194304"},
 		{"probe --whitelist FIFO", []string{"probe", "-c", config, "--whitelist", fifo}, "--whitelist: not a regular file (named pipe)"},
+		{"probe --sign-p12 FIFO", []string{"probe", "-c", config, "--out", filepath.Join(dir, "p.pdf"), "--sign-p12", fifo}, "--sign-p12 " + fifo + ": not a regular file (named pipe)"},
+		{"probe --sign-key FIFO", []string{"probe", "-c", config, "--out", filepath.Join(dir, "p.pdf"), "--sign-cert", config, "--sign-key", fifo}, "--sign-key " + fifo + ": not a regular file (named pipe)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, errs := usageWithin(t, tc.args)

@@ -61,7 +61,7 @@ func TestProbePreflight(t *testing.T) {
 		{"out not writable", "", []string{"--out", filepath.Join(dir, "nope", "b.zip")}, "--out " + filepath.Join(dir, "nope", "b.zip") + ": cannot write in"},
 		{"p12 wrong password", "", []string{"--out", out, "--sign-p12", s.p12File, "--sign-p12-password-env", "P12_WRONG"}, "wrong password"},
 		{"p12 password unset", "", []string{"--out", out, "--sign-p12", s.p12File, "--sign-p12-password-env", "P12_UNSET"}, "environment variable P12_UNSET is not set"},
-		{"p12 missing", "", []string{"--out", out, "--sign-p12", filepath.Join(dir, "none.p12"), "--sign-p12-password-env", "P12_OK"}, "--sign-p12: open"},
+		{"p12 missing", "", []string{"--out", out, "--sign-p12", filepath.Join(dir, "none.p12"), "--sign-p12-password-env", "P12_OK"}, "--sign-p12: stat " + filepath.Join(dir, "none.p12") + ": no such file"},
 		{"expired signer", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "expired.pem"), "--sign-key", filepath.Join(dir, "expired.key")}, "--sign-cert: certificate \"SIGNATURE CH EXEMPLE\" expired on"},
 		{"signer for other uses", "", []string{"--out", out, "--sign-cert", filepath.Join(dir, "authcli.pem"), "--sign-key", filepath.Join(dir, "authcli.key")}, "ORG SIGN"},
 		{"tsa url", "", []string{"--out", out, "--tsa", "ftp://tsa.example/"}, `--tsa "ftp://tsa.example/": want an http:// or https:// URL`},
